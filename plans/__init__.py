@@ -1,0 +1,1 @@
+"""Pure domain of Limber: vetted templates, plan assembly, safety rules and dose words."""

@@ -1,0 +1,62 @@
+"""Why a plan cannot be assembled: one base class, one subclass per rule."""
+
+from __future__ import annotations
+
+
+class PlanError(Exception):
+    """Base of every domain error; `field` names the request field at fault, if one is."""
+
+    field: str | None = None
+
+
+class UnknownTemplate(PlanError):
+    field = "template_id"
+
+    def __init__(self, template_id: str) -> None:
+        super().__init__(f"no approved template with id {template_id!r}")
+        self.template_id = template_id
+
+
+class UnknownExercise(PlanError):
+    def __init__(self, exercise_id: str, field: str) -> None:
+        super().__init__(f"exercise {exercise_id!r} is not allowed in this template")
+        self.exercise_id = exercise_id
+        self.field = field
+
+
+class DoseOutOfRange(PlanError):
+    def __init__(self, exercise_id: str, dose_field: str, value: int, low: int | None,
+                 high: int | None) -> None:
+        if low is None:
+            msg = f"{dose_field} of {exercise_id!r} cannot be changed"
+        else:
+            msg = f"{dose_field} of {exercise_id!r} must be between {low} and {high}, got {value}"
+        super().__init__(msg)
+        self.exercise_id = exercise_id
+        self.dose_field = dose_field
+        self.value = value
+        self.low = low
+        self.high = high
+        self.field = f"dose_changes.{exercise_id}.{dose_field}"
+
+
+class RedFlagPresent(PlanError):
+    """A warning sign was ticked and not recorded as assessed and cleared."""
+
+    field = "screening.red_flags"
+
+    def __init__(self, tier: str, flags: list[str]) -> None:
+        super().__init__(
+            f"red flags present ({tier}): {', '.join(flags)}; the patient needs care before "
+            "exercises, unless you record that you assessed and cleared them"
+        )
+        self.tier = tier
+        self.flags = flags
+
+
+class UnknownRedFlag(PlanError):
+    field = "screening.red_flags"
+
+    def __init__(self, flag_id: str) -> None:
+        super().__init__(f"unknown red flag {flag_id!r}")
+        self.flag_id = flag_id

@@ -1,0 +1,167 @@
+"""Turns plans and handout snapshots into JSON-ready dicts and back, exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plans.model import (
+    ClinicInfo,
+    Dose,
+    DoseRange,
+    FaqEntry,
+    HandoutSnapshot,
+    Irritability,
+    Plan,
+    RedFlag,
+    RedFlagClearance,
+    ResolvedExercise,
+    Screening,
+    Source,
+    Tier,
+)
+
+SNAPSHOT_SCHEMA = 1
+
+
+def screening_to_dict(s: Screening) -> dict[str, Any]:
+    return {
+        "red_flags": sorted(s.red_flags),
+        "nerve_symptoms": s.nerve_symptoms,
+        "irritability": s.irritability.value,
+        "desk_bound": s.desk_bound,
+    }
+
+
+def screening_from_dict(d: dict[str, Any]) -> Screening:
+    return Screening(
+        red_flags=frozenset(d.get("red_flags", ())),
+        nerve_symptoms=bool(d.get("nerve_symptoms", False)),
+        irritability=Irritability(d.get("irritability", "low")),
+        desk_bound=bool(d.get("desk_bound", False)),
+    )
+
+
+def _exercise_to_dict(e: ResolvedExercise) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "name": e.name,
+        "purpose": e.purpose,
+        "steps": list(e.steps),
+        "cues": list(e.cues),
+        "feel": e.feel,
+        "back_off": e.back_off,
+        "dose": e.dose.to_dict(),
+        "dose_range": e.dose_range.to_dict(),
+        "dose_text": e.dose_text,
+        "phase": e.phase,
+        "pose": e.pose,
+        "illustration_alt": e.illustration_alt,
+        "adapted_because": e.adapted_because,
+    }
+
+
+def _exercise_from_dict(d: dict[str, Any]) -> ResolvedExercise:
+    return ResolvedExercise(
+        id=d["id"],
+        name=d["name"],
+        purpose=d["purpose"],
+        steps=tuple(d["steps"]),
+        cues=tuple(d["cues"]),
+        feel=d["feel"],
+        back_off=d["back_off"],
+        dose=Dose.from_dict(d["dose"]),
+        dose_range=DoseRange.from_dict(d["dose_range"]),
+        dose_text=d["dose_text"],
+        phase=d["phase"],
+        pose=d["pose"],
+        illustration_alt=d["illustration_alt"],
+        adapted_because=d.get("adapted_because", ""),
+    )
+
+
+def plan_to_dict(p: Plan) -> dict[str, Any]:
+    return {
+        "template_id": p.template_id,
+        "template_version": p.template_version,
+        "template_hash": p.template_hash,
+        "title": p.title,
+        "summary": p.summary,
+        "patient_name": p.patient_name,
+        "screening": screening_to_dict(p.screening),
+        "exercises": [_exercise_to_dict(e) for e in p.exercises],
+        "red_flags": [
+            {"id": f.id, "tier": f.tier.value, "text": f.text, "label": f.label}
+            for f in p.red_flags
+        ],
+        "red_flags_present": list(p.red_flags_present),
+        "clearance": {"note": p.clearance.note} if p.clearance else None,
+        "habit_anchor": p.habit_anchor,
+        "tracking_prompts": list(p.tracking_prompts),
+        "faq": [{"question": q.question, "answer": q.answer} for q in p.faq],
+        "sources": [
+            {"id": s.id, "title": s.title, "publisher": s.publisher, "year": s.year}
+            for s in p.sources
+        ],
+        "notes": p.notes,
+    }
+
+
+def plan_from_dict(d: dict[str, Any]) -> Plan:
+    return Plan(
+        template_id=d["template_id"],
+        template_version=d["template_version"],
+        template_hash=d["template_hash"],
+        title=d["title"],
+        summary=d["summary"],
+        patient_name=d["patient_name"],
+        screening=screening_from_dict(d["screening"]),
+        exercises=tuple(_exercise_from_dict(e) for e in d["exercises"]),
+        red_flags=tuple(
+            RedFlag(id=f["id"], tier=Tier(f["tier"]), text=f["text"], label=f["label"])
+            for f in d["red_flags"]
+        ),
+        red_flags_present=tuple(d["red_flags_present"]),
+        clearance=RedFlagClearance(d["clearance"]["note"]) if d.get("clearance") else None,
+        habit_anchor=d["habit_anchor"],
+        tracking_prompts=tuple(d["tracking_prompts"]),
+        faq=tuple(FaqEntry(q["question"], q["answer"]) for q in d["faq"]),
+        sources=tuple(Source(**s) for s in d["sources"]),
+        notes=d.get("notes", ""),
+    )
+
+
+def snapshot_to_dict(s: HandoutSnapshot) -> dict[str, Any]:
+    return {
+        "schema": SNAPSHOT_SCHEMA,
+        "plan_id": s.plan_id,
+        "revision": s.revision,
+        "created_on": s.created_on,
+        "clinician": s.clinician,
+        "clinic": {
+            "name": s.clinic.name,
+            "contact": s.clinic.contact,
+            "emergency_number": s.clinic.emergency_number,
+            "logo_png_b64": s.clinic.logo_png_b64,
+        },
+        "plan": plan_to_dict(s.plan),
+    }
+
+
+def snapshot_from_dict(d: dict[str, Any]) -> HandoutSnapshot:
+    """Raises KeyError or ValueError when the dict is not a snapshot this code can read."""
+    if d.get("schema") != SNAPSHOT_SCHEMA:
+        raise ValueError(f"unsupported snapshot schema {d.get('schema')!r}")
+    c = d["clinic"]
+    return HandoutSnapshot(
+        plan_id=d["plan_id"],
+        revision=d["revision"],
+        created_on=d["created_on"],
+        clinician=d["clinician"],
+        clinic=ClinicInfo(
+            name=c["name"],
+            contact=c["contact"],
+            emergency_number=c["emergency_number"],
+            logo_png_b64=c.get("logo_png_b64", ""),
+        ),
+        plan=plan_from_dict(d["plan"]),
+    )
