@@ -1,0 +1,40 @@
+"""Limber web service: the Flask app factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from service import config as cfg
+from service.extensions import db, rest_api
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from defaults, then LIMBER_* environment, then `config`.
+
+    Touches nothing but the instance folder's secret key (development only); migrations,
+    demo data and the broker are the CLI's business. Raises RuntimeError in production
+    without a secret key.
+    """
+    instance = Path((config or {}).get("INSTANCE_PATH") or cfg.instance_path())
+    app = Flask(__name__, instance_path=str(instance), instance_relative_config=False)
+    app.config.update(cfg.defaults(instance))
+    app.config.update(cfg.from_environment())
+    app.config.update(config or {})
+    app.config["INSTANCE_PATH"] = str(instance)
+    app.config["SECRET_KEY"] = cfg.ensure_secret_key(dict(app.config), instance)
+    app.config["CELERY"] = cfg.celery_config(app.config["BROKER_URL"], instance)
+
+    db.init_app(app)
+    rest_api.init_app(app)
+
+    from service import errors, health, queue
+    from service.api import register_api
+
+    queue.celery_init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(health.blp)
+    register_api(rest_api)
+    return app

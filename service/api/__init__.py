@@ -1,0 +1,15 @@
+"""JSON API v1: one flask-smorest blueprint per resource."""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+
+def register_api(api: Api) -> None:
+    from service.api import plans, templates
+
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer",
+                       "description": "An API key from `limber api-key create`; one clinic."})
+    for module in (templates, plans):
+        api.register_blueprint(module.blp)

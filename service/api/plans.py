@@ -1,0 +1,148 @@
+"""/api/v1/plans: create, read, list and revise plans; fetch their handouts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g, jsonify, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+
+from service import planning
+from service.api.schemas import PlanCreateSchema, PlanPatchSchema, PlanSchema
+from service.auth import require_api_key
+from service.extensions import db
+from service.models import Handout, Plan, PlanRevision, RenderJob
+
+blp = Blueprint("plans", __name__, url_prefix="/api/v1/plans",
+                description="Personalised home plans and their handouts.")
+blp.before_request(require_api_key)
+
+SECURITY = [{"bearerAuth": []}]
+
+
+def plan_for_clinic(public_id: str) -> Plan:
+    """Another clinic's plan answers 404, exactly like a plan that does not exist."""
+    plan = db.session.scalar(
+        select(Plan).where(Plan.public_id == public_id, Plan.clinic_id == g.clinic.id))
+    if plan is None:
+        abort(404, message="No plan with that id in your clinic.")
+    return plan
+
+
+def handout_state(revision: PlanRevision) -> tuple[RenderJob | None, Handout | None]:
+    job = db.session.scalar(select(RenderJob).where(RenderJob.revision_id == revision.id)
+                            .order_by(RenderJob.id))
+    handout = db.session.scalar(select(Handout).where(Handout.revision_id == revision.id)
+                                .order_by(Handout.id))
+    return job, handout
+
+
+def plan_view(plan: Plan) -> dict[str, Any]:
+    revision = plan.latest
+    snap = revision.snapshot["plan"]
+    job, handout = handout_state(revision)
+    status = "done" if handout else (job.status if job else "pending")
+    return {
+        "id": plan.public_id,
+        "revision": revision.number,
+        "patient": {"display_name": plan.patient_name, "reference": plan.patient_ref},
+        "template": {"id": revision.template_id, "version": revision.template_version,
+                     "content_hash": revision.template_hash},
+        "title": snap["title"],
+        "exercises": snap["exercises"],
+        "red_flags_present": snap["red_flags_present"],
+        "red_flag_clearance": snap["clearance"],
+        "handout": {
+            "status": status,
+            "url": url_for("plans.PlanHandout", public_id=plan.public_id, _external=True),
+            "html_url": url_for("plans.plan_handout_html", public_id=plan.public_id,
+                                _external=True),
+            "pages": handout.pages if handout else None,
+            "sha256": handout.sha256 if handout else None,
+        },
+        "created_at": plan.created_at,
+        "updated_at": plan.updated_at,
+    }
+
+
+@blp.route("")
+class Plans(MethodView):
+    @blp.arguments(PlanCreateSchema)
+    @blp.response(201, PlanSchema)
+    @blp.alt_response(422, description="Invalid fields, an out-of-range dose, or red flags "
+                                       "present without a recorded clearance.")
+    @blp.doc(security=SECURITY)
+    def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Create a plan from a template; its handout renders in the background"""
+        plan = planning.create_plan(g.clinic, data, created_by=f"api-key:{g.api_key_id}")
+        location = url_for("plans.PlanById", public_id=plan.public_id, _external=True)
+        return plan_view(plan), 201, {"Location": location}
+
+
+@blp.route("/<string:public_id>")
+class PlanById(MethodView):
+    @blp.response(200, PlanSchema)
+    @blp.doc(security=SECURITY)
+    def get(self, public_id: str) -> dict[str, Any]:
+        """One plan at its latest revision"""
+        return plan_view(plan_for_clinic(public_id))
+
+    @blp.arguments(PlanPatchSchema)
+    @blp.response(200, PlanSchema)
+    @blp.doc(security=SECURITY)
+    def patch(self, changes: dict[str, Any], public_id: str) -> dict[str, Any]:
+        """Revise a plan: the fields sent replace the latest revision's, making a new revision"""
+        plan = plan_for_clinic(public_id)
+        merged = {**plan.latest.request, **changes}
+        planning.revise_plan(plan, g.clinic, merged, created_by=f"api-key:{g.api_key_id}")
+        return plan_view(plan)
+
+
+@blp.route("/<string:public_id>/handout")
+class PlanHandout(MethodView):
+    @blp.response(200, content_type="application/pdf",
+                  description="The handout PDF of the latest revision.")
+    @blp.alt_response(202, description="Still rendering; try again after Retry-After seconds.")
+    @blp.doc(security=SECURITY)
+    def get(self, public_id: str) -> Response:
+        """The latest revision's handout: the PDF when ready, else 202 with its status"""
+        plan = plan_for_clinic(public_id)
+        job, handout = handout_state(plan.latest)
+        if handout is None:
+            status = job.status if job else "pending"
+            if status == RenderJob.FAILED:
+                abort(503, message="The handout could not be rendered; we have been alerted. "
+                                   "Revise the plan to try again.")
+            body = {"status": status, "plan_id": plan.public_id, "revision": plan.latest.number}
+            resp = jsonify(body)
+            resp.status_code = 202
+            resp.headers["Retry-After"] = "1"
+            return resp
+        resp = Response(handout.pdf, mimetype="application/pdf")
+        # The file name carries ids only: patient names never go into names or URLs.
+        resp.headers["Content-Disposition"] = (
+            f'inline; filename="limber-{plan.public_id}-r{plan.latest.number}.pdf"')
+        resp.headers["Cache-Control"] = "private, no-store"
+        resp.headers["ETag"] = f'"{handout.sha256}"'
+        return resp
+
+
+@blp.route("/<string:public_id>/handout.html", endpoint="plan_handout_html")
+@blp.doc(security=SECURITY)
+def plan_handout_html(public_id: str) -> Response:
+    """The same handout as accessible HTML, for screen readers"""
+    plan = plan_for_clinic(public_id)
+    job, handout = handout_state(plan.latest)
+    if handout is None:
+        if job is not None and job.status == RenderJob.FAILED:
+            abort(503, message="The handout could not be rendered. Revise the plan to try again.")
+        resp = jsonify({"status": job.status if job else "pending", "plan_id": plan.public_id,
+                        "revision": plan.latest.number})
+        resp.status_code = 202
+        resp.headers["Retry-After"] = "1"
+        return resp
+    resp = Response(handout.html, mimetype="text/html")
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp

@@ -1,0 +1,183 @@
+"""Marshmallow schemas of the public API v1: requests in, representations out."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+_NAME = validate.Length(min=1, max=120)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class PatientSchema(StrictSchema):
+    display_name = fields.String(required=True, validate=_NAME, metadata={
+        "description": "What the handout calls the patient; initials are fine. Never logged, "
+                       "never sent in webhooks.", "example": "Ana P."})
+    reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120),
+                              metadata={"description": "The portal's own patient reference.",
+                                        "example": "MRN-20931"})
+
+
+class ScreeningSchema(StrictSchema):
+    red_flags = fields.List(fields.String(validate=validate.Length(max=64)), load_default=list,
+                            validate=validate.Length(max=50),
+                            metadata={"description": "Ids of red flags present today "
+                                                     "(see GET /api/v1/templates)."})
+    nerve_symptoms = fields.Boolean(load_default=False)
+    irritability = fields.String(load_default="low",
+                                 validate=validate.OneOf(["low", "moderate", "high"]))
+    desk_bound = fields.Boolean(load_default=False)
+
+
+class ClearanceSchema(StrictSchema):
+    note = fields.String(required=True, validate=validate.Length(min=3, max=2000), metadata={
+        "description": "The clinician's record that the red flags were assessed and cleared."})
+
+
+class HandoutOptionsSchema(StrictSchema):
+    large_print = fields.Boolean(load_default=False)
+    page_size = fields.String(load_default="letter", validate=validate.OneOf(["letter", "a4"]))
+
+
+class DoseChangeSchema(StrictSchema):
+    sets = fields.Integer(strict=True)
+    reps = fields.Integer(strict=True)
+    hold_seconds = fields.Integer(strict=True)
+    duration_seconds = fields.Integer(strict=True)
+    times_per_day = fields.Integer(strict=True)
+    days_per_week = fields.Integer(strict=True)
+
+
+class PlanCreateSchema(StrictSchema):
+    template_id = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                                metadata={"example": "core-five-step"})
+    patient = fields.Nested(PatientSchema, required=True)
+    screening = fields.Nested(ScreeningSchema, load_default=lambda: ScreeningSchema().load({}))
+    red_flag_clearance = fields.Nested(ClearanceSchema, load_default=None, allow_none=True)
+    dose_changes = fields.Dict(keys=fields.String(validate=validate.Length(max=64)),
+                               values=fields.Nested(DoseChangeSchema), load_default=dict,
+                               metadata={"example": {"strap-hamstring-stretch":
+                                                     {"hold_seconds": 20}}})
+    add_exercises = fields.List(fields.String(validate=validate.Length(max=64)),
+                                load_default=list, validate=validate.Length(max=30))
+    remove_exercises = fields.List(fields.String(validate=validate.Length(max=64)),
+                                   load_default=list, validate=validate.Length(max=30))
+    notes = fields.String(load_default="", validate=validate.Length(max=4000))
+    clinician = fields.String(load_default="", validate=validate.Length(max=120))
+    handout = fields.Nested(HandoutOptionsSchema,
+                            load_default=lambda: HandoutOptionsSchema().load({}))
+
+
+class PlanPatchSchema(StrictSchema):
+    """Every field optional; what is sent replaces the same field of the latest revision."""
+
+    patient = fields.Nested(PatientSchema)
+    screening = fields.Nested(ScreeningSchema)
+    red_flag_clearance = fields.Nested(ClearanceSchema, allow_none=True)
+    dose_changes = fields.Dict(keys=fields.String(validate=validate.Length(max=64)),
+                               values=fields.Nested(DoseChangeSchema))
+    add_exercises = fields.List(fields.String(validate=validate.Length(max=64)),
+                                validate=validate.Length(max=30))
+    remove_exercises = fields.List(fields.String(validate=validate.Length(max=64)),
+                                   validate=validate.Length(max=30))
+    notes = fields.String(validate=validate.Length(max=4000))
+    clinician = fields.String(validate=validate.Length(max=120))
+    handout = fields.Nested(HandoutOptionsSchema)
+
+    @validates_schema
+    def not_empty(self, data: dict, **_: object) -> None:
+        if not data:
+            raise ValidationError("Send at least one field to change.", "body")
+
+
+class DoseSchema(Schema):
+    sets = fields.Integer(allow_none=True)
+    reps = fields.Integer(allow_none=True)
+    hold_seconds = fields.Integer(allow_none=True)
+    duration_seconds = fields.Integer(allow_none=True)
+    times_per_day = fields.Integer(allow_none=True)
+    days_per_week = fields.Integer(allow_none=True)
+    each_side = fields.Boolean()
+
+
+class PlanExerciseSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    phase = fields.String()
+    dose = fields.Nested(DoseSchema)
+    dose_range = fields.Dict(keys=fields.String(), values=fields.List(fields.Integer()))
+    dose_text = fields.String()
+    adapted_because = fields.String()
+
+
+class RedFlagSchema(Schema):
+    id = fields.String()
+    tier = fields.String(validate=validate.OneOf(["emergency", "same_day", "slow_down"]))
+    label = fields.String()
+    text = fields.String()
+
+
+class TemplateRefSchema(Schema):
+    id = fields.String()
+    version = fields.Integer()
+    content_hash = fields.String()
+
+
+class HandoutStatusSchema(Schema):
+    status = fields.String(validate=validate.OneOf(
+        ["pending", "queued", "rendering", "done", "failed"]))
+    url = fields.String()
+    html_url = fields.String()
+    pages = fields.Integer(allow_none=True)
+    sha256 = fields.String(allow_none=True)
+
+
+class PlanSchema(Schema):
+    id = fields.String(metadata={"example": "pln_x1Yc3bq0d9ZkQ2aP"})
+    revision = fields.Integer()
+    patient = fields.Nested(PatientSchema)
+    template = fields.Nested(TemplateRefSchema)
+    title = fields.String()
+    exercises = fields.List(fields.Nested(PlanExerciseSchema))
+    red_flags_present = fields.List(fields.String())
+    red_flag_clearance = fields.Nested(ClearanceSchema, allow_none=True)
+    handout = fields.Nested(HandoutStatusSchema)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class TemplateExerciseSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    purpose = fields.String()
+    phase = fields.String()
+    dose = fields.Nested(DoseSchema)
+    dose_range = fields.Dict(keys=fields.String(), values=fields.List(fields.Integer()))
+    dose_text = fields.String()
+
+
+class SourceSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    publisher = fields.String()
+    year = fields.Integer()
+
+
+class TemplateSchema(Schema):
+    id = fields.String(metadata={"example": "core-five-step"})
+    version = fields.Integer()
+    title = fields.String()
+    summary = fields.String()
+    content_hash = fields.String()
+    review = fields.Dict()
+    exercises = fields.List(fields.Nested(TemplateExerciseSchema))
+    optional_exercises = fields.List(fields.Nested(TemplateExerciseSchema))
+    sources = fields.List(fields.Nested(SourceSchema))
+    red_flags = fields.List(fields.Nested(RedFlagSchema))
+
+
+class TemplateListSchema(Schema):
+    items = fields.List(fields.Nested(TemplateSchema))

@@ -1,0 +1,170 @@
+"""The `limber` command: run everything locally, run a worker, seed demo data, manage keys."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+WORKER_CMD = [sys.executable, "-m", "celery", "-A", "workers.app", "worker",
+              "--loglevel", "INFO"]
+
+
+def _app():  # noqa: ANN202 - imported lazily so `limber --help` is instant
+    from service import create_app
+
+    return create_app()
+
+
+@click.group()
+def main() -> None:
+    """Limber: personalised hamstring and low-back home plans with safe handouts."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--demo/--no-demo", default=True, show_default=True,
+              help="Seed the demo clinic and print its API key.")
+def run(host: str, port: int, demo: bool) -> None:
+    """Web + Celery worker + beat together, on the embedded default unless configured."""
+    from service import schema
+    from service.demo import seed_demo
+
+    app = _app()
+    schema.upgrade(app)
+    if demo:
+        clinic, key = seed_demo(app)
+        _print_demo(clinic.name, key, f"http://{host}:{port}")
+    env = {**os.environ, "LIMBER_INSTANCE_PATH": app.config["INSTANCE_PATH"]}
+    # -B runs beat inside this worker: fine for one machine; production runs one `limber beat`.
+    worker = subprocess.Popen([*WORKER_CMD, "-B", "--concurrency", "2"], env=env)  # noqa: S603
+    try:
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        _stop(worker)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)  # Celery's warm shutdown: finish the current task
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.option("--beat", is_flag=True, help="Also run the sweeper schedule in this worker.")
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(beat: bool, celery_args: tuple[str, ...]) -> None:
+    """A Celery worker for render and delivery tasks (extra args go to celery)."""
+    cmd = [*WORKER_CMD, *(["-B"] if beat else []), *celery_args]
+    os.execv(sys.executable, cmd)  # noqa: S606
+
+
+@main.command()
+def beat() -> None:
+    """Celery beat: sends the outbox sweep on schedule. Run exactly one in production."""
+    os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "workers.app", "beat",  # noqa: S606
+                              "--loglevel", "INFO"])
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations."""
+    from service import schema
+
+    schema.upgrade(_app())
+    click.echo("database is up to date")
+
+
+@main.command()
+def demo() -> None:
+    """Seed the demo clinic (idempotent) and print its API key and how to try it."""
+    from service import schema
+    from service.demo import seed_demo
+
+    app = _app()
+    schema.upgrade(app)
+    clinic, key = seed_demo(app)
+    _print_demo(clinic.name, key, app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000")
+
+
+def _print_demo(clinic_name: str, key: str, base: str) -> None:
+    click.echo(f"""
+Demo clinic: {clinic_name}
+Try it:
+  curl -s -H "Authorization: Bearer {key}" {base}/api/v1/templates
+  curl -s -X POST {base}/api/v1/plans -H "Authorization: Bearer {key}" \\
+       -H "Content-Type: application/json" \\
+       -d '{{"template_id": "core-five-step", "patient": {{"display_name": "Ana P."}}}}'
+API docs: {base}/api/docs
+Demo API key:
+{key}
+""")
+
+
+@main.group("api-key")
+def api_key() -> None:
+    """API keys for clinic portals."""
+
+
+@api_key.command("create")
+@click.option("--clinic", "slug", required=True, help="The clinic's slug.")
+@click.option("--name", default="", help="A label to tell keys apart.")
+def api_key_create(slug: str, name: str) -> None:
+    """Create a key; it is printed once, on the last line, and stored only as a hash."""
+    from service.auth import issue_api_key
+    from service.extensions import db as database
+    from service.models import Clinic
+
+    app = _app()
+    with app.app_context():
+        clinic = database.session.scalar(select(Clinic).where(Clinic.slug == slug))
+        if clinic is None:
+            raise click.ClickException(f"no clinic with slug {slug!r}")
+        row, plain = issue_api_key(clinic, name=name)
+        database.session.commit()
+        click.echo(f"Created API key {row.prefix}… for {clinic.name}. Store it now; "
+                   "it cannot be shown again.")
+        click.echo(plain)
+
+
+@main.group()
+def templates() -> None:
+    """The vetted template library."""
+
+
+@templates.command("check")
+@click.argument("data_dir", required=False, type=click.Path(path_type=Path))
+def templates_check(data_dir: Path | None) -> None:
+    """Validate every template file; exits non-zero listing `file: field: problem`."""
+    from plans.catalogue import DATA_DIR
+    from plans.vetting import check_templates
+
+    started = time.monotonic()
+    problems = check_templates(data_dir or DATA_DIR)
+    for p in problems:
+        click.echo(str(p), err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"all templates are valid ({time.monotonic() - started:.1f}s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Maps every error to RFC 9457 problem+json for the API and to a plain page for the UI."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, render_template_string, request
+from marshmallow import Schema, fields
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from plans.errors import DoseOutOfRange, PlanError, RedFlagPresent
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIME = "application/problem+json"
+TYPE_BASE = "https://limber.example/problems/"
+
+
+class FieldErrorSchema(Schema):
+    field = fields.String(metadata={"description": "Dotted path of the request field at fault"})
+    message = fields.String()
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, with the failing fields named."""
+
+    type = fields.String(metadata={"example": TYPE_BASE + "validation"})
+    title = fields.String(metadata={"example": "Your request has invalid fields"})
+    status = fields.Integer(metadata={"example": 422})
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.List(fields.Nested(FieldErrorSchema))
+
+
+def problem(status: int, title: str, detail: str = "", *, kind: str = "",
+            errors: list[dict[str, str]] | None = None,
+            extra: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + kind if kind else "about:blank",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    resp = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIME)
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Turn marshmallow's nested {field: [msg]} into [{field: "a.b", message}]."""
+    out: list[dict[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(flatten_messages(value, name))
+    elif isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            out.extend({"field": prefix or "body", "message": m} for m in messages)
+        else:
+            for m in messages:
+                out.extend(flatten_messages(m, prefix))
+    else:
+        out.append({"field": prefix or "body", "message": str(messages)})
+    return out
+
+
+def _wants_problem() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best in (
+        "application/json", PROBLEM_MIME)
+
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{{ title }} – Limber</title></head><body><main><h1>{{ title }}</h1>
+<p>{{ detail }}</p><p><a href="/">Back to Limber</a></p></main></body></html>"""
+
+
+def handle_http(error: HTTPException) -> Response:
+    if not _wants_problem():
+        body = render_template_string(_PAGE, title=error.name, detail=error.description)
+        return Response(body, status=error.code or 500, mimetype="text/html")
+    data = getattr(error, "data", None) or {}
+    code = error.code or 500
+    errors: list[dict[str, str]] = []
+    if "messages" in data:
+        # webargs puts errors under the location ("json", "query"); the field path is what
+        # an integrator needs, the location is implied by the method.
+        for location_errors in data["messages"].values():
+            errors.extend(flatten_messages(location_errors))
+    errors.extend(data.get("errors", []))
+    if code == 422 and errors:
+        title, kind = "Your request has invalid fields", "validation"
+    else:
+        title, kind = error.name, error.name.lower().replace(" ", "-")
+    detail = data.get("message") or error.description or ""
+    if code == 413:
+        detail = "The request body is larger than 1 MB."
+    headers = dict(data.get("headers", {}))
+    if code == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="limber"')
+    return problem(code, title, detail, kind=kind, errors=errors or None, headers=headers,
+                   extra=data.get("extra"))
+
+
+def handle_plan_error(error: PlanError) -> Response:
+    """Domain refusals are 422 with the field named; a red flag says which tier and flags."""
+    extra: dict[str, Any] = {}
+    if isinstance(error, RedFlagPresent):
+        extra = {"tier": error.tier, "red_flags": error.flags}
+        return problem(422, "Red flags need care before exercises", str(error),
+                       kind="red-flag-present",
+                       errors=[{"field": error.field or "screening", "message": str(error)}],
+                       extra=extra)
+    if isinstance(error, DoseOutOfRange):
+        extra = {"allowed": [error.low, error.high] if error.low is not None else None}
+    return problem(422, "Your request has invalid fields", str(error), kind="validation",
+                   errors=[{"field": error.field or "body", "message": str(error)}],
+                   extra=extra or None)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    from flask import current_app
+
+    if current_app.testing:
+        raise error
+    # Only the type: exception text can carry request data, and patient data must not be logged.
+    log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.url_rule)
+    return handle_http(InternalServerError())
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(PlanError, handle_plan_error)
+    app.register_error_handler(Exception, handle_unexpected)

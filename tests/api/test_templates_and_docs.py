@@ -1,0 +1,39 @@
+"""Templates, the OpenAPI document and health probes."""
+
+from __future__ import annotations
+
+
+def test_templates_lists_approved_templates_with_version_and_hash(client, clinics):
+    resp = client.get("/api/v1/templates", headers=clinics.a)
+    assert resp.status_code == 200
+    items = resp.get_json()["items"]
+    assert items
+    for t in items:
+        assert t["review"]["status"] == "approved"
+        assert isinstance(t["version"], int) and len(t["content_hash"]) == 64
+        assert t["exercises"] and all(e["dose_text"] for e in t["exercises"])
+        assert {f["tier"] for f in t["red_flags"]} == {"emergency", "same_day", "slow_down"}
+
+
+def test_unknown_template_is_404_problem(client, clinics):
+    resp = client.get("/api/v1/templates/nope", headers=clinics.a)
+    assert resp.status_code == 404
+    assert resp.mimetype == "application/problem+json"
+
+
+def test_openapi_document_describes_plans_and_bearer_auth(client):
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/plans" in spec["paths"] and "/api/v1/plans/{public_id}/handout" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_human_api_docs_are_served(client):
+    assert client.get("/api/docs").status_code == 200
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"]["database"] == "ok"

@@ -1,0 +1,146 @@
+"""Shared fixtures: an app per database backend, a client, a clinic with an API key.
+
+Tests that need Redis, PostgreSQL or Chromium skip (saying why) when the service is absent,
+and fail instead when REQUIRE_SERVICES=1, as CI sets it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+PG_ADMIN_URL = os.environ.get(
+    "LIMBER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("LIMBER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def need(available: bool, what: str) -> None:
+    """Skip without the service, or fail when CI said the services must be there."""
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but not reachable")
+    pytest.skip(f"{what} not reachable; set REQUIRE_SERVICES=1 to make this a failure")
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def redis_available() -> bool:
+    return port_open("127.0.0.1", 6379)
+
+
+def postgres_available() -> bool:
+    return port_open("127.0.0.1", 5432)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A throwaway database on the local PostgreSQL, dropped at the end of the session."""
+    need(postgres_available(), "PostgreSQL on 127.0.0.1:5432")
+    import sqlalchemy as sa
+
+    name = f"limber_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = :n"), {"n": name})
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Every app test runs on SQLite (the embedded default) and PostgreSQL (production)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'limber.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    from service import create_app, schema
+
+    schema.upgrade(create_app(_config(url, tmp_path_factory.mktemp("migrate"))))
+    return url
+
+
+def _config(url: str, instance: Path, **extra: object) -> dict[str, object]:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "BROKER_URL": "filesystem://",
+        "WEBHOOK_ALLOW_PRIVATE": True,
+        **extra,
+    }
+
+
+@pytest.fixture()
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    from service import create_app
+    from service.extensions import db
+
+    app = create_app(_config(database_url, tmp_path / "instance"))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class ClinicKeys:
+    """Two clinics with a key each, for tenancy tests."""
+
+    def __init__(self, app: Flask) -> None:
+        from service.auth import issue_api_key
+        from service.extensions import db
+        from service.models import Clinic
+
+        with app.app_context():
+            a = Clinic(slug="clinic-a", name="Clinic A", contact="555-0101", emergency_number="911")
+            b = Clinic(slug="clinic-b", name="Clinic B", contact="555-0102", emergency_number="999")
+            db.session.add_all([a, b])
+            db.session.flush()
+            _, self.key_a = issue_api_key(a, "test")
+            _, self.key_b = issue_api_key(b, "test")
+            db.session.commit()
+
+    @staticmethod
+    def auth(key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    @property
+    def a(self) -> dict[str, str]:
+        return self.auth(self.key_a)
+
+    @property
+    def b(self) -> dict[str, str]:
+        return self.auth(self.key_b)
+
+
+@pytest.fixture()
+def clinics(app: Flask) -> ClinicKeys:
+    return ClinicKeys(app)

@@ -1,0 +1,8 @@
+"""Entry point for `celery -A workers.app worker`: the Flask app's Celery with our tasks."""
+
+from service import create_app
+
+flask_app = create_app()
+celery = flask_app.extensions["celery"]
+
+import workers.tasks  # noqa: E402,F401  registers the tasks on this Celery app

@@ -1,0 +1,77 @@
+"""Render a plan revision's handout; sweep the outbox. Both idempotent, both keyed by ids."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from celery import shared_task
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from pdf.html import render_handout_html
+from pdf.render import render_handout_with_pages
+from plans.model import HandoutOptions, PageSize
+from plans.snapshot import snapshot_from_dict
+from service import outbox
+from service.extensions import db
+from service.models import Handout, RenderJob, utcnow
+from service.queue import RENDER_TASK, SWEEP_TASK
+
+log = logging.getLogger(__name__)
+
+
+def _existing(job: RenderJob) -> Handout | None:
+    return db.session.scalar(select(Handout).where(
+        Handout.revision_id == job.revision_id, Handout.options_key == job.options_key))
+
+
+@shared_task(name=RENDER_TASK, acks_late=True)
+def render_handout(job_id: int) -> None:
+    """Render the job's revision once; a duplicate delivery finds the handout and stops."""
+    job = db.session.get(RenderJob, job_id)
+    if job is None or job.status in (RenderJob.DONE, RenderJob.FAILED):
+        return
+    if _existing(job) is not None:
+        job.status, job.finished_at = RenderJob.DONE, utcnow()
+        db.session.commit()
+        return
+    job.status, job.started_at = RenderJob.RENDERING, utcnow()
+    job.attempts += 1
+    db.session.commit()
+
+    try:
+        snapshot = snapshot_from_dict(job.revision.snapshot)
+        options = HandoutOptions(large_print=bool(job.options.get("large_print")),
+                                 page_size=PageSize(job.options.get("page_size", "letter")))
+        data, pages = render_handout_with_pages(snapshot, options)
+        html = render_handout_html(snapshot, options)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded, never the text
+        db.session.rollback()
+        give_up = job.attempts >= current_app.config["RENDER_MAX_ATTEMPTS"]
+        job.status = RenderJob.FAILED if give_up else RenderJob.PENDING
+        job.error = f"{type(exc).__name__}"[:300]
+        db.session.commit()
+        log.warning("render job %s failed (%s), attempt %s", job_id, type(exc).__name__,
+                    job.attempts)
+        return
+
+    db.session.add(Handout(revision_id=job.revision_id, options_key=job.options_key,
+                           pdf=data, html=html,
+                           sha256=hashlib.sha256(data).hexdigest(), pages=pages))
+    job.status, job.finished_at, job.error = RenderJob.DONE, utcnow(), ""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another worker stored the same handout first: the outcome is the same.
+        db.session.rollback()
+        job = db.session.get(RenderJob, job_id)
+        job.status, job.finished_at = RenderJob.DONE, utcnow()
+        db.session.commit()
+    log.info("render job %s done: %d pages", job_id, pages)
+
+
+@shared_task(name=SWEEP_TASK)
+def sweep_outbox() -> int:
+    return outbox.sweep()
