@@ -60,3 +60,15 @@ class UnknownRedFlag(PlanError):
     def __init__(self, flag_id: str) -> None:
         super().__init__(f"unknown red flag {flag_id!r}")
         self.flag_id = flag_id
+
+
+class EmptyClearance(PlanError):
+    """A clearance was given for present red flags but says nothing: it must record the check."""
+
+    field = "clearance.note"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the clearance note is empty; say who assessed the red flags, when, and why "
+            "exercises are safe"
+        )

@@ -1,0 +1,134 @@
+"""Checks the template data the way a reviewer would, and fingerprints each template's content.
+
+Run `python -m plans.vetting [DATA_DIR]` to list problems, or with `--stamp` to write the
+current content hash into each template file after a clinician has reviewed the change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MAX_GRADE = 8.0
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in one data file."""
+
+    file: str
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.problem}"
+
+
+def content_hash(template: Mapping[str, Any], referenced: Mapping[str, Any]) -> str:
+    """sha256 (hex) of the canonical JSON of a parsed template plus the catalogue entries it uses.
+
+    The review block and the stored hash are left out, so approving a template does not change
+    its hash, while any change to what a patient would read or do does.
+    """
+    body = {k: v for k, v in template.items() if k not in ("review", "content_hash")}
+    canonical = json.dumps(
+        {"template": body, "referenced": referenced},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def check_templates(data_dir: Path) -> list[Problem]:
+    """Every problem in the data dir: schema, cross-references, doses, hashes, reading level.
+
+    Returns an empty list when all is well. Never raises for bad data.
+    """
+    from plans.catalogue import read_data_dir  # the catalogue imports this module
+
+    catalogue, problems = read_data_dir(Path(data_dir))
+    if catalogue is None:
+        return problems
+    for t in catalogue.templates.values():
+        rel = f"templates/{t.id}.yaml"
+        stored = _stored_hash(Path(data_dir) / rel)
+        if stored != t.content_hash:
+            problems.append(Problem(
+                rel, "content_hash",
+                f"does not match the content (now {t.content_hash}); have the change reviewed, "
+                "bump version, then run `python -m plans.vetting --stamp`",
+            ))
+    problems.extend(_reading_problems(catalogue))
+    return problems
+
+
+def _stored_hash(path: Path) -> str:
+    m = re.search(r'^content_hash:\s*"?([0-9a-f]*)"?\s*$', path.read_text("utf-8"), re.M)
+    return m.group(1) if m else ""
+
+
+def _reading_problems(catalogue: Any) -> list[Problem]:
+    from plans import readability
+
+    try:
+        grades = readability.catalogue_grades(catalogue)
+    except readability.ReadabilityUnavailable as exc:
+        return [Problem("*", "reading level", str(exc))]
+    return [
+        Problem(g.file, g.field, f"reads at Flesch-Kincaid grade {g.grade:.1f}; "
+                f"the most allowed is {MAX_GRADE:g}. Use shorter sentences and common words")
+        for g in grades
+        if g.grade > MAX_GRADE
+    ]
+
+
+def stamp_content_hashes(data_dir: Path) -> list[str]:
+    """Writes each template's current content hash into its file; returns the ids changed."""
+    from plans.catalogue import read_data_dir
+
+    catalogue, problems = read_data_dir(Path(data_dir))
+    if catalogue is None:
+        raise ValueError("fix these first:\n" + "\n".join(map(str, problems)))
+    changed = []
+    for t in catalogue.templates.values():
+        path = Path(data_dir) / "templates" / f"{t.id}.yaml"
+        text = path.read_text("utf-8")
+        if _stored_hash(path) == t.content_hash:
+            continue
+        line = f'content_hash: "{t.content_hash}"'
+        new, n = re.subn(r"^content_hash:.*$", line, text, count=1, flags=re.M)
+        if n == 0:
+            new = text.rstrip("\n") + "\n" + line + "\n"
+        path.write_text(new, "utf-8")
+        changed.append(t.id)
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    from plans.catalogue import DATA_DIR
+
+    parser = argparse.ArgumentParser(prog="python -m plans.vetting", description=__doc__)
+    parser.add_argument("data_dir", nargs="?", type=Path, default=DATA_DIR)
+    parser.add_argument("--stamp", action="store_true", help="write current content hashes")
+    args = parser.parse_args(argv)
+    if args.stamp:
+        for tid in stamp_content_hashes(args.data_dir):
+            print(f"stamped {tid}")
+    problems = check_templates(args.data_dir)
+    for p in problems:
+        print(p)
+    print(f"{len(problems)} problem(s)" if problems else "templates OK")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

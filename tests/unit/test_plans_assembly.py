@@ -1,0 +1,171 @@
+"""Plan assembly: the safety rules a clinician relies on, one example each."""
+
+from __future__ import annotations
+
+import pytest
+
+from plans.assembly import REASONS, assemble_plan
+from plans.catalogue import default_catalogue
+from plans.errors import (
+    DoseOutOfRange,
+    EmptyClearance,
+    PlanError,
+    RedFlagPresent,
+    UnknownExercise,
+    UnknownRedFlag,
+    UnknownTemplate,
+)
+from plans.model import Irritability, PlanRequest, RedFlagClearance, Screening, Tier
+
+CORE = "core_routine"
+
+
+@pytest.fixture(scope="module")
+def cat():
+    return default_catalogue()
+
+
+def plan(cat, **kw):
+    return assemble_plan(cat, PlanRequest(template_id=kw.pop("template_id", CORE),
+                                          patient_name="A.B.", **kw))
+
+
+def ids(p):
+    return [e.id for e in p.exercises]
+
+
+def test_core_routine_has_warm_up_then_the_five_steps_in_order(cat):
+    p = plan(cat)
+    assert ids(p) == ["easy_walk_warm_up", "box_breath_hip_rolls", "sliding_hamstring_floss",
+                      "strap_hamstring_stretch", "tall_kneel_hip_hinge", "glute_bridge"]
+    assert all(e.dose_text and not e.adapted_because for e in p.exercises)
+    assert p.template_hash == cat.template(CORE).content_hash and len(p.template_hash) == 64
+
+
+def test_every_plan_carries_every_red_flag_in_tier_order(cat):
+    p = plan(cat)
+    assert p.red_flags == cat.red_flags
+    tiers = [f.tier for f in p.red_flags]
+    assert tiers == sorted(tiers, key=[Tier.EMERGENCY, Tier.SAME_DAY, Tier.SLOW_DOWN].index)
+    assert set(tiers) == set(Tier)
+
+
+def test_unknown_template_is_refused_on_template_id(cat):
+    with pytest.raises(UnknownTemplate) as e:
+        plan(cat, template_id="no_such_template")
+    assert e.value.field == "template_id"
+
+
+def test_present_red_flag_without_clearance_stops_the_plan_naming_the_most_urgent_tier(cat):
+    with pytest.raises(RedFlagPresent) as e:
+        plan(cat, screening=Screening(red_flags=frozenset({"night_pain", "saddle_numbness"})))
+    assert e.value.tier == "emergency"
+    assert e.value.flags == ["saddle_numbness", "night_pain"]
+    assert e.value.field == "screening.red_flags"
+
+
+def test_cleared_red_flag_is_recorded_on_the_plan_with_the_clearance(cat):
+    note = RedFlagClearance("Examined today; no deficit.")
+    p = plan(cat, screening=Screening(red_flags=frozenset({"night_pain"})), clearance=note)
+    assert p.red_flags_present == ("night_pain",) and p.clearance == note
+    assert p.exercises
+
+
+def test_blank_clearance_does_not_clear_a_red_flag(cat):
+    with pytest.raises(EmptyClearance) as e:
+        plan(cat, screening=Screening(red_flags=frozenset({"night_pain"})),
+             clearance=RedFlagClearance("   "))
+    assert e.value.field == "clearance.note"
+
+
+def test_unknown_red_flag_id_is_refused(cat):
+    with pytest.raises(UnknownRedFlag) as e:
+        plan(cat, screening=Screening(red_flags=frozenset({"headache"})))
+    assert e.value.flag_id == "headache" and e.value.field == "screening.red_flags"
+
+
+def test_nerve_symptoms_swap_the_straight_knee_stretch_for_the_bent_knee_one(cat):
+    p = plan(cat, screening=Screening(nerve_symptoms=True))
+    assert "strap_hamstring_stretch" not in ids(p)
+    bent = next(e for e in p.exercises if e.id == "strap_hamstring_stretch_bent_knee")
+    assert bent.adapted_because == REASONS["nerve_symptoms"]
+    assert bent.phase == "Five-step routine"
+
+
+def test_high_irritability_gives_the_lowest_hold_and_reps_of_each_range(cat):
+    p = plan(cat, screening=Screening(irritability=Irritability.HIGH))
+    for e in p.exercises:
+        for name in ("hold_seconds", "reps", "sets", "duration_seconds"):
+            if name in e.dose_range.bounds:
+                assert getattr(e.dose, name) == e.dose_range.bounds[name][0], (e.id, name)
+    bridge = next(e for e in p.exercises if e.id == "glute_bridge")
+    assert "short" in bridge.adapted_because
+    assert bridge.dose.days_per_week == cat.exercises["glute_bridge"].dose.days_per_week
+
+
+def test_moderate_irritability_changes_nothing(cat):
+    assert plan(cat, screening=Screening(irritability=Irritability.MODERATE)).exercises == \
+        plan(cat).exercises
+
+
+def test_dose_change_inside_the_range_is_applied_and_spelled_out(cat):
+    p = plan(cat, dose_changes={"strap_hamstring_stretch": {"hold_seconds": 45, "reps": 3}})
+    e = next(e for e in p.exercises if e.id == "strap_hamstring_stretch")
+    assert (e.dose.hold_seconds, e.dose.reps) == (45, 3)
+    assert e.dose_text.startswith("Hold for 45 seconds. Do it 3 times on each side")
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"hold_seconds": 600}, "dose_changes.strap_hamstring_stretch.hold_seconds"),
+    ({"reps": 0}, "dose_changes.strap_hamstring_stretch.reps"),
+    ({"duration_seconds": 60}, "dose_changes.strap_hamstring_stretch.duration_seconds"),
+])
+def test_dose_change_outside_the_range_names_exercise_and_field(cat, change, field):
+    with pytest.raises(DoseOutOfRange) as e:
+        plan(cat, dose_changes={"strap_hamstring_stretch": change})
+    assert e.value.field == field and e.value.exercise_id == "strap_hamstring_stretch"
+
+
+def test_dose_change_for_a_swapped_exercise_is_checked_against_the_replacement(cat):
+    """The bent-knee stretch allows holds up to 30 s, so 45 s is refused once it is swapped in."""
+    with pytest.raises(DoseOutOfRange) as e:
+        plan(cat, screening=Screening(nerve_symptoms=True),
+             dose_changes={"strap_hamstring_stretch": {"hold_seconds": 45}})
+    assert e.value.high == 30
+
+
+def test_adding_an_exercise_outside_the_optional_set_is_refused(cat):
+    with pytest.raises(UnknownExercise) as e:
+        plan(cat, add_exercises=("weighted_hip_hinge",))
+    assert e.value.field == "add_exercises"
+
+
+def test_added_optional_exercise_lands_in_its_own_phase(cat):
+    p = plan(cat, add_exercises=("dead_bug",))
+    assert p.exercises[-1].id == "dead_bug"
+    assert p.exercises[-1].phase == "Added by your clinician"
+
+
+def test_removing_an_exercise_not_in_the_template_is_refused(cat):
+    with pytest.raises(UnknownExercise) as e:
+        plan(cat, remove_exercises=("dead_bug",))
+    assert e.value.field == "remove_exercises"
+
+
+def test_dose_change_for_an_exercise_not_in_the_plan_is_refused(cat):
+    with pytest.raises(UnknownExercise) as e:
+        plan(cat, dose_changes={"not_an_exercise": {"reps": 3}})
+    assert e.value.field == "dose_changes.not_an_exercise"
+
+
+def test_desk_bound_adds_the_desk_day_moves_the_template_allows(cat):
+    p = plan(cat, screening=Screening(desk_bound=True))
+    desk = [e.id for e in p.exercises if e.phase == "Desk-day moves"]
+    assert desk == ["stool_forward_fold", "seated_knee_extension"]
+
+
+def test_every_plan_error_names_a_field(cat):
+    for kw in ({"template_id": "x"}, {"add_exercises": ("x",)}):
+        with pytest.raises(PlanError) as e:
+            plan(cat, **kw)
+        assert e.value.field
