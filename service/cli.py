@@ -112,7 +112,7 @@ Try it:
   curl -s -H "Authorization: Bearer {key}" {base}/api/v1/templates
   curl -s -X POST {base}/api/v1/plans -H "Authorization: Bearer {key}" \\
        -H "Content-Type: application/json" \\
-       -d '{{"template_id": "core-five-step", "patient": {{"display_name": "Ana P."}}}}'
+       -d '{{"template_id": "core_routine", "patient": {{"display_name": "Ana P."}}}}'
 API docs: {base}/api/docs
 Demo API key:
 {key}

@@ -50,7 +50,8 @@ def defaults(instance: Path) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_REDOC_PATH": "/docs",
-        "OPENAPI_REDOC_URL": None,
+        # Vendored (service/static/vendor/redoc) so /api/docs needs no CDN.
+        "OPENAPI_REDOC_URL": "/static/vendor/redoc/redoc.standalone.js",
         "OPENAPI_SWAGGER_UI_PATH": None,
         "JSON_SORT_KEYS": False,
     }

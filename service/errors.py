@@ -103,7 +103,7 @@ def handle_http(error: HTTPException) -> Response:
     detail = data.get("message") or error.description or ""
     if code == 413:
         detail = "The request body is larger than 1 MB."
-    headers = dict(data.get("headers", {}))
+    headers = dict(data.get("headers") or {})
     if code == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="limber"')
     return problem(code, title, detail, kind=kind, errors=errors or None, headers=headers,

@@ -53,13 +53,13 @@ class DoseChangeSchema(StrictSchema):
 
 class PlanCreateSchema(StrictSchema):
     template_id = fields.String(required=True, validate=validate.Length(min=1, max=64),
-                                metadata={"example": "core-five-step"})
+                                metadata={"example": "core_routine"})
     patient = fields.Nested(PatientSchema, required=True)
     screening = fields.Nested(ScreeningSchema, load_default=lambda: ScreeningSchema().load({}))
     red_flag_clearance = fields.Nested(ClearanceSchema, load_default=None, allow_none=True)
     dose_changes = fields.Dict(keys=fields.String(validate=validate.Length(max=64)),
                                values=fields.Nested(DoseChangeSchema), load_default=dict,
-                               metadata={"example": {"strap-hamstring-stretch":
+                               metadata={"example": {"strap_hamstring_stretch":
                                                      {"hold_seconds": 20}}})
     add_exercises = fields.List(fields.String(validate=validate.Length(max=64)),
                                 load_default=list, validate=validate.Length(max=30))
@@ -167,7 +167,7 @@ class SourceSchema(Schema):
 
 
 class TemplateSchema(Schema):
-    id = fields.String(metadata={"example": "core-five-step"})
+    id = fields.String(metadata={"example": "core_routine"})
     version = fields.Integer()
     title = fields.String()
     summary = fields.String()
