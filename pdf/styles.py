@@ -1,0 +1,107 @@
+"""The handout's one style sheet: embedded fonts, palette, page metrics and paragraph styles."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import inch
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+from plans.model import HandoutOptions, PageSize
+
+FONT_DIR = Path(__file__).parent / "fonts"
+REGULAR = "LimberSans"
+BOLD = "LimberSans-Bold"
+
+# Dark on white throughout; colour only ever repeats what words already say.
+INK = colors.HexColor("#111111")
+MUTED = colors.HexColor("#3d3d3d")
+WARNING = colors.HexColor("#a30000")  # dark red: 7.9:1 on white, still legible printed in grey
+RULE = colors.HexColor("#6b6b6b")
+TINT = colors.HexColor("#f2f2f2")
+
+
+@functools.cache
+def register_fonts() -> tuple[TTFont, TTFont]:
+    """Registers the embedded DejaVu faces once per process and returns (regular, bold).
+
+    Parsing a TTF costs tens of milliseconds; doing it per render would dominate render time.
+    """
+    regular = TTFont(REGULAR, str(FONT_DIR / "DejaVuSans.ttf"))
+    bold = TTFont(BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    pdfmetrics.registerFont(regular)
+    pdfmetrics.registerFont(bold)
+    # Maps <b> in Paragraph markup to the bold face; there is no italic on purpose.
+    pdfmetrics.registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD, italic=REGULAR,
+                                  boldItalic=BOLD)
+    return regular, bold
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """Everything a builder needs to lay out one handout at one print size."""
+
+    large_print: bool
+    page_size: tuple[float, float]
+    margin: float
+    body_size: float
+    leading: float
+    footer_size: float
+    styles: dict[str, ParagraphStyle]
+
+    @property
+    def frame_width(self) -> float:
+        return self.page_size[0] - 2 * self.margin
+
+    def __getitem__(self, name: str) -> ParagraphStyle:
+        return self.styles[name]
+
+
+@functools.cache
+def sheet_for(options: HandoutOptions) -> Sheet:
+    """The style sheet for these options; built once per option set."""
+    register_fonts()
+    large = options.large_print
+    # Body 14 pt (older readers); large print 18 pt at 1.5 line spacing with 1-inch margins.
+    body = 18.0 if large else 14.0
+    leading = body * (1.5 if large else 1.3)
+    margin = 1.0 * inch if large else 0.75 * inch
+    page = LETTER if options.page_size is PageSize.LETTER else A4
+
+    def style(name: str, size: float, lead: float, font: str = REGULAR, **kw: object) -> \
+            ParagraphStyle:
+        return ParagraphStyle(name, fontName=font, fontSize=size, leading=lead,
+                              textColor=kw.pop("textColor", INK), alignment=TA_LEFT, **kw)
+
+    styles = {
+        "body": style("body", body, leading, spaceAfter=body * 0.4),
+        "small": style("small", body - 2, (body - 2) * 1.3, textColor=MUTED),
+        "title": style("title", body * 1.8, body * 2.1, BOLD, spaceAfter=body * 0.2),
+        "subtitle": style("subtitle", body * 1.15, body * 1.45, spaceAfter=body * 0.6),
+        "h1": style("h1", body * 1.45, body * 1.8, BOLD, spaceBefore=body * 0.8,
+                    spaceAfter=body * 0.4),
+        "h2": style("h2", body * 1.2, body * 1.5, BOLD, spaceBefore=body * 0.3,
+                    spaceAfter=body * 0.25),
+        "dose": style("dose", body, leading, BOLD, spaceAfter=body * 0.4),
+        "step": style("step", body, leading, leftIndent=body * 1.6, firstLineIndent=0,
+                      bulletIndent=0, bulletFontName=BOLD, bulletFontSize=body,
+                      spaceAfter=body * 0.2),
+        "bullet": style("bullet", body, leading, leftIndent=body * 1.2, bulletIndent=body * 0.2,
+                        bulletFontName=REGULAR, bulletFontSize=body, spaceAfter=body * 0.15),
+        "stop_title": style("stop_title", body * 1.6, body * 1.9, BOLD, textColor=WARNING),
+        "stop_tier": style("stop_tier", body * 1.05, body * 1.4, BOLD, textColor=WARNING,
+                           spaceBefore=body * 0.2),
+        "cell": style("cell", body, leading),
+        "cell_bold": style("cell_bold", body, leading, BOLD),
+        "header": style("header", body, leading),
+        "header_clinic": style("header_clinic", body * 1.25, body * 1.5, BOLD),
+    }
+    return Sheet(large_print=large, page_size=page, margin=margin, body_size=body,
+                 leading=leading, footer_size=14.0 if large else 12.0, styles=styles)

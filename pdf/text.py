@@ -1,0 +1,81 @@
+"""User text on its way into the PDF: glyph coverage checks and Paragraph-markup escaping."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from xml.sax.saxutils import escape
+
+from plans.model import HandoutSnapshot
+
+from pdf.errors import UnrenderableText
+from pdf.styles import register_fonts
+
+# Whitespace the layout turns into spaces or line breaks, so no glyph is needed.
+_LAYOUT_WHITESPACE = frozenset(map(ord, "\n\r\t"))
+
+
+@functools.cache
+def _drawable() -> frozenset[int]:
+    """Code points both embedded faces have a real glyph for (glyph 0 is the empty box)."""
+    regular, bold = register_fonts()
+    both = set()
+    for face in (regular.face, bold.face):
+        have = {cp for cp, glyph in face.charToGlyph.items() if glyph}
+        both = have if not both else both & have
+    return frozenset(both | _LAYOUT_WHITESPACE)
+
+
+def check_drawable(field: str, text: str) -> None:
+    """Raises UnrenderableText naming `field` when the font lacks a glyph for part of `text`."""
+    drawable = _drawable()
+    missing = sorted({ord(ch) for ch in text if ord(ch) not in drawable})
+    if missing:
+        raise UnrenderableText(field, tuple(missing))
+
+
+def snapshot_texts(snapshot: HandoutSnapshot) -> Iterator[tuple[str, str]]:
+    """Every (field, text) of the snapshot that appears on the handout."""
+    plan = snapshot.plan
+    clinic = snapshot.clinic
+    yield "clinician", snapshot.clinician
+    yield "plan_id", snapshot.plan_id
+    yield "created_on", snapshot.created_on
+    yield "clinic.name", clinic.name
+    yield "clinic.contact", clinic.contact
+    yield "clinic.emergency_number", clinic.emergency_number
+    yield "plan.patient_name", plan.patient_name
+    yield "plan.title", plan.title
+    yield "plan.summary", plan.summary
+    yield "plan.habit_anchor", plan.habit_anchor
+    yield "plan.notes", plan.notes
+    for i, ex in enumerate(plan.exercises):
+        base = f"plan.exercises[{i}]"
+        for name in ("name", "purpose", "feel", "back_off", "dose_text", "adapted_because",
+                     "illustration_alt", "phase"):
+            yield f"{base}.{name}", getattr(ex, name)
+        for j, step in enumerate(ex.steps):
+            yield f"{base}.steps[{j}]", step
+        for j, cue in enumerate(ex.cues):
+            yield f"{base}.cues[{j}]", cue
+    for i, flag in enumerate(plan.red_flags):
+        yield f"plan.red_flags[{i}].text", flag.text
+    for i, prompt in enumerate(plan.tracking_prompts):
+        yield f"plan.tracking_prompts[{i}]", prompt
+    for i, entry in enumerate(plan.faq):
+        yield f"plan.faq[{i}].question", entry.question
+        yield f"plan.faq[{i}].answer", entry.answer
+    for i, source in enumerate(plan.sources):
+        yield f"plan.sources[{i}].title", source.title
+        yield f"plan.sources[{i}].publisher", source.publisher
+
+
+def check_snapshot(snapshot: HandoutSnapshot) -> None:
+    """Raises UnrenderableText for the first field holding a character the font cannot draw."""
+    for field, text in snapshot_texts(snapshot):
+        check_drawable(field, text)
+
+
+def para(text: str) -> str:
+    """User text as safe Paragraph markup: <, > and & shown literally, line breaks kept."""
+    return escape(text).replace("\r\n", "\n").replace("\n", "<br/>")
