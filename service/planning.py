@@ -24,7 +24,7 @@ from plans.model import (
 from plans.snapshot import snapshot_to_dict
 from service import queue
 from service.extensions import db
-from service.models import Clinic, Plan, PlanRevision, RenderJob, utcnow
+from service.models import Clinic, Plan, PlanRevision, RenderJob, public_id, utcnow
 
 
 def plan_request(data: dict[str, Any]) -> PlanRequest:
@@ -106,7 +106,9 @@ def create_plan(clinic: Clinic, data: dict[str, Any], created_by: str = "") -> P
     Raises plans.errors.PlanError (nothing stored) when the domain refuses the request.
     """
     patient = data["patient"]
-    plan = Plan(clinic_id=clinic.id, patient_name=patient["display_name"],
+    # The id goes into the snapshot before the row is flushed, so it is set here, not by default.
+    plan = Plan(public_id=public_id("pln"), clinic_id=clinic.id,
+                patient_name=patient["display_name"],
                 patient_ref=patient.get("reference") or None)
     db.session.add(plan)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from celery import Celery, Task
 from flask import Flask, current_app
@@ -21,6 +22,12 @@ def celery_init_app(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
+    Path(app.config["CELERY"]["beat_schedule_filename"]).parent.mkdir(parents=True, exist_ok=True)
+    options = app.config["CELERY"].get("broker_transport_options", {})
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        # The filesystem broker needs its folders before the first message in or out.
+        if key in options:
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.conf.beat_schedule = {

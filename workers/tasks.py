@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import traceback
+from pathlib import Path
 
 from celery import shared_task
 from flask import current_app
@@ -20,6 +22,13 @@ from service.models import Handout, RenderJob, utcnow
 from service.queue import RENDER_TASK, SWEEP_TASK
 
 log = logging.getLogger(__name__)
+
+
+def where(exc: BaseException) -> str:
+    """Where an error happened, as file:line frames: enough to debug, and unlike the exception
+    message it cannot carry a patient's name."""
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames))
 
 
 def _existing(job: RenderJob) -> Handout | None:
@@ -51,10 +60,9 @@ def render_handout(job_id: int) -> None:
         db.session.rollback()
         give_up = job.attempts >= current_app.config["RENDER_MAX_ATTEMPTS"]
         job.status = RenderJob.FAILED if give_up else RenderJob.PENDING
-        job.error = f"{type(exc).__name__}"[:300]
+        job.error = f"{type(exc).__name__} at {where(exc)}"[:300]
         db.session.commit()
-        log.warning("render job %s failed (%s), attempt %s", job_id, type(exc).__name__,
-                    job.attempts)
+        log.warning("render job %s failed, attempt %s: %s", job_id, job.attempts, job.error)
         return
 
     db.session.add(Handout(revision_id=job.revision_id, options_key=job.options_key,
