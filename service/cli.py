@@ -45,12 +45,23 @@ def run(host: str, port: int, demo: bool) -> None:
     env = {**os.environ, "LIMBER_INSTANCE_PATH": app.config["INSTANCE_PATH"]}
     # -B runs beat inside this worker: fine for one machine; production runs one `limber beat`.
     worker = subprocess.Popen([*WORKER_CMD, "-B", "--concurrency", "2"], env=env)  # noqa: S603
+    # Ctrl-C, and SIGTERM from a supervisor, stop web and worker together. Installed explicitly
+    # because a shell starting us in the background hands us SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         from werkzeug.serving import run_simple
 
         run_simple(host, port, app, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
     finally:
+        click.echo("Stopping the worker ...")
         _stop(worker)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _stop(proc: subprocess.Popen) -> None:
