@@ -141,6 +141,10 @@ def render_handout_with_pages(snapshot: HandoutSnapshot,
         keywords="",
         lang=LANGUAGE,
         invariant=1,
+        # Without these the canvas declares Helvetica on every page: an unembedded font.
+        initialFontName=st.REGULAR,
+        initialFontSize=sheet.body_size,
+        initialLeading=sheet.leading,
         displayDocTitle=True,
     )
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",

@@ -50,10 +50,19 @@ def _logo(b64: str, height: float) -> Image | None:
     return Image(io.BytesIO(data), width=height * w / h, height=height)
 
 
+def _table_style(commands: list[tuple[object, ...]]) -> TableStyle:
+    """A table style whose cell font is the embedded face.
+
+    A Table sets its cell font on the canvas even when every cell is a flowable; left at the
+    default that is Helvetica, which would then sit unembedded in every page's resources.
+    """
+    return TableStyle([("FONTNAME", (0, 0), (-1, -1), st.REGULAR), *commands])
+
+
 def _plain_table(rows: list[list[object]], widths: list[float]) -> Table:
     """A borderless layout table: the grid only places things side by side."""
     table = Table(rows, colWidths=widths, hAlign="LEFT")
-    table.setStyle(TableStyle([
+    table.setStyle(_table_style([
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 0),
         ("RIGHTPADDING", (0, 0), (-1, -1), 8),
@@ -132,7 +141,7 @@ def stop_and_get_help(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]
     # repeatRows=1: if the box runs onto page 2 (large print), its heading comes along.
     box = Table(rows, colWidths=[sheet.frame_width], hAlign="LEFT", repeatRows=1)
     pad = sheet.body_size * 0.6
-    box.setStyle(TableStyle([
+    box.setStyle(_table_style([
         ("BOX", (0, 0), (-1, -1), 3, st.WARNING),
         ("LEFTPADDING", (0, 0), (-1, -1), pad),
         ("RIGHTPADDING", (0, 0), (-1, -1), pad),
@@ -165,7 +174,7 @@ def week_at_a_glance(plan: Plan, sheet: Sheet) -> list[Flowable]:
              for e in plan.exercises]
     width = sheet.frame_width
     table = Table(rows, colWidths=[width * 0.45, width * 0.55], hAlign="LEFT", repeatRows=1)
-    table.setStyle(TableStyle([
+    table.setStyle(_table_style([
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEBELOW", (0, 0), (-1, 0), 1.5, st.INK),
         ("LINEBELOW", (0, 1), (-1, -1), 0.5, st.RULE),
@@ -236,7 +245,7 @@ def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
     rows += [[Paragraph(para(e.name), sheet["cell"])] + [""] * 7 + [""] for e in plan.exercises]
     table = Table(rows, colWidths=[name_w] + [day_w] * 7 + [feel_w], hAlign="LEFT",
                   repeatRows=1, rowHeights=[None] + [None] * len(plan.exercises))
-    table.setStyle(TableStyle([
+    table.setStyle(_table_style([
         ("GRID", (0, 0), (-1, -1), 0.75, st.RULE),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("ALIGN", (1, 0), (7, 0), "CENTER"),
