@@ -97,12 +97,12 @@ def header(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
         [Paragraph(f"<b>From:</b> {para(snapshot.clinician)}", style),
          Paragraph(f"<b>Plan:</b> {para(snapshot.plan_id)}, version {snapshot.revision}",
                    style)],
-    ], [width * 0.55, width * 0.45])
+    ], [width * 0.5, width * 0.5])
     return [
         top,
         HRFlowable(width="100%", thickness=1, color=st.RULE, spaceBefore=4, spaceAfter=6),
         who,
-        Spacer(1, sheet.body_size * 0.5),
+        Spacer(1, sheet.body_size * 0.3),
         Paragraph(HANDOUT_TITLE, sheet["title"]),
     ]
 
@@ -119,22 +119,26 @@ def _flags(plan: Plan, tier: Tier) -> list[RedFlag]:
     return [f for f in plan.red_flags if f.tier is tier]
 
 
+def _tier_rows(heading: str, flags: list[RedFlag], sheet: Sheet) -> list[list[object]]:
+    """One table row per warning sign; the tier heading shares a row with the first sign so a
+    page break never leaves a heading alone at the foot of page 1."""
+    items = [Paragraph(para(f.text), sheet["stop_item"], bulletText="•") for f in flags]
+    return [[[Paragraph(heading, sheet["stop_tier"]), items[0]]], *([i] for i in items[1:])]
+
+
 def stop_and_get_help(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
-    """The boxed emergency and same-day warning signs; one table row per line so it can split
-    across pages in large print and still be boxed on each part."""
+    """The boxed emergency and same-day warning signs, one table row per sign so that in large
+    print the box can run onto page 2 and still be boxed, with its heading, on each part."""
     plan = snapshot.plan
     number = para(snapshot.clinic.emergency_number)
-    rows: list[list[Flowable]] = [[Paragraph("Stop and get help", sheet["stop_title"])]]
+    rows: list[list[object]] = [[Paragraph("Stop and get help", sheet["stop_title"])]]
     emergency = _flags(plan, Tier.EMERGENCY)
     if emergency:
-        rows.append([Paragraph(
-            f"Call {number} or go to the emergency department now if you have:",
-            sheet["stop_tier"])])
-        rows += [[Paragraph(para(f.text), sheet["bullet"], bulletText="•")] for f in emergency]
+        rows += _tier_rows(f"Call {number} or go to the emergency department now if you have:",
+                           emergency, sheet)
     same_day = _flags(plan, Tier.SAME_DAY)
     if same_day:
-        rows.append([Paragraph("Call your clinic today if you have:", sheet["stop_tier"])])
-        rows += [[Paragraph(para(f.text), sheet["bullet"], bulletText="•")] for f in same_day]
+        rows += _tier_rows("Call your clinic today if you have:", same_day, sheet)
         rows.append([Paragraph(
             f"<b>{para(snapshot.clinic.name)}:</b> {para(snapshot.clinic.contact)}",
             sheet["body"])])
@@ -147,7 +151,7 @@ def stop_and_get_help(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]
         ("RIGHTPADDING", (0, 0), (-1, -1), pad),
         ("TOPPADDING", (0, 0), (-1, -1), 1),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
-        ("TOPPADDING", (0, 0), (0, 0), pad * 0.8),
+        ("TOPPADDING", (0, 0), (0, 0), pad * 0.5),
         ("BOTTOMPADDING", (0, -1), (-1, -1), pad),
     ]))
     return [box, Spacer(1, sheet.body_size)]
@@ -200,8 +204,9 @@ def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> Flo
                Paragraph(f"How much: {para(exercise.dose_text)}", sheet["dose"])]
     if sheet.large_print:
         # At 18 pt a column beside the picture would hold too few words a line, so the
-        # picture sits beside the name and dose and the steps run the full width.
-        art_w = min(width * 0.38, 2.5 * inch)
+        # picture sits beside the name and dose and the steps run the full width; sized so a
+        # typical exercise (4 steps) still fits on one page.
+        art_w = min(width * 0.3, 1.9 * inch)
         top = _plain_table([[heading, drawing_for(exercise.pose, art_w)]],
                            [width - art_w, art_w])
         flows: list[Flowable] = [top, Spacer(1, sheet.body_size * 0.3), *steps]
