@@ -9,6 +9,8 @@ from html import escape
 from reportlab.graphics.shapes import Circle, Drawing, Group, Line, PolyLine, Polygon
 from reportlab.lib import colors
 
+from pdf.styles import REGULAR
+
 # Pose coordinates live in a 240 x 160 box with the floor at y = 10; drawings scale from it.
 BOX_W = 240.0
 BOX_H = 160.0
@@ -203,7 +205,9 @@ def drawing_for(key: str, width: float) -> Drawing:
         stroke(((x1, y1), (x2, y2)), PROP_INK, 2.5)
         group.add(Polygon(_flat(_arrow_head(x1, y1, x2, y2)),
                           fillColor=colors.HexColor(PROP_INK), strokeColor=None))
-    drawing = Drawing(width, pose_top(pose) * scale)
+    # The drawing has no text, but ReportLab still sets its default font (Helvetica, never
+    # embedded) when drawing one; point it at the embedded face instead.
+    drawing = Drawing(width, pose_top(pose) * scale, initialFontName=REGULAR)
     drawing.add(group)
     return drawing
 

@@ -22,6 +22,7 @@ from pdf.styles import Sheet, sheet_for
 from pdf.text import check_snapshot
 
 LANGUAGE = "en"
+FOOTER_BASELINE = 0.3 * 72
 SUBJECT = "Home exercise plan"
 
 
@@ -81,7 +82,9 @@ class _DecoratedCanvas(Canvas):
         left = sheet.margin
         right = sheet.page_size[0] - sheet.margin
         width = right - left
-        y = sheet.margin * 0.55 + size * 1.25
+        # The footer lives inside the bottom margin, its lowest line 0.3 inch from the edge:
+        # clear of most printers' unprintable strip, and it leaves the frame a full page.
+        y = FOOTER_BASELINE + size * 1.3
         self.saveState()
         self.setStrokeColor(st.RULE)
         self.setLineWidth(0.75)
@@ -126,14 +129,14 @@ def render_handout_with_pages(snapshot: HandoutSnapshot,
     check_snapshot(snapshot)
     sheet = sheet_for(options)
     buffer = io.BytesIO()
-    footer_band = sheet.footer_size * 3.4
+    footer_top = FOOTER_BASELINE + sheet.footer_size * 2.5 + 6
     doc = BaseDocTemplate(
         buffer,
         pagesize=sheet.page_size,
         leftMargin=sheet.margin,
         rightMargin=sheet.margin,
         topMargin=sheet.margin,
-        bottomMargin=sheet.margin * 0.55 + footer_band,
+        bottomMargin=max(sheet.margin, footer_top),
         title=sections.HANDOUT_TITLE,
         author=snapshot.clinic.name,
         subject=SUBJECT,
@@ -141,6 +144,10 @@ def render_handout_with_pages(snapshot: HandoutSnapshot,
         keywords="",
         lang=LANGUAGE,
         invariant=1,
+        # Without these the canvas declares Helvetica on every page: an unembedded font.
+        initialFontName=st.REGULAR,
+        initialFontSize=sheet.body_size,
+        initialLeading=sheet.leading,
         displayDocTitle=True,
     )
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",

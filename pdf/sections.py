@@ -14,7 +14,6 @@ from reportlab.platypus import (
     HRFlowable,
     Image,
     KeepTogether,
-    Paragraph,
     Spacer,
     Table,
     TableStyle,
@@ -23,7 +22,7 @@ from reportlab.platypus import (
 from plans.model import HandoutSnapshot, Plan, RedFlag, ResolvedExercise, Tier
 
 from pdf import styles as st
-from pdf.illustrations import drawing_for
+from pdf.flowables import Para, PoseArt
 from pdf.styles import Sheet
 from pdf.text import para
 
@@ -50,10 +49,19 @@ def _logo(b64: str, height: float) -> Image | None:
     return Image(io.BytesIO(data), width=height * w / h, height=height)
 
 
+def _table_style(commands: list[tuple[object, ...]]) -> TableStyle:
+    """A table style whose cell font is the embedded face.
+
+    A Table sets its cell font on the canvas even when every cell is a flowable; left at the
+    default that is Helvetica, which would then sit unembedded in every page's resources.
+    """
+    return TableStyle([("FONTNAME", (0, 0), (-1, -1), st.REGULAR), *commands])
+
+
 def _plain_table(rows: list[list[object]], widths: list[float]) -> Table:
     """A borderless layout table: the grid only places things side by side."""
     table = Table(rows, colWidths=widths, hAlign="LEFT")
-    table.setStyle(TableStyle([
+    table.setStyle(_table_style([
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 0),
         ("RIGHTPADDING", (0, 0), (-1, -1), 8),
@@ -71,8 +79,8 @@ def header(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
     clinic = snapshot.clinic
     width = sheet.frame_width
     clinic_cell: list[Flowable] = [
-        Paragraph(para(clinic.name), sheet["header_clinic"]),
-        Paragraph(para(clinic.contact), sheet["header"]),
+        Para(para(clinic.name), sheet["header_clinic"]),
+        Para(para(clinic.contact), sheet["header"]),
     ]
     logo = _logo(clinic.logo_png_b64, sheet.body_size * 2.6)
     if logo is not None:
@@ -83,26 +91,26 @@ def header(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
         top = _plain_table([[clinic_cell]], [width])
     style = sheet["header"]
     who = _plain_table([
-        [Paragraph(f"<b>For:</b> {para(snapshot.plan.patient_name)}", style),
-         Paragraph(f"<b>Date:</b> {para(snapshot.created_on)}", style)],
-        [Paragraph(f"<b>From:</b> {para(snapshot.clinician)}", style),
-         Paragraph(f"<b>Plan:</b> {para(snapshot.plan_id)}, version {snapshot.revision}",
+        [Para(f"<b>For:</b> {para(snapshot.plan.patient_name)}", style),
+         Para(f"<b>Date:</b> {para(snapshot.created_on)}", style)],
+        [Para(f"<b>From:</b> {para(snapshot.clinician)}", style),
+         Para(f"<b>Plan:</b> {para(snapshot.plan_id)}, version {snapshot.revision}",
                    style)],
-    ], [width * 0.55, width * 0.45])
+    ], [width * 0.5, width * 0.5])
     return [
         top,
         HRFlowable(width="100%", thickness=1, color=st.RULE, spaceBefore=4, spaceAfter=6),
         who,
-        Spacer(1, sheet.body_size * 0.5),
-        Paragraph(HANDOUT_TITLE, sheet["title"]),
+        Spacer(1, sheet.body_size * 0.3),
+        Para(HANDOUT_TITLE, sheet["title"]),
     ]
 
 
 def about_the_plan(plan: Plan, sheet: Sheet) -> list[Flowable]:
     """The template's title and summary, after the warning box so the box stays high."""
-    flows: list[Flowable] = [Paragraph(para(plan.title), sheet["h1"])]
+    flows: list[Flowable] = [Para(para(plan.title), sheet["h1"])]
     if plan.summary:
-        flows.append(Paragraph(para(plan.summary), sheet["body"]))
+        flows.append(Para(para(plan.summary), sheet["body"]))
     return flows
 
 
@@ -110,35 +118,39 @@ def _flags(plan: Plan, tier: Tier) -> list[RedFlag]:
     return [f for f in plan.red_flags if f.tier is tier]
 
 
+def _tier_rows(heading: str, flags: list[RedFlag], sheet: Sheet) -> list[list[object]]:
+    """One table row per warning sign; the tier heading shares a row with the first sign so a
+    page break never leaves a heading alone at the foot of page 1."""
+    items = [Para(para(f.text), sheet["stop_item"], bulletText="•") for f in flags]
+    return [[[Para(heading, sheet["stop_tier"]), items[0]]], *([i] for i in items[1:])]
+
+
 def stop_and_get_help(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
-    """The boxed emergency and same-day warning signs; one table row per line so it can split
-    across pages in large print and still be boxed on each part."""
+    """The boxed emergency and same-day warning signs, one table row per sign so that in large
+    print the box can run onto page 2 and still be boxed, with its heading, on each part."""
     plan = snapshot.plan
     number = para(snapshot.clinic.emergency_number)
-    rows: list[list[Flowable]] = [[Paragraph("Stop and get help", sheet["stop_title"])]]
+    rows: list[list[object]] = [[Para("Stop and get help", sheet["stop_title"])]]
     emergency = _flags(plan, Tier.EMERGENCY)
     if emergency:
-        rows.append([Paragraph(
-            f"Call {number} or go to the emergency department now if you have:",
-            sheet["stop_tier"])])
-        rows += [[Paragraph(para(f.text), sheet["bullet"], bulletText="•")] for f in emergency]
+        rows += _tier_rows(f"Call {number} or go to the emergency department now if you have:",
+                           emergency, sheet)
     same_day = _flags(plan, Tier.SAME_DAY)
     if same_day:
-        rows.append([Paragraph("Call your clinic today if you have:", sheet["stop_tier"])])
-        rows += [[Paragraph(para(f.text), sheet["bullet"], bulletText="•")] for f in same_day]
-        rows.append([Paragraph(
+        rows += _tier_rows("Call your clinic today if you have:", same_day, sheet)
+        rows.append([Para(
             f"<b>{para(snapshot.clinic.name)}:</b> {para(snapshot.clinic.contact)}",
             sheet["body"])])
     # repeatRows=1: if the box runs onto page 2 (large print), its heading comes along.
     box = Table(rows, colWidths=[sheet.frame_width], hAlign="LEFT", repeatRows=1)
     pad = sheet.body_size * 0.6
-    box.setStyle(TableStyle([
+    box.setStyle(_table_style([
         ("BOX", (0, 0), (-1, -1), 3, st.WARNING),
         ("LEFTPADDING", (0, 0), (-1, -1), pad),
         ("RIGHTPADDING", (0, 0), (-1, -1), pad),
         ("TOPPADDING", (0, 0), (-1, -1), 1),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
-        ("TOPPADDING", (0, 0), (0, 0), pad * 0.8),
+        ("TOPPADDING", (0, 0), (0, 0), pad * 0.5),
         ("BOTTOMPADDING", (0, -1), (-1, -1), pad),
     ]))
     return [box, Spacer(1, sheet.body_size)]
@@ -150,22 +162,22 @@ def slow_down(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
     if not flags:
         return []
     items: list[Flowable] = [
-        Paragraph("Slow down and check in", sheet["h2"]),
-        Paragraph("Ease off, make the movement smaller, and tell your clinician if you have:",
+        Para("Slow down and check in", sheet["h2"]),
+        Para("Ease off, make the movement smaller, and tell your clinician if you have:",
                   sheet["body"]),
     ]
-    items += [Paragraph(para(f.text), sheet["bullet"], bulletText="•") for f in flags]
+    items += [Para(para(f.text), sheet["bullet"], bulletText="•") for f in flags]
     return [KeepTogether(items)]
 
 
 def week_at_a_glance(plan: Plan, sheet: Sheet) -> list[Flowable]:
     """A table of every exercise and how much of it to do."""
-    rows = [[Paragraph("Exercise", sheet["cell_bold"]), Paragraph("How much", sheet["cell_bold"])]]
-    rows += [[Paragraph(para(e.name), sheet["cell"]), Paragraph(para(e.dose_text), sheet["cell"])]
+    rows = [[Para("Exercise", sheet["cell_bold"]), Para("How much", sheet["cell_bold"])]]
+    rows += [[Para(para(e.name), sheet["cell"]), Para(para(e.dose_text), sheet["cell"])]
              for e in plan.exercises]
     width = sheet.frame_width
     table = Table(rows, colWidths=[width * 0.45, width * 0.55], hAlign="LEFT", repeatRows=1)
-    table.setStyle(TableStyle([
+    table.setStyle(_table_style([
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEBELOW", (0, 0), (-1, 0), 1.5, st.INK),
         ("LINEBELOW", (0, 1), (-1, -1), 0.5, st.RULE),
@@ -173,9 +185,9 @@ def week_at_a_glance(plan: Plan, sheet: Sheet) -> list[Flowable]:
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
     ]))
-    flows: list[Flowable] = [Paragraph("Your week at a glance", sheet["h1"])]
+    flows: list[Flowable] = [Para("Your week at a glance", sheet["h1"])]
     if plan.habit_anchor:
-        flows.append(Paragraph(f"<b>When:</b> {para(plan.habit_anchor)}", sheet["body"]))
+        flows.append(Para(f"<b>When:</b> {para(plan.habit_anchor)}", sheet["body"]))
     flows.append(table)
     # A short table reads best whole; a long one may split (its header row repeats).
     return [KeepTogether(flows)] if len(plan.exercises) <= 8 else flows
@@ -185,40 +197,41 @@ def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> Flo
     """One exercise, kept on one page: name, dose, picture beside numbered steps, what to feel,
     when to back off, one tip, and why it was changed for this patient if it was."""
     width = sheet.frame_width
-    steps = [Paragraph(para(step), sheet["step"], bulletText=f"{i}.")
+    steps = [Para(para(step), sheet["step"], bulletText=f"{i}.")
              for i, step in enumerate(exercise.steps, start=1)]
-    heading = [Paragraph(f"{number}. {para(exercise.name)}", sheet["h2"]),
-               Paragraph(f"How much: {para(exercise.dose_text)}", sheet["dose"])]
+    heading = [Para(f"{number}. {para(exercise.name)}", sheet["h2"]),
+               Para(f"How much: {para(exercise.dose_text)}", sheet["dose"])]
     if sheet.large_print:
         # At 18 pt a column beside the picture would hold too few words a line, so the
-        # picture sits beside the name and dose and the steps run the full width.
-        art_w = min(width * 0.38, 2.5 * inch)
-        top = _plain_table([[heading, drawing_for(exercise.pose, art_w)]],
+        # picture sits beside the name and dose and the steps run the full width; sized so a
+        # typical exercise (4 steps) still fits on one page.
+        art_w = min(width * 0.3, 1.9 * inch)
+        top = _plain_table([[heading, PoseArt(exercise.pose, art_w)]],
                            [width - art_w, art_w])
         flows: list[Flowable] = [top, Spacer(1, sheet.body_size * 0.3), *steps]
     else:
         art_w = min(width * 0.36, 2.6 * inch)
-        side = _plain_table([[drawing_for(exercise.pose, art_w), steps]],
+        side = _plain_table([[PoseArt(exercise.pose, art_w), steps]],
                             [art_w + 10, width - art_w - 10])
         flows = [*heading, side]
     flows.append(Spacer(1, sheet.body_size * 0.3))
     if exercise.feel:
-        flows.append(Paragraph(f"<b>What you should feel:</b> {para(exercise.feel)}",
+        flows.append(Para(f"<b>What you should feel:</b> {para(exercise.feel)}",
                                sheet["body"]))
     if exercise.back_off:
-        flows.append(Paragraph(f"<b>Back off if:</b> {para(exercise.back_off)}", sheet["body"]))
+        flows.append(Para(f"<b>Back off if:</b> {para(exercise.back_off)}", sheet["body"]))
     if exercise.adapted_because:
-        flows.append(Paragraph(f"<b>Changed for you:</b> {para(exercise.adapted_because)}",
+        flows.append(Para(f"<b>Changed for you:</b> {para(exercise.adapted_because)}",
                                sheet["body"]))
     if exercise.cues:
-        flows.append(Paragraph(f"<b>Tip:</b> {para(exercise.cues[0])}", sheet["body"]))
+        flows.append(Para(f"<b>Tip:</b> {para(exercise.cues[0])}", sheet["body"]))
     return KeepTogether([*flows, HRFlowable(width="100%", thickness=0.75, color=st.RULE,
                                             spaceBefore=2, spaceAfter=sheet.body_size * 0.8)])
 
 
 def exercises(plan: Plan, sheet: Sheet) -> list[Flowable]:
     flows: list[Flowable] = [CondPageBreak(sheet.body_size * 12),
-                             Paragraph("Your exercises", sheet["h1"])]
+                             Para("Your exercises", sheet["h1"])]
     flows += [exercise_block(i, e, sheet) for i, e in enumerate(plan.exercises, start=1)]
     return flows
 
@@ -229,14 +242,14 @@ def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
     day_w = sheet.body_size * 1.55
     feel_w = width * 0.24
     name_w = width - 7 * day_w - feel_w
-    head = [Paragraph("Exercise", sheet["cell_bold"])]
-    head += [Paragraph(f"<b>{d}</b>", sheet["cell"]) for d in range(1, 8)]
-    head.append(Paragraph("How did it feel?", sheet["cell_bold"]))
+    head = [Para("Exercise", sheet["cell_bold"])]
+    head += [Para(f"<b>{d}</b>", sheet["cell"]) for d in range(1, 8)]
+    head.append(Para("How did it feel?", sheet["cell_bold"]))
     rows = [head]
-    rows += [[Paragraph(para(e.name), sheet["cell"])] + [""] * 7 + [""] for e in plan.exercises]
+    rows += [[Para(para(e.name), sheet["cell"])] + [""] * 7 + [""] for e in plan.exercises]
     table = Table(rows, colWidths=[name_w] + [day_w] * 7 + [feel_w], hAlign="LEFT",
                   repeatRows=1, rowHeights=[None] + [None] * len(plan.exercises))
-    table.setStyle(TableStyle([
+    table.setStyle(_table_style([
         ("GRID", (0, 0), (-1, -1), 0.75, st.RULE),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("ALIGN", (1, 0), (7, 0), "CENTER"),
@@ -246,15 +259,15 @@ def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
     ]))
     flows: list[Flowable] = [
         CondPageBreak(sheet.body_size * 14),
-        Paragraph("Track your week", sheet["h1"]),
-        Paragraph("Tick a box for each day you do the exercise. Days 1 to 7 start on the day you "
+        Para("Track your week", sheet["h1"]),
+        Para("Tick a box for each day you do the exercise. Days 1 to 7 start on the day you "
                   "begin.", sheet["body"]),
         table,
         Spacer(1, sheet.body_size * 0.6),
     ]
     if plan.tracking_prompts:
-        flows.append(Paragraph("At the end of each day, ask yourself:", sheet["body"]))
-        flows += [Paragraph(para(p), sheet["bullet"], bulletText="•")
+        flows.append(Para("At the end of each day, ask yourself:", sheet["body"]))
+        flows += [Para(para(p), sheet["bullet"], bulletText="•")
                   for p in plan.tracking_prompts]
     return flows
 
@@ -262,11 +275,11 @@ def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
 def faq(plan: Plan, sheet: Sheet) -> list[Flowable]:
     if not plan.faq:
         return []
-    flows: list[Flowable] = [Paragraph("Questions people ask", sheet["h1"])]
+    flows: list[Flowable] = [Para("Questions people ask", sheet["h1"])]
     for entry in plan.faq:
         flows.append(KeepTogether([
-            Paragraph(para(entry.question), sheet["h2"]),
-            Paragraph(para(entry.answer), sheet["body"]),
+            Para(para(entry.question), sheet["h2"]),
+            Para(para(entry.answer), sheet["body"]),
         ]))
     return flows
 
@@ -275,18 +288,18 @@ def notes(plan: Plan, sheet: Sheet) -> list[Flowable]:
     """The clinician's own notes; may be long, so split by paragraph and allowed to flow."""
     if not plan.notes.strip():
         return []
-    flows: list[Flowable] = [Paragraph("Notes from your clinician", sheet["h1"])]
+    flows: list[Flowable] = [Para("Notes from your clinician", sheet["h1"])]
     for block in plan.notes.replace("\r\n", "\n").split("\n\n"):
         if block.strip():
-            flows.append(Paragraph(para(block.strip()), sheet["body"]))
+            flows.append(Para(para(block.strip()), sheet["body"]))
     return flows
 
 
 def sources(plan: Plan, sheet: Sheet) -> list[Flowable]:
     if not plan.sources:
         return []
-    flows: list[Flowable] = [Paragraph("Where this advice comes from", sheet["h1"])]
-    flows += [Paragraph(f"{para(s.title)}. {para(s.publisher)}, {s.year}.", sheet["bullet"],
+    flows: list[Flowable] = [Para("Where this advice comes from", sheet["h1"])]
+    flows += [Para(f"{para(s.title)}. {para(s.publisher)}, {s.year}.", sheet["bullet"],
                         bulletText="•") for s in plan.sources]
     return flows
 
@@ -294,8 +307,8 @@ def sources(plan: Plan, sheet: Sheet) -> list[Flowable]:
 def disclaimer(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
     number = para(snapshot.clinic.emergency_number)
     return [KeepTogether([
-        Paragraph("Please remember", sheet["h1"]),
-        Paragraph("This sheet is not a substitute for your clinician's advice. Ask your "
+        Para("Please remember", sheet["h1"]),
+        Para("This sheet is not a substitute for your clinician's advice. Ask your "
                   "clinician if you are unsure about any exercise.", sheet["body"]),
-        Paragraph(f"In an emergency, call {number}.", sheet["body"]),
+        Para(f"In an emergency, call {number}.", sheet["body"]),
     ])]

@@ -74,6 +74,11 @@ def sheet_for(options: HandoutOptions) -> Sheet:
     leading = body * (1.5 if large else 1.3)
     margin = 1.0 * inch if large else 0.75 * inch
     page = LETTER if options.page_size is PageSize.LETTER else A4
+    # Page 1 must hold the header and as much of the warning box as possible, so in large
+    # print the header lines (reference facts, not instructions) sit at the 16 pt floor of
+    # the large-print range and the title is not scaled up as far.
+    head = 16.0 if large else body
+    title = body * (1.5 if large else 1.8)
 
     def style(name: str, size: float, lead: float, font: str = REGULAR, **kw: object) -> \
             ParagraphStyle:
@@ -83,7 +88,7 @@ def sheet_for(options: HandoutOptions) -> Sheet:
     styles = {
         "body": style("body", body, leading, spaceAfter=body * 0.4),
         "small": style("small", body - 2, (body - 2) * 1.3, textColor=MUTED),
-        "title": style("title", body * 1.8, body * 2.1, BOLD, spaceAfter=body * 0.2),
+        "title": style("title", title, title * 1.2, BOLD, spaceAfter=body * 0.2),
         "subtitle": style("subtitle", body * 1.15, body * 1.45, spaceAfter=body * 0.6),
         "h1": style("h1", body * 1.45, body * 1.8, BOLD, spaceBefore=body * 0.8,
                     spaceAfter=body * 0.4),
@@ -95,13 +100,19 @@ def sheet_for(options: HandoutOptions) -> Sheet:
                       spaceAfter=body * 0.2),
         "bullet": style("bullet", body, leading, leftIndent=body * 1.2, bulletIndent=body * 0.2,
                         bulletFontName=REGULAR, bulletFontSize=body, spaceAfter=body * 0.15),
-        "stop_title": style("stop_title", body * 1.6, body * 1.9, BOLD, textColor=WARNING),
+        # Warning signs are short separate items with space between them, so inside the box
+        # large print runs at 1.35 line spacing: that is what lets both urgent tiers start on
+        # page 1 at 18 pt.
+        "stop_item": style("stop_item", body, body * (1.35 if large else 1.3),
+                           leftIndent=body * 1.2, bulletIndent=body * 0.2, bulletFontName=REGULAR,
+                           bulletFontSize=body, spaceAfter=body * 0.15),
+        "stop_title": style("stop_title", title, title * 1.2, BOLD, textColor=WARNING),
         "stop_tier": style("stop_tier", body * 1.05, body * 1.4, BOLD, textColor=WARNING,
                            spaceBefore=body * 0.2),
         "cell": style("cell", body, leading),
         "cell_bold": style("cell_bold", body, leading, BOLD),
-        "header": style("header", body, leading),
-        "header_clinic": style("header_clinic", body * 1.25, body * 1.5, BOLD),
+        "header": style("header", head, head * 1.3),
+        "header_clinic": style("header_clinic", head * 1.15, head * 1.4, BOLD),
     }
     return Sheet(large_print=large, page_size=page, margin=margin, body_size=body,
                  leading=leading, footer_size=14.0 if large else 12.0, styles=styles)

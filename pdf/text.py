@@ -29,7 +29,7 @@ def _drawable() -> frozenset[int]:
 def check_drawable(field: str, text: str) -> None:
     """Raises UnrenderableText naming `field` when the font lacks a glyph for part of `text`."""
     drawable = _drawable()
-    missing = sorted({ord(ch) for ch in text if ord(ch) not in drawable})
+    missing = list(dict.fromkeys(ord(ch) for ch in text if ord(ch) not in drawable))
     if missing:
         raise UnrenderableText(field, tuple(missing))
 

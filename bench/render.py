@@ -1,0 +1,149 @@
+"""Prints handout render time against a bare-canvas floor, and memory growth over many renders.
+
+Run from the repository root: python bench/render.py [--renders 50] [--memory-renders 1000]
+
+The floor draws the very same text lines (read back from the rendered handout: same strings,
+same fonts, same sizes, same positions, same pages) with canvas.drawString, embedding the same
+TrueType subsets, but with no layout engine, tables, boxes or illustrations. The ratio is the
+price of layout plus pictures. Uses the real template catalogue when plans.catalogue is
+importable, else the test fixture in tests/unit/pdf_fixtures.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "unit")]
+
+from pypdf import PdfReader  # noqa: E402
+from reportlab.pdfgen.canvas import Canvas  # noqa: E402
+
+from plans.model import HandoutOptions, HandoutSnapshot, PageSize, PlanRequest  # noqa: E402
+from pdf import styles as st  # noqa: E402
+from pdf.render import render_handout_with_pages  # noqa: E402
+
+Line = tuple[str, str, float, float, float]  # text, font, size, x, y
+
+
+def snapshots() -> tuple[str, list[tuple[str, HandoutSnapshot]]]:
+    """(where the plans came from, [(template id, snapshot)])."""
+    from pdf_fixtures import make_snapshot, png_logo
+
+    base = make_snapshot(logo=png_logo())
+    try:
+        from plans.assembly import assemble_plan
+        from plans.catalogue import default_catalogue
+    except ImportError:
+        return "test fixture (plans.catalogue not importable)", [("fixture", base)]
+    catalogue = default_catalogue()
+    out = []
+    for template in catalogue.approved_templates():
+        plan = assemble_plan(catalogue, PlanRequest(template_id=template.id,
+                                                     patient_name="Maria G."))
+        out.append((template.id, HandoutSnapshot(
+            plan_id="PLN-BENCH", revision=1, created_on="2026-11-28",
+            clinician=base.clinician, clinic=base.clinic, plan=plan)))
+    return "real catalogue (plans.catalogue)", out
+
+
+def text_lines(pdf: bytes) -> tuple[tuple[float, float], list[list[Line]]]:
+    """Every text run of the rendered handout, per page, with its font, size and position."""
+    reader = PdfReader(io.BytesIO(pdf))
+    box = reader.pages[0].mediabox
+    pages: list[list[Line]] = []
+    for page in reader.pages:
+        runs: list[Line] = []
+
+        def visit(text, cm, tm, font, size, runs=runs):
+            text = text.strip("\n")
+            if not text.strip():
+                return
+            name = st.BOLD if font and "Bold" in str(font.get("/BaseFont", "")) else st.REGULAR
+            scale = abs(tm[0]) or 1.0
+            x = cm[0] * tm[4] + cm[2] * tm[5] + cm[4]
+            y = cm[1] * tm[4] + cm[3] * tm[5] + cm[5]
+            runs.append((text, name, size * scale, x, y))
+
+        page.extract_text(visitor_text=visit)
+        pages.append(runs)
+    return (float(box.width), float(box.height)), pages
+
+
+def floor_render(page_size: tuple[float, float], pages: list[list[Line]]) -> bytes:
+    """The same lines drawn straight onto a canvas: the cheapest PDF with this text."""
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=page_size, invariant=1, initialFontName=st.REGULAR)
+    for runs in pages:
+        for text, font, size, x, y in runs:
+            canvas.setFont(font, size)
+            canvas.drawString(x, y, text)
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def median_ms(fn: Callable[[], object], n: int) -> float:
+    for _ in range(3):  # warm: fonts registered, drawings cached, imports done
+        fn()
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def rss_kib() -> int:
+    gc.collect()
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--renders", type=int, default=50)
+    parser.add_argument("--memory-renders", type=int, default=1000)
+    args = parser.parse_args()
+    source, plans = snapshots()
+    print(f"plans: {source}; {args.renders} warm renders each, median")
+    print(f"{'template':<16} {'options':<16} {'pages':>5} {'handout ms':>11} {'floor ms':>9} "
+          f"{'ratio':>6}")
+    worst = 0.0
+    for template_id, snapshot in plans:
+        for options in (HandoutOptions(), HandoutOptions(large_print=True),
+                        HandoutOptions(page_size=PageSize.A4)):
+            pdf, pages = render_handout_with_pages(snapshot, options)
+            size, lines = text_lines(pdf)
+            full = median_ms(lambda s=snapshot, o=options: render_handout_with_pages(s, o),
+                             args.renders)
+            floor = median_ms(lambda: floor_render(size, lines), args.renders)
+            ratio = full / floor
+            worst = max(worst, ratio)
+            print(f"{template_id:<16} {options.key:<16} {pages:>5} {full:>11.1f} {floor:>9.1f} "
+                  f"{ratio:>5.2f}x")
+    print(f"worst ratio: {worst:.2f}x (target <= 3x): {'met' if worst <= 3 else 'NOT met'}")
+
+    snapshot = plans[0][1]
+    options = HandoutOptions()
+    for _ in range(20):
+        render_handout_with_pages(snapshot, options)
+    before = rss_kib()
+    for _ in range(args.memory_renders):
+        render_handout_with_pages(snapshot, options)
+    after = rss_kib()
+    growth = (after - before) / before * 100
+    print(f"RSS before {before} KiB, after {args.memory_renders} renders {after} KiB: "
+          f"growth {growth:+.1f}% (target < 5%): {'met' if growth < 5 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

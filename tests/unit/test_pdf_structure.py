@@ -1,0 +1,85 @@
+"""PDF structure a viewer, a screen reader and an archive rely on: fonts, metadata, validity."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+
+import pikepdf
+import pytest
+from pdf_fixtures import make_snapshot, png_logo
+from pdf_helpers import page_texts
+
+from plans.model import HandoutOptions, PageSize
+from pdf import render_handout
+
+PATIENT = "Zoë Patientname-Unique"
+
+
+@pytest.fixture(scope="module", params=[HandoutOptions(), HandoutOptions(True, PageSize.A4)],
+                ids=lambda o: o.key)
+def pdf(request):
+    snapshot = make_snapshot(patient_name=PATIENT, logo=png_logo(),
+                             notes="Long notes. " * 50)
+    return render_handout(snapshot, request.param)
+
+
+def _fonts(doc: pikepdf.Pdf) -> dict[str, pikepdf.Dictionary]:
+    found = {}
+    for page in doc.pages:
+        for _name, font in page.Resources.get("/Font", {}).items():
+            found[str(font.BaseFont)] = font
+        for _name, xobj in page.Resources.get("/XObject", {}).items():
+            for _fname, font in xobj.get("/Resources", {}).get("/Font", {}).items():
+                found[str(font.BaseFont)] = font
+    return found
+
+
+def test_every_font_is_embedded(pdf):
+    """Each font on each page carries its TrueType program (FontFile2): no viewer substitution."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        fonts = _fonts(doc)
+        assert fonts, "no fonts found"
+        for name, font in fonts.items():
+            descendant = font.DescendantFonts[0] if "/DescendantFonts" in font else font
+            descriptor = descendant.get("/FontDescriptor")
+            assert descriptor is not None and "/FontFile2" in descriptor, name
+            assert "DejaVu" in name or "LimberSans" in name, name
+
+
+def test_title_language_and_author_set_without_patient_name(pdf):
+    """Title and /Lang are set, author is the clinic, and the patient's name is nowhere in the
+    document information or XMP metadata."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        info = doc.docinfo
+        assert str(info["/Title"]) == "Your home exercise plan"
+        assert str(info["/Author"]) == "Riverside Physio"
+        assert str(doc.Root.Lang) == "en"
+        meta_text = " ".join(str(v) for v in info.values())
+        assert PATIENT not in meta_text and "Patientname" not in meta_text
+        if "/Metadata" in doc.Root:
+            assert b"Patientname" not in doc.Root.Metadata.read_bytes()
+        for key in ("/Subject", "/Keywords"):
+            assert "Patientname" not in str(info.get(key, ""))
+    assert PATIENT in page_texts(pdf)[0]
+
+
+def test_creation_date_comes_from_the_snapshot(pdf):
+    """The creation date is the plan's date, not the render time."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        assert str(doc.docinfo["/CreationDate"]).startswith("D:20261128")
+
+
+def test_qpdf_check_is_clean(pdf, tmp_path):
+    """qpdf finds no structural errors or warnings."""
+    qpdf = shutil.which("qpdf")
+    if qpdf is None:
+        pytest.skip("qpdf is not installed")
+    path = tmp_path / "handout.pdf"
+    path.write_bytes(pdf)
+    result = subprocess.run([qpdf, "--check", str(path)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No syntax or stream encoding errors" in result.stdout
+    assert "WARNING" not in result.stdout.upper() + result.stderr.upper()
