@@ -211,18 +211,20 @@ def _check_exercises(exercises: dict[str, dict[str, Any]], problems: list[Proble
                 )
             elif target == ex_id:
                 problems.append(Problem(rel, f"{where}.swaps.{answer}", "swaps to itself"))
-            elif answer == "nerve_symptoms" and exercises[target]["straight_knee_long_hold"]:
+            elif exercises[target]["straight_knee_long_hold"]:
                 problems.append(
-                    Problem(rel, f"{where}.swaps.nerve_symptoms",
+                    Problem(rel, f"{where}.swaps.{answer}",
                             f"{target!r} is itself a straight-knee long hold")
                 )
-        if ex["straight_knee_long_hold"] and not (
-            "nerve_symptoms" in ex["swaps"] or "nerve_symptoms" in ex["excluded_when"]
-        ):
-            problems.append(
-                Problem(rel, f"{where}.swaps",
-                        "a straight-knee long hold needs a nerve_symptoms swap or exclusion")
-            )
+        for answer in ("nerve_symptoms", "high_irritability"):
+            # The seed: with nerve-type feelings or a touchy back, bent-knee or active moves.
+            if ex["straight_knee_long_hold"] and not (
+                answer in ex["swaps"] or answer in ex["excluded_when"]
+            ):
+                problems.append(
+                    Problem(rel, f"{where}.swaps",
+                            f"a straight-knee long hold needs a {answer} swap or exclusion")
+                )
 
 
 def referenced_exercise_ids(template: dict[str, Any],
