@@ -215,6 +215,7 @@ def assemble_plan(catalogue: Catalogue, request: PlanRequest) -> Plan:
         faq=template.faq,
         sources=tuple(catalogue.sources[s] for s in template.sources),
         notes=request.notes,
+        red_flag_tiers=tuple(catalogue.tier_guidance.values()),
     )
 
 

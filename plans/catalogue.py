@@ -24,6 +24,7 @@ from plans.model import (
     Source,
     Template,
     Tier,
+    TierGuidance,
 )
 from plans.schemas import (
     ExerciseFileSchema,
@@ -47,14 +48,6 @@ class CatalogueError(Exception):
             + "\n".join(str(p) for p in problems)
         )
         self.problems = problems
-
-
-@dataclass(frozen=True)
-class TierGuidance:
-    """What the handout says above one tier of warning signs."""
-
-    heading: str
-    action: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -432,7 +425,9 @@ def read_data_dir(data_dir: Path) -> tuple[Catalogue | None, list[Problem]]:
         sources={i: Source(**s) for i, s in d.sources.items()},
         faq=faq,
         tier_guidance={
-            Tier(k): TierGuidance(**v) for k, v in d.red_flag_file["tiers"].items()
+            Tier(k): TierGuidance(Tier(k), v["heading"], v["action"])
+            for k, v in sorted(d.red_flag_file["tiers"].items(),
+                               key=lambda kv: TIER_ORDER.index(Tier(kv[0])))
         },
         stale_templates=stale,
     ), problems

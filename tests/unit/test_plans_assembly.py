@@ -48,6 +48,8 @@ def test_every_plan_carries_every_red_flag_in_tier_order(cat):
     tiers = [f.tier for f in p.red_flags]
     assert tiers == sorted(tiers, key=[Tier.EMERGENCY, Tier.SAME_DAY, Tier.SLOW_DOWN].index)
     assert set(tiers) == set(Tier)
+    assert [g.tier for g in p.red_flag_tiers] == [Tier.EMERGENCY, Tier.SAME_DAY, Tier.SLOW_DOWN]
+    assert all(g.heading and g.action for g in p.red_flag_tiers)
 
 
 def test_unknown_template_is_refused_on_template_id(cat):

@@ -75,6 +75,7 @@ def test_every_plan_holds_every_red_flag_tier(request):
     if plan is not None:
         assert {f.tier for f in plan.red_flags} == set(Tier)
         assert plan.red_flags == CAT.red_flags
+        assert {g.tier for g in plan.red_flag_tiers} == set(Tier)
 
 
 @settings(max_examples=200, deadline=None)

@@ -38,6 +38,13 @@ def test_plan_from_dict_of_plan_to_dict_is_the_same_plan(request_):
     assert plan_from_dict(json.loads(json.dumps(plan_to_dict(p)))) == p
 
 
+def test_snapshot_stored_before_tier_headings_existed_still_loads():
+    """Snapshots written before Plan.red_flag_tiers was added load with no tier headings."""
+    d = plan_to_dict(assemble_plan(CAT, REQUESTS[0]))
+    del d["red_flag_tiers"]
+    assert plan_from_dict(d).red_flag_tiers == ()
+
+
 def test_handout_snapshot_round_trips_through_json():
     p = assemble_plan(CAT, REQUESTS[-1])
     s = HandoutSnapshot("pln_1", 2, "2026-11-28", "Dr K", ClinicInfo("Clinic", "555", "999"), p)
