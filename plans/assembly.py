@@ -10,8 +10,9 @@ The rules, in the order they run (docs/templates.md explains the judgement calls
    gets each desk-day move the template lists as optional, in a phase "Desk-day moves".
 3. Safety swaps. Nerve symptoms swap each exercise for its `swaps["nerve_symptoms"]`; high
    irritability then swaps by `swaps["high_irritability"]`. An exercise whose `excluded_when`
-   matches an answer is left out. A straight-knee long hold never survives nerve symptoms: if the
-   data gave it no swap (vetting forbids that) it is left out. A repeat after swapping is dropped.
+   matches an answer is left out. A straight-knee long hold never survives nerve symptoms or high
+   irritability: if the data gave it no swap (vetting forbids that) it is left out. A repeat
+   after swapping is dropped.
 4. High irritability dose: "short" holds and "fewer" repeats mean the lowest value of the
    exercise's own allowed range for hold_seconds, duration_seconds, reps and sets. How often
    (times a day, days a week) is unchanged. Moderate or low irritability changes nothing.
@@ -110,7 +111,7 @@ def _apply_safety(catalogue: Catalogue, slot: _Slot, answers: tuple[str, ...]) -
             slot.reasons.append(REASONS[answer])
             if answer in slot.exercise.excluded_when:
                 return None
-    if "nerve_symptoms" in answers and slot.exercise.straight_knee_long_hold:
+    if answers and slot.exercise.straight_knee_long_hold:
         return None
     if "high_irritability" in answers:
         bounds = slot.exercise.dose_range.bounds
@@ -214,6 +215,7 @@ def assemble_plan(catalogue: Catalogue, request: PlanRequest) -> Plan:
         faq=template.faq,
         sources=tuple(catalogue.sources[s] for s in template.sources),
         notes=request.notes,
+        red_flag_tiers=tuple(catalogue.tier_guidance.values()),
     )
 
 

@@ -24,6 +24,7 @@ from plans.model import (
     Source,
     Template,
     Tier,
+    TierGuidance,
 )
 from plans.schemas import (
     ExerciseFileSchema,
@@ -47,14 +48,6 @@ class CatalogueError(Exception):
             + "\n".join(str(p) for p in problems)
         )
         self.problems = problems
-
-
-@dataclass(frozen=True)
-class TierGuidance:
-    """What the handout says above one tier of warning signs."""
-
-    heading: str
-    action: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,18 +204,20 @@ def _check_exercises(exercises: dict[str, dict[str, Any]], problems: list[Proble
                 )
             elif target == ex_id:
                 problems.append(Problem(rel, f"{where}.swaps.{answer}", "swaps to itself"))
-            elif answer == "nerve_symptoms" and exercises[target]["straight_knee_long_hold"]:
+            elif exercises[target]["straight_knee_long_hold"]:
                 problems.append(
-                    Problem(rel, f"{where}.swaps.nerve_symptoms",
+                    Problem(rel, f"{where}.swaps.{answer}",
                             f"{target!r} is itself a straight-knee long hold")
                 )
-        if ex["straight_knee_long_hold"] and not (
-            "nerve_symptoms" in ex["swaps"] or "nerve_symptoms" in ex["excluded_when"]
-        ):
-            problems.append(
-                Problem(rel, f"{where}.swaps",
-                        "a straight-knee long hold needs a nerve_symptoms swap or exclusion")
-            )
+        for answer in ("nerve_symptoms", "high_irritability"):
+            # The seed: with nerve-type feelings or a touchy back, bent-knee or active moves.
+            if ex["straight_knee_long_hold"] and not (
+                answer in ex["swaps"] or answer in ex["excluded_when"]
+            ):
+                problems.append(
+                    Problem(rel, f"{where}.swaps",
+                            f"a straight-knee long hold needs a {answer} swap or exclusion")
+                )
 
 
 def referenced_exercise_ids(template: dict[str, Any],
@@ -430,7 +425,9 @@ def read_data_dir(data_dir: Path) -> tuple[Catalogue | None, list[Problem]]:
         sources={i: Source(**s) for i, s in d.sources.items()},
         faq=faq,
         tier_guidance={
-            Tier(k): TierGuidance(**v) for k, v in d.red_flag_file["tiers"].items()
+            Tier(k): TierGuidance(Tier(k), v["heading"], v["action"])
+            for k, v in sorted(d.red_flag_file["tiers"].items(),
+                               key=lambda kv: TIER_ORDER.index(Tier(kv[0])))
         },
         stale_templates=stale,
     ), problems

@@ -105,6 +105,15 @@ class RedFlag:
 
 
 @dataclass(frozen=True)
+class TierGuidance:
+    """What the handout says above one tier of warning signs: a heading and what to do."""
+
+    tier: Tier
+    heading: str
+    action: str
+
+
+@dataclass(frozen=True)
 class Source:
     id: str
     title: str
@@ -232,6 +241,9 @@ class Plan:
     faq: tuple[FaqEntry, ...]
     sources: tuple[Source, ...]
     notes: str
+    # Heading and action line per tier, in tier order, so a re-render never needs the catalogue.
+    # Added after the first snapshots: old snapshots load with () here.
+    red_flag_tiers: tuple[TierGuidance, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -104,18 +104,54 @@ def template_exercise_ids(catalogue: Any, t: Template) -> list[str]:
 
 
 def template_full_text(catalogue: Any, t: Template) -> str:
-    """All a patient may read in a plan from t: template text, its exercises, the red flags."""
+    """All a patient may read in a plan from t: template text, its exercises with their dose
+    words, the reasons a safety rule gives, and the red flags."""
+    from plans.assembly import ADDED_PHASE, DESK_PHASE, REASONS
+    from plans.dosage import dose_text
+
+    ex_ids = template_exercise_ids(catalogue, t)
     parts = [template_own_text(t)]
-    parts += [exercise_text(catalogue.exercises[i]) for i in template_exercise_ids(catalogue, t)]
+    parts += [exercise_text(catalogue.exercises[i]) for i in ex_ids]
+    parts += [dose_text(catalogue.exercises[i].dose) for i in ex_ids]
+    parts += [dose_text(i.dose) for p in t.phases for i in p.items if i.dose]
+    parts.append(_sentences([ADDED_PHASE, DESK_PHASE, *REASONS.values()]))
     parts.append(red_flag_text(catalogue))
-    return " ".join(parts)
+    return " ".join(p for p in parts if p)
 
 
-def catalogue_grades(catalogue: Any) -> list[Grade]:
-    """Grade of each exercise, of the red flags, of each template's own text and of all of it.
+# A field this long is graded on its own as well as in its block; shorter ones swing wildly
+# ("Seated knee straightening" alone scores 9) and are judged only as part of their block.
+MIN_WORDS_ALONE = 8
 
-    Text is scored in blocks, not one sentence at a time: the formula is meant for passages,
-    and a single short sentence with one long word would swing wildly.
+
+def _field_texts(catalogue: Any) -> list[tuple[str, str, str]]:
+    """(file, field, text) for every patient-facing field of MIN_WORDS_ALONE words or more."""
+    out: list[tuple[str, str, str]] = []
+    for e in catalogue.exercises.values():
+        w = f"exercises.{e.id}"
+        out += [("exercises.yaml", f"{w}.{n}", getattr(e, n))
+                for n in ("purpose", "feel", "back_off", "illustration_alt")]
+        out += [("exercises.yaml", f"{w}.steps.{i}", s) for i, s in enumerate(e.steps)]
+        out += [("exercises.yaml", f"{w}.cues.{i}", s) for i, s in enumerate(e.cues)]
+    for f in catalogue.red_flags:
+        out.append(("red_flags.yaml", f"red_flags.{f.id}.text", f.text))
+    for q_id, q in catalogue.faq.items():
+        out += [("faq.yaml", f"faq.{q_id}.question", q.question),
+                ("faq.yaml", f"faq.{q_id}.answer", q.answer)]
+    for t in catalogue.templates.values():
+        rel = f"templates/{t.id}.yaml"
+        out += [(rel, "summary", t.summary), (rel, "habit_anchor", t.habit_anchor)]
+        out += [(rel, f"tracking_prompts.{i}", s) for i, s in enumerate(t.tracking_prompts)]
+        out += [(rel, f"phases.{i}.note", p.note) for i, p in enumerate(t.phases)]
+    return [(f, n, s) for f, n, s in out if len(s.split()) >= MIN_WORDS_ALONE]
+
+
+def catalogue_grades(catalogue: Any, fields: bool = True) -> list[Grade]:
+    """Grade of each exercise, of the red flags, of each template's own text and of all of it;
+    with `fields`, also of each patient-facing field of MIN_WORDS_ALONE words or more.
+
+    Blocks are the main measure, since the formula is meant for passages; the per-field grades
+    stop one very hard sentence hiding inside an easy block.
     """
     grades = [
         Grade("exercises.yaml", f"exercises.{e.id}", fk_grade(exercise_text(e)))
@@ -126,4 +162,29 @@ def catalogue_grades(catalogue: Any) -> list[Grade]:
         rel = f"templates/{t.id}.yaml"
         grades.append(Grade(rel, "template text", fk_grade(template_own_text(t))))
         grades.append(Grade(rel, "whole plan text", fk_grade(template_full_text(catalogue, t))))
+    if fields:
+        grades += [Grade(f, n, fk_grade(_sentences([s]))) for f, n, s in _field_texts(catalogue)]
     return grades
+
+
+def grades_table(catalogue: Any) -> str:
+    """Markdown table of the grades, as docs/templates.md shows them (one decimal)."""
+    grades = catalogue_grades(catalogue, fields=False)
+    rows = ["| Text | Scope | Flesch-Kincaid grade |", "| --- | --- | --- |"]
+    for g in grades:
+        name = g.field if g.file == "exercises.yaml" else f"{g.file}"
+        scope = "exercise" if g.file == "exercises.yaml" else (
+            "all tiers" if g.field == "red_flags" else g.field)
+        rows.append(f"| `{name}` | {scope} | {g.grade:.1f} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    """Prints the grades table for docs/templates.md: `python -m plans.readability`."""
+    from plans.catalogue import default_catalogue
+
+    print(grades_table(default_catalogue()))
+
+
+if __name__ == "__main__":
+    main()

@@ -18,6 +18,7 @@ from plans.model import (
     Screening,
     Source,
     Tier,
+    TierGuidance,
 )
 
 SNAPSHOT_SCHEMA = 1
@@ -103,6 +104,10 @@ def plan_to_dict(p: Plan) -> dict[str, Any]:
             for s in p.sources
         ],
         "notes": p.notes,
+        "red_flag_tiers": [
+            {"tier": g.tier.value, "heading": g.heading, "action": g.action}
+            for g in p.red_flag_tiers
+        ],
     }
 
 
@@ -127,6 +132,10 @@ def plan_from_dict(d: dict[str, Any]) -> Plan:
         faq=tuple(FaqEntry(q["question"], q["answer"]) for q in d["faq"]),
         sources=tuple(Source(**s) for s in d["sources"]),
         notes=d.get("notes", ""),
+        red_flag_tiers=tuple(
+            TierGuidance(Tier(g["tier"]), g["heading"], g["action"])
+            for g in d.get("red_flag_tiers", ())
+        ),
     )
 
 

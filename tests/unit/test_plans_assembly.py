@@ -48,6 +48,8 @@ def test_every_plan_carries_every_red_flag_in_tier_order(cat):
     tiers = [f.tier for f in p.red_flags]
     assert tiers == sorted(tiers, key=[Tier.EMERGENCY, Tier.SAME_DAY, Tier.SLOW_DOWN].index)
     assert set(tiers) == set(Tier)
+    assert [g.tier for g in p.red_flag_tiers] == [Tier.EMERGENCY, Tier.SAME_DAY, Tier.SLOW_DOWN]
+    assert all(g.heading and g.action for g in p.red_flag_tiers)
 
 
 def test_unknown_template_is_refused_on_template_id(cat):
@@ -169,3 +171,47 @@ def test_every_plan_error_names_a_field(cat):
         with pytest.raises(PlanError) as e:
             plan(cat, **kw)
         assert e.value.field
+
+
+def test_clinician_dose_choice_wins_over_the_irritability_rule_and_drops_its_reason(cat):
+    p = plan(cat, screening=Screening(irritability=Irritability.HIGH),
+             dose_changes={"glute_bridge": {"reps": 9}})
+    bridge = next(e for e in p.exercises if e.id == "glute_bridge")
+    assert bridge.dose.reps == 9 and bridge.adapted_because == ""
+
+
+def test_desk_bound_with_nerve_symptoms_keeps_only_the_nerve_friendly_desk_move(cat):
+    """The stool lean is a straight-knee hold; with nerve symptoms it becomes the seated knee
+    straightening, which is already there, so it appears once."""
+    p = plan(cat, screening=Screening(desk_bound=True, nerve_symptoms=True))
+    assert [e.id for e in p.exercises if e.phase == "Desk-day moves"] == ["seated_knee_extension"]
+
+
+def test_desk_bound_adds_only_what_the_gentle_start_template_offers(cat):
+    p = plan(cat, template_id="gentle_start", screening=Screening(desk_bound=True))
+    assert [e.id for e in p.exercises if e.phase == "Desk-day moves"] == ["seated_knee_extension"]
+
+
+def test_desk_bound_changes_nothing_when_the_template_already_has_the_desk_moves(cat):
+    assert plan(cat, template_id="desk_day", screening=Screening(desk_bound=True)).exercises == \
+        plan(cat, template_id="desk_day").exercises
+
+
+def test_high_irritability_leaves_out_the_weighted_hinge_and_swaps_standing_for_kneeling(cat):
+    p = plan(cat, template_id="progression", add_exercises=("weighted_hip_hinge",),
+             screening=Screening(irritability=Irritability.HIGH))
+    assert "weighted_hip_hinge" not in ids(p) and "standing_hip_hinge" not in ids(p)
+    kneel = next(e for e in p.exercises if e.id == "tall_kneel_hip_hinge")
+    assert kneel.adapted_because.startswith(REASONS["high_irritability"])
+
+
+def test_swapped_exercise_takes_its_own_default_dose_not_the_template_dose(cat):
+    """progression holds the strap stretch 45 s; the bent-knee stretch only allows 30 s."""
+    p = plan(cat, template_id="progression", screening=Screening(nerve_symptoms=True))
+    bent = next(e for e in p.exercises if e.id == "strap_hamstring_stretch_bent_knee")
+    assert bent.dose == cat.exercises["strap_hamstring_stretch_bent_knee"].dose
+
+
+def test_plan_is_pure_same_request_same_plan(cat):
+    req = PlanRequest("core_routine", "A.B.", Screening(nerve_symptoms=True, desk_bound=True))
+    assert assemble_plan(cat, req) == assemble_plan(cat, req)
