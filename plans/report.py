@@ -48,8 +48,9 @@ def block(text: str, name: str) -> str | None:
 def rewrite(path: Path, catalogue: Any) -> None:
     text = path.read_text("utf-8")
     for name, table in blocks(catalogue).items():
-        text = re.sub(rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)",
-                      lambda m, t=table: m.group(1) + t + m.group(2), text, flags=re.S)
+        start, end = f"<!-- {name}:start -->\n", f"\n<!-- {name}:end -->"
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end),
+                      (start + table + end).replace("\\", "\\\\"), text, flags=re.S)
     path.write_text(text, "utf-8")
 
 
