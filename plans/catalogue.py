@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,12 @@ class Catalogue:
         if t is None or not t.approved or t.id in self.stale_templates:
             raise UnknownTemplate(template_id)
         return t
+
+    def plan_exercise_ids(self, template: Template) -> list[str]:
+        """Every exercise a plan from template can show: its items, optional ones, swap targets."""
+        start = [i.exercise_id for p in template.phases for i in p.items]
+        return swap_closure(start + list(template.optional_exercises),
+                            lambda i: self.exercises[i].swaps.values())
 
     def red_flag(self, flag_id: str) -> RedFlag:
         """Raises UnknownRedFlag for an id not in the catalogue."""
@@ -220,20 +227,26 @@ def _check_exercises(exercises: dict[str, dict[str, Any]], problems: list[Proble
                 )
 
 
-def referenced_exercise_ids(template: dict[str, Any],
-                            exercises: dict[str, dict[str, Any]]) -> list[str]:
-    """Every exercise a plan from this template can contain: items, optional ones, swap targets."""
-    todo = [i["exercise"] for p in template["phases"] for i in p["items"]]
-    todo += list(template["optional_exercises"])
+def swap_closure(start: Iterable[str], swaps_of: Callable[[str], Iterable[str]]) -> list[str]:
+    """start plus every exercise a safety swap can lead to from it, in first-seen order."""
+    todo = list(start)
     seen: list[str] = []
     while todo:
         ex_id = todo.pop(0)
-        if ex_id in seen:
-            continue
-        seen.append(ex_id)
-        if ex_id in exercises:
-            todo.extend(exercises[ex_id]["swaps"].values())
+        if ex_id not in seen:
+            seen.append(ex_id)
+            todo.extend(swaps_of(ex_id))
     return seen
+
+
+def referenced_exercise_ids(template: dict[str, Any],
+                            exercises: dict[str, dict[str, Any]]) -> list[str]:
+    """Every exercise a plan from this (loaded, unbuilt) template can contain."""
+    start = [i["exercise"] for p in template["phases"] for i in p["items"]]
+    return swap_closure(
+        start + list(template["optional_exercises"]),
+        lambda i: exercises[i]["swaps"].values() if i in exercises else (),
+    )
 
 
 def _check_template(t: dict[str, Any], rel: str, stem: str, exercises: dict[str, dict[str, Any]],

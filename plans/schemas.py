@@ -66,9 +66,9 @@ class _Bounds(fields.List):
     def __init__(self, **kw: Any) -> None:
         super().__init__(fields.Integer(strict=True, validate=validate.Range(min=1)), **kw)
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> list[int]:
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> list[Any]:
         out = super()._deserialize(value, attr, data, **kw)
-        if len(out) != 2 or out[0] > out[1]:
+        if len(out) != 2 or None in out or out[0] > out[1]:  # type: ignore[operator]
             raise ValidationError("must be [low, high] with low <= high")
         return out
 

@@ -215,3 +215,15 @@ def test_swapped_exercise_takes_its_own_default_dose_not_the_template_dose(cat):
 def test_plan_is_pure_same_request_same_plan(cat):
     req = PlanRequest("core_routine", "A.B.", Screening(nerve_symptoms=True, desk_bound=True))
     assert assemble_plan(cat, req) == assemble_plan(cat, req)
+
+
+def test_catalogue_red_flag_lookup_and_unknown_id(cat):
+    assert cat.red_flag("night_pain").tier is Tier.SAME_DAY
+    with pytest.raises(UnknownRedFlag):
+        cat.red_flag("headache")
+
+
+def test_only_approved_templates_are_offered_and_all_four_ship(cat):
+    assert {t.id for t in cat.approved_templates()} == {
+        "core_routine", "gentle_start", "desk_day", "progression"}
+    assert all(t.approved for t in cat.approved_templates())

@@ -68,7 +68,7 @@ def try_assemble(request):
         return None
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(requests())
 def test_every_plan_holds_every_red_flag_tier(request):
     plan = try_assemble(request)
@@ -78,7 +78,7 @@ def test_every_plan_holds_every_red_flag_tier(request):
         assert {g.tier for g in plan.red_flag_tiers} == set(Tier)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(requests())
 def test_no_dose_leaves_its_exercise_range(request):
     plan = try_assemble(request)
@@ -92,7 +92,7 @@ def test_no_dose_leaves_its_exercise_range(request):
                 assert getattr(e.dose, name) == getattr(CAT.exercises[e.id].dose, name)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(requests(screening=st.just(Screening())))
 def test_accepted_dose_changes_are_applied_exactly(request):
     try:
@@ -105,7 +105,7 @@ def test_accepted_dose_changes_are_applied_exactly(request):
                 assert getattr(e.dose, name) == value
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_dose_change_outside_the_range_raises_naming_exercise_and_field(data):
     template_id = data.draw(st.sampled_from(TEMPLATE_IDS))
@@ -126,7 +126,7 @@ def test_dose_change_outside_the_range_raises_naming_exercise_and_field(data):
         raise AssertionError(f"{name}={value} for {e.id} was accepted")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(requests(screening=screenings.map(
     lambda s: Screening(s.red_flags, True, s.irritability, s.desk_bound))))
 def test_nerve_symptoms_never_yield_a_straight_knee_long_hold(request):
@@ -135,7 +135,7 @@ def test_nerve_symptoms_never_yield_a_straight_knee_long_hold(request):
         assert not any(CAT.exercises[e.id].straight_knee_long_hold for e in plan.exercises)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(requests(screening=screenings.map(
     lambda s: Screening(s.red_flags, s.nerve_symptoms, Irritability.HIGH, s.desk_bound))))
 def test_high_irritability_never_yields_a_straight_knee_long_hold(request):
@@ -145,7 +145,7 @@ def test_high_irritability_never_yields_a_straight_knee_long_hold(request):
         assert not any(CAT.exercises[e.id].straight_knee_long_hold for e in plan.exercises)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(requests(screening=screenings.filter(lambda s: s.red_flags)))
 def test_present_red_flag_never_yields_exercises_without_a_clearance_note(request):
     try:
@@ -157,7 +157,7 @@ def test_present_red_flag_never_yields_exercises_without_a_clearance_note(reques
     assert plan.clearance == request.clearance
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(requests())
 def test_plan_survives_the_snapshot_round_trip(request):
     """plan_from_dict(plan_to_dict(p)) == p for every assembled plan."""
@@ -166,7 +166,7 @@ def test_plan_survives_the_snapshot_round_trip(request):
         assert plan_from_dict(plan_to_dict(plan)) == plan
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(requests())
 def test_every_exercise_in_a_plan_has_dose_words_steps_cues_and_a_back_off_rule(request):
     plan = try_assemble(request)

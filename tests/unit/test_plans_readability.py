@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import textwrap
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from plans import readability
+from plans import readability, report
 from plans.catalogue import default_catalogue
 from plans.vetting import MAX_GRADE
 
@@ -23,7 +22,7 @@ def test_every_template_with_its_exercises_and_red_flags_reads_at_grade_8_or_bel
     t = CAT.templates[template_id]
     assert readability.fk_grade(readability.template_own_text(t)) <= MAX_GRADE
     assert readability.fk_grade(readability.template_full_text(CAT, t)) <= MAX_GRADE
-    for ex_id in readability.template_exercise_ids(CAT, t):
+    for ex_id in CAT.plan_exercise_ids(t):
         text = readability.exercise_text(CAT.exercises[ex_id])
         assert readability.fk_grade(text) <= MAX_GRADE, ex_id
 
@@ -49,7 +48,7 @@ def test_grading_never_touches_the_network():
         socket.create_connection = refuse
         import nltk
         nltk.download = refuse
-        from plans import readability
+        from plans import readability, report
         print(readability.fk_grade("Lie on your back. Bend your knees and breathe out slowly."))
     """)
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
@@ -57,12 +56,14 @@ def test_grading_never_touches_the_network():
     assert float(out.stdout) < 6
 
 
-def test_docs_list_the_grades_the_code_computes():
-    """docs/templates.md holds the table `python -m plans.readability` prints, not typed numbers."""
+@pytest.mark.parametrize("name", ["grades", "catalogue"])
+def test_docs_tables_are_the_ones_the_code_generates(name):
+    """docs/templates.md holds the tables `python -m plans.report` writes, not typed numbers."""
     docs = (ROOT / "docs" / "templates.md").read_text("utf-8")
-    block = re.search(r"<!-- grades:start -->\n(.*?)\n<!-- grades:end -->", docs, re.S)
-    assert block, "docs/templates.md needs the <!-- grades:start/end --> block"
-    assert block.group(1).strip() == readability.grades_table(CAT).strip()
+    found = report.block(docs, name)
+    assert found is not None, f"docs/templates.md needs the <!-- {name}:start/end --> block"
+    assert found.strip() == report.blocks(CAT)[name].strip(), \
+        "out of date: run python -m plans.report docs/templates.md"
 
 
 def test_every_long_patient_facing_field_reads_at_grade_8_or_below():
