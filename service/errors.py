@@ -110,6 +110,10 @@ def handle_http(error: HTTPException) -> Response:
                    extra=data.get("extra"))
 
 
+# Where the domain's request field has another name in the public API.
+_API_FIELD = {"clearance.note": "red_flag_clearance.note", "clearance": "red_flag_clearance"}
+
+
 def handle_plan_error(error: PlanError) -> Response:
     """Domain refusals are 422 with the field named; a red flag says which tier and flags."""
     extra: dict[str, Any] = {}
@@ -121,8 +125,9 @@ def handle_plan_error(error: PlanError) -> Response:
                        extra=extra)
     if isinstance(error, DoseOutOfRange):
         extra = {"allowed": [error.low, error.high] if error.low is not None else None}
+    field = _API_FIELD.get(error.field or "", error.field or "body")
     return problem(422, "Your request has invalid fields", str(error), kind="validation",
-                   errors=[{"field": error.field or "body", "message": str(error)}],
+                   errors=[{"field": field, "message": str(error)}],
                    extra=extra or None)
 
 

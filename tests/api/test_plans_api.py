@@ -197,3 +197,15 @@ def test_problem_bodies_never_echo_the_patient_name(client, clinics):
         patient={"display_name": "Canary Zyxwv"}, dose_changes={"glute_bridge": {"reps": 999}}))
     assert resp.status_code == 422
     assert "Canary" not in resp.get_data(as_text=True)
+
+
+def test_blank_clearance_note_does_not_clear_a_red_flag(app, client, clinics):
+    from service.models import Plan
+
+    flag = client.get(f"/api/v1/templates/{TEMPLATE}", headers=clinics.a).get_json()[
+        "red_flags"][0]
+    resp = client.post("/api/v1/plans", headers=clinics.a, json=plan_body(
+        screening={"red_flags": [flag["id"]]}, red_flag_clearance={"note": "          "}))
+    assert resp.status_code == 422
+    assert resp.get_json()["errors"][0]["field"] == "red_flag_clearance.note"
+    assert count(app, Plan) == 0
