@@ -1,4 +1,4 @@
-"""Two faster flowables: a paragraph that lays out once per width, and a pre-drawn pose."""
+"""Faster flowables: a paragraph that parses and lays out once, and a pre-drawn pose."""
 
 from __future__ import annotations
 
@@ -7,18 +7,57 @@ import io
 
 from reportlab.graphics import renderPDF
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.lib.abag import ABag
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, Paragraph
+from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from pdf.illustrations import drawing_for
+from pdf.text import para
+
+
+@functools.cache
+def _prototypes(style: ParagraphStyle) -> tuple[ABag, ABag]:
+    """The (bold, regular) fragments ReportLab's markup parser makes for `style`."""
+    bold, regular = Paragraph("<b>x</b>y", style).frags
+    return bold, regular
+
+
+def _plain(text: str) -> bool:
+    # No markup, entities or line breaks (which para() turns into <br/>): the parser would
+    # return the whitespace-cleaned text as one fragment.
+    return "<" not in text and "&" not in text and "\n" not in text and "\r" not in text
 
 
 class Para(Paragraph):
-    """A Paragraph that remembers its line breaks for the last width it was wrapped to.
+    """A Paragraph that skips the markup parser for plain text and remembers its line breaks.
 
-    Tables and KeepTogether wrap the same paragraph several times at one width while they
-    measure; line breaking is the single largest cost of a render, and its result depends only
-    on the width, so repeating it is pure waste.
+    Two measured costs of a render: the HTML-based markup parser, run for every paragraph even
+    when it holds no markup, and line breaking, which tables and KeepTogether repeat at the same
+    width while they measure. Both results depend only on the text, style and width.
     """
+
+    def __init__(self, text: str | None, style: ParagraphStyle,
+                 bulletText: str | None = None, frags: list[ABag] | None = None,  # noqa: N803
+                 *, label: str = "", **kwargs: object) -> None:
+        """`text` is Paragraph markup; with `label`, `text` is plain user text shown after a
+        bold label, and is escaped here."""
+        if frags is not None or text is None:
+            # ReportLab's own split() rebuilds paragraphs from fragments it already has.
+            super().__init__(text, style, bulletText, frags=frags, **kwargs)
+        elif label and _plain(label) and _plain(text):
+            bold, regular = _prototypes(style)
+            frags = [bold.clone(text=label, link=[], us_lines=[]),
+                     regular.clone(text=" " + cleanBlockQuotedText(text), link=[], us_lines=[])]
+            super().__init__(None, style, bulletText, frags=frags)
+        elif label:
+            super().__init__(f"<b>{para(label)}</b> {para(text)}", style, bulletText)
+        elif _plain(text):
+            frags = [_prototypes(style)[1].clone(text=cleanBlockQuotedText(text), link=[],
+                                                 us_lines=[])]
+            super().__init__(None, style, bulletText, frags=frags)
+        else:
+            super().__init__(text, style, bulletText)
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
         memo = self.__dict__.get("_wrap_memo")

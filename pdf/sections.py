@@ -91,11 +91,10 @@ def header(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
         top = _plain_table([[clinic_cell]], [width])
     style = sheet["header"]
     who = _plain_table([
-        [Para(f"<b>For:</b> {para(snapshot.plan.patient_name)}", style),
-         Para(f"<b>Date:</b> {para(snapshot.created_on)}", style)],
-        [Para(f"<b>From:</b> {para(snapshot.clinician)}", style),
-         Para(f"<b>Plan:</b> {para(snapshot.plan_id)}, version {snapshot.revision}",
-                   style)],
+        [Para(snapshot.plan.patient_name, label="For:", style=style),
+         Para(snapshot.created_on, label="Date:", style=style)],
+        [Para(snapshot.clinician, label="From:", style=style),
+         Para(f"{snapshot.plan_id}, version {snapshot.revision}", label="Plan:", style=style)],
     ], [width * 0.5, width * 0.5])
     return [
         top,
@@ -139,8 +138,7 @@ def stop_and_get_help(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]
     if same_day:
         rows += _tier_rows("Call your clinic today if you have:", same_day, sheet)
         rows.append([Para(
-            f"<b>{para(snapshot.clinic.name)}:</b> {para(snapshot.clinic.contact)}",
-            sheet["body"])])
+            snapshot.clinic.contact, label=f"{snapshot.clinic.name}:", style=sheet["body"])])
     # repeatRows=1: if the box runs onto page 2 (large print), its heading comes along.
     box = Table(rows, colWidths=[sheet.frame_width], hAlign="LEFT", repeatRows=1)
     pad = sheet.body_size * 0.6
@@ -187,7 +185,7 @@ def week_at_a_glance(plan: Plan, sheet: Sheet) -> list[Flowable]:
     ]))
     flows: list[Flowable] = [Para("Your week at a glance", sheet["h1"])]
     if plan.habit_anchor:
-        flows.append(Para(f"<b>When:</b> {para(plan.habit_anchor)}", sheet["body"]))
+        flows.append(Para(plan.habit_anchor, label="When:", style=sheet["body"]))
     flows.append(table)
     # A short table reads best whole; a long one may split (its header row repeats).
     return [KeepTogether(flows)] if len(plan.exercises) <= 8 else flows
@@ -216,15 +214,15 @@ def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> Flo
         flows = [*heading, side]
     flows.append(Spacer(1, sheet.body_size * 0.3))
     if exercise.feel:
-        flows.append(Para(f"<b>What you should feel:</b> {para(exercise.feel)}",
-                               sheet["body"]))
+        flows.append(Para(exercise.feel,
+                               label="What you should feel:", style=sheet["body"]))
     if exercise.back_off:
-        flows.append(Para(f"<b>Back off if:</b> {para(exercise.back_off)}", sheet["body"]))
+        flows.append(Para(exercise.back_off, label="Back off if:", style=sheet["body"]))
     if exercise.adapted_because:
-        flows.append(Para(f"<b>Changed for you:</b> {para(exercise.adapted_because)}",
-                               sheet["body"]))
+        flows.append(Para(exercise.adapted_because,
+                               label="Changed for you:", style=sheet["body"]))
     if exercise.cues:
-        flows.append(Para(f"<b>Tip:</b> {para(exercise.cues[0])}", sheet["body"]))
+        flows.append(Para(exercise.cues[0], label="Tip:", style=sheet["body"]))
     return KeepTogether([*flows, HRFlowable(width="100%", thickness=0.75, color=st.RULE,
                                             spaceBefore=2, spaceAfter=sheet.body_size * 0.8)])
 
