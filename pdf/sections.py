@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+from typing import Any
 
 from reportlab.lib.units import inch
 from reportlab.lib.utils import ImageReader
@@ -117,10 +118,48 @@ def _flags(plan: Plan, tier: Tier) -> list[RedFlag]:
     return [f for f in plan.red_flags if f.tier is tier]
 
 
-def _tier_rows(heading: str, flags: list[RedFlag], sheet: Sheet) -> list[list[object]]:
+STOP_TITLE = "Stop and get help"
+
+
+class _WarningBox(Table):
+    """The boxed warning signs. If the box runs onto the next page (large print), the part there
+    is headed "Stop and get help (continued)" and names the tier its first sign belongs to, so
+    a sign is never read without its instruction."""
+
+    def __init__(self, *args: Any, continued: dict[int, str] | None = None,
+                 sheet: Sheet | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._continued = continued or {}
+        self._sheet = sheet
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        parts = super().split(availWidth, availHeight)
+        if len(parts) == 2 and self._sheet is not None:
+            tail = parts[1]
+            tail._continued, tail._sheet = self._continued, self._sheet
+            head: list[Flowable] = [Para(f"{STOP_TITLE} (continued)",
+                                         self._sheet["stop_title"])]
+            cell = tail._cellvalues[1][0] if len(tail._cellvalues) > 1 else None
+            # Table keeps a cell's flowables as a tuple; the sign's paragraph is its first.
+            first = cell[0] if isinstance(cell, (list, tuple)) and cell else cell
+            tier = self._continued.get(id(first))
+            if tier:
+                head.append(Para(f"Continued: {tier[0].lower()}{tier[1:]}:",
+                                 self._sheet["stop_tier"]))
+            tail._cellvalues = [[head], *tail._cellvalues[1:]]
+            # The split copies measured row heights; the new heading row must be measured anew.
+            heights = list(tail._argH)
+            heights[0] = None
+            tail._argH = tail._rowHeights = heights
+        return parts
+
+
+def _tier_rows(heading: str, flags: list[RedFlag], sheet: Sheet,
+               continued: dict[int, str]) -> list[list[object]]:
     """One table row per warning sign; the tier heading shares a row with the first sign so a
     page break never leaves a heading alone at the foot of page 1."""
     items = [Para(para(f.text), sheet["stop_item"], bulletText="•") for f in flags]
+    continued.update({id(item): heading.removesuffix(":") for item in items[1:]})
     return [[[Para(heading, sheet["stop_tier"]), items[0]]], *([i] for i in items[1:])]
 
 
@@ -129,18 +168,20 @@ def stop_and_get_help(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]
     print the box can run onto page 2 and still be boxed, with its heading, on each part."""
     plan = snapshot.plan
     number = para(snapshot.clinic.emergency_number)
-    rows: list[list[object]] = [[Para("Stop and get help", sheet["stop_title"])]]
+    rows: list[list[object]] = [[Para(STOP_TITLE, sheet["stop_title"])]]
+    continued: dict[int, str] = {}
     emergency = _flags(plan, Tier.EMERGENCY)
     if emergency:
         rows += _tier_rows(f"Call {number} or go to the emergency department now if you have:",
-                           emergency, sheet)
+                           emergency, sheet, continued)
     same_day = _flags(plan, Tier.SAME_DAY)
     if same_day:
-        rows += _tier_rows("Call your clinic today if you have:", same_day, sheet)
+        rows += _tier_rows("Call your clinic today if you have:", same_day, sheet, continued)
         rows.append([Para(
             snapshot.clinic.contact, label=f"{snapshot.clinic.name}:", style=sheet["body"])])
     # repeatRows=1: if the box runs onto page 2 (large print), its heading comes along.
-    box = Table(rows, colWidths=[sheet.frame_width], hAlign="LEFT", repeatRows=1)
+    box = _WarningBox(rows, colWidths=[sheet.frame_width], hAlign="LEFT", repeatRows=1,
+                      continued=continued, sheet=sheet)
     pad = sheet.body_size * 0.6
     box.setStyle(_table_style([
         ("BOX", (0, 0), (-1, -1), 3, st.WARNING),

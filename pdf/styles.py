@@ -82,8 +82,10 @@ def sheet_for(options: HandoutOptions) -> Sheet:
 
     def style(name: str, size: float, lead: float, font: str = REGULAR, **kw: object) -> \
             ParagraphStyle:
+        # No widows or orphans: a lone line at the top or foot of a page is easy to lose.
         return ParagraphStyle(name, fontName=font, fontSize=size, leading=lead,
-                              textColor=kw.pop("textColor", INK), alignment=TA_LEFT, **kw)
+                              textColor=kw.pop("textColor", INK), alignment=TA_LEFT,
+                              allowWidows=0, allowOrphans=0, **kw)
 
     styles = {
         "body": style("body", body, leading, spaceAfter=body * 0.4),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
@@ -128,3 +129,17 @@ def test_fixture_has_realistic_size():
     snap = make_snapshot()
     assert 5 <= len(EXERCISES) <= 7
     assert {f.tier for f in snap.plan.red_flags} == set(Tier)
+
+
+def test_warning_box_running_onto_page_two_says_continued_and_names_its_tier():
+    """When the large-print warning box does not fit page 1, its part on page 2 is headed
+    "Stop and get help (continued)" and repeats the instruction of the tier it continues."""
+    snap = make_snapshot()
+    extra = tuple(dataclasses.replace(f, id=f"{f.id}_{i}", text=f"{f.text} (case {i})")
+                  for i in range(3) for f in snap.plan.red_flags if f.tier is Tier.SAME_DAY)
+    plan = dataclasses.replace(snap.plan, red_flags=snap.plan.red_flags + extra)
+    pdf = render_handout(dataclasses.replace(snap, plan=plan), HandoutOptions(large_print=True))
+    texts = page_texts(pdf)
+    assert "Stop and get help (continued)" in texts[1]
+    assert "Continued: call your clinic today if you have:" in texts[1]
+    assert "(continued)" not in texts[0]
