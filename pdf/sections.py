@@ -278,23 +278,30 @@ def exercises(plan: Plan, sheet: Sheet) -> list[Flowable]:
 def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
     """Seven day columns to tick, a column for how it felt, and the template's prompts."""
     width = sheet.frame_width
-    day_w = sheet.body_size * 1.55
-    feel_w = width * 0.24
+    # Tick boxes about 0.42 inch square: big enough to tick with a pen and a shaky hand.
+    day_w = 0.42 * inch
+    feel_w = width * 0.26
     name_w = width - 7 * day_w - feel_w
-    head = [Para("Exercise", sheet["cell_bold"])]
-    head += [Para(f"<b>{d}</b>", sheet["cell"]) for d in range(1, 8)]
+    head: list[object] = [Para("Exercise", sheet["cell_bold"])]
+    head += [str(d) for d in range(1, 8)]  # plain strings so the table can centre them
     head.append(Para("How did it feel?", sheet["cell_bold"]))
     rows = [head]
-    rows += [[Para(para(e.name), sheet["cell"])] + [""] * 7 + [""] for e in plan.exercises]
+    rows += [[Para(para(e.name), sheet["cell"])] + [""] * 8 for e in plan.exercises]
     table = Table(rows, colWidths=[name_w] + [day_w] * 7 + [feel_w], hAlign="LEFT",
-                  repeatRows=1, rowHeights=[None] + [None] * len(plan.exercises))
+                  repeatRows=1)
     table.setStyle(_table_style([
+        ("FONTNAME", (1, 0), (7, 0), st.BOLD),
+        ("FONTSIZE", (1, 0), (7, 0), sheet.body_size),
+        ("LEADING", (1, 0), (7, 0), sheet.leading),
+        ("TEXTCOLOR", (1, 0), (7, 0), st.INK),
         ("GRID", (0, 0), (-1, -1), 0.75, st.RULE),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("ALIGN", (1, 0), (7, 0), "CENTER"),
         ("BACKGROUND", (0, 0), (-1, 0), st.TINT),
         ("TOPPADDING", (0, 0), (-1, -1), 4),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+        ("TOPPADDING", (0, 1), (-1, -1), 9),
+        ("BOTTOMPADDING", (0, 1), (-1, -1), 10),
     ]))
     flows: list[Flowable] = [
         CondPageBreak(sheet.body_size * 14),
