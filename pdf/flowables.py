@@ -98,3 +98,48 @@ class PoseArt(Flowable):
     def draw(self) -> None:
         # drawOn has already saved the graphics state and moved the origin here.
         self.canv._code.append(self._ops)
+
+
+class SideBySide(Flowable):
+    """A picture on the left and a column of flowables beside it, tops aligned.
+
+    Lighter than a one-row Table (no cell styles or grid to compute), and unlike one it can
+    always split: if it is taller than the space left on the page it falls back to stacking
+    the picture above the column, which the frame can then break between paragraphs.
+    """
+
+    def __init__(self, left: Flowable, right: list[Flowable], left_width: float,
+                 gap: float) -> None:
+        super().__init__()
+        self._left = left
+        self._right = right
+        self._left_width = left_width
+        self._gap = gap
+        self._placed: list[tuple[Flowable, float]] = []
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        _, left_h = self._left.wrap(self._left_width, availHeight)
+        column = availWidth - self._left_width - self._gap
+        placed: list[tuple[Flowable, float]] = []
+        y = 0.0
+        for i, flowable in enumerate(self._right):
+            if i:
+                y += max(self._right[i - 1].getSpaceAfter(), flowable.getSpaceBefore())
+            _, h = flowable.wrap(column, availHeight)
+            y += h
+            placed.append((flowable, y))
+        self._placed = placed
+        self._left_h = left_h
+        self.width, self.height = availWidth, max(left_h, y)
+        return self.width, self.height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        if self.wrap(availWidth, availHeight)[1] <= availHeight:
+            return [self]
+        return [self._left, *self._right]
+
+    def draw(self) -> None:
+        self._left.drawOn(self.canv, 0, self.height - self._left_h)
+        x = self._left_width + self._gap
+        for flowable, bottom in self._placed:
+            flowable.drawOn(self.canv, x, self.height - bottom)

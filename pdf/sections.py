@@ -23,7 +23,7 @@ from reportlab.platypus import (
 from plans.model import HandoutSnapshot, Plan, RedFlag, ResolvedExercise, Tier
 
 from pdf import styles as st
-from pdf.flowables import Para, PoseArt
+from pdf.flowables import Para, PoseArt, SideBySide
 from pdf.styles import Sheet
 from pdf.text import para
 
@@ -250,8 +250,7 @@ def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> Flo
         flows: list[Flowable] = [top, Spacer(1, sheet.body_size * 0.3), *steps]
     else:
         art_w = min(width * 0.36, 2.6 * inch)
-        side = _plain_table([[PoseArt(exercise.pose, art_w), steps]],
-                            [art_w + 10, width - art_w - 10])
+        side = SideBySide(PoseArt(exercise.pose, art_w), steps, art_w, 10)
         flows = [*heading, side]
     flows.append(Spacer(1, sheet.body_size * 0.3))
     if exercise.feel:

@@ -143,3 +143,17 @@ def test_warning_box_running_onto_page_two_says_continued_and_names_its_tier():
     assert "Stop and get help (continued)" in texts[1]
     assert "Continued: call your clinic today if you have:" in texts[1]
     assert "(continued)" not in texts[0]
+
+
+def test_an_exercise_taller_than_a_page_still_renders_every_step():
+    """An exercise too long for one page (25 long steps) flows over pages instead of failing
+    to lay out; every step is still printed."""
+    snap = make_snapshot()
+    steps = tuple(f"Step {i}: move slowly, breathe out, and stop well before it hurts. " * 2
+                  for i in range(1, 26))
+    long_one = dataclasses.replace(snap.plan.exercises[0], steps=steps)
+    plan = dataclasses.replace(snap.plan, exercises=(long_one, *snap.plan.exercises[1:]))
+    for options in (HandoutOptions(), HandoutOptions(large_print=True)):
+        whole = " ".join(page_texts(render_handout(dataclasses.replace(snap, plan=plan), options)))
+        for i in range(1, 26):
+            assert f"Step {i}: move slowly" in whole
