@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).absolute().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "unit")]
 
-from plans.model import HandoutOptions, HandoutSnapshot, PlanRequest  # noqa: E402
 from pdf.render import render_handout_with_pages  # noqa: E402
+from plans.model import HandoutOptions, HandoutSnapshot, PlanRequest  # noqa: E402
 
 
 def snapshots() -> tuple[str, list[tuple[str, HandoutSnapshot]]]:
@@ -35,8 +35,9 @@ def snapshots() -> tuple[str, list[tuple[str, HandoutSnapshot]]]:
     catalogue = default_catalogue()
     out = []
     for template in catalogue.approved_templates():
-        plan = assemble_plan(catalogue, PlanRequest(template_id=template.id,
-                                                     patient_name="Maria G.", notes=base.plan.notes))
+        request = PlanRequest(template_id=template.id, patient_name="Maria G.",
+                              notes=base.plan.notes)
+        plan = assemble_plan(catalogue, request)
         out.append((template.id, HandoutSnapshot(
             plan_id="PLN-7Q4K2", revision=1, created_on=base.created_on,
             clinician=base.clinician, clinic=base.clinic, plan=plan)))

@@ -27,9 +27,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "unit")]
 from pypdf import PdfReader  # noqa: E402
 from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 
-from plans.model import HandoutOptions, HandoutSnapshot, PageSize, PlanRequest  # noqa: E402
 from pdf import styles as st  # noqa: E402
 from pdf.render import render_handout_with_pages  # noqa: E402
+from plans.model import HandoutOptions, HandoutSnapshot, PageSize, PlanRequest  # noqa: E402
 
 Line = tuple[str, str, float, float, float]  # text, font, size, x, y
 

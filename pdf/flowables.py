@@ -6,9 +6,9 @@ import functools
 import io
 
 from reportlab.graphics import renderPDF
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.lib.abag import ABag
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 

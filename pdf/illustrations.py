@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from html import escape
 
-from reportlab.graphics.shapes import Circle, Drawing, Group, Line, PolyLine, Polygon
+from reportlab.graphics.shapes import Circle, Drawing, Group, Line, Polygon, PolyLine
 from reportlab.lib import colors
 
 from pdf.styles import REGULAR, register_fonts

@@ -20,12 +20,11 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from plans.model import HandoutSnapshot, Plan, RedFlag, ResolvedExercise, Tier
-
 from pdf import styles as st
 from pdf.flowables import Para, PoseArt, SideBySide
 from pdf.styles import Sheet
 from pdf.text import para
+from plans.model import HandoutSnapshot, Plan, RedFlag, ResolvedExercise, Tier
 
 HANDOUT_TITLE = "Your home exercise plan"
 

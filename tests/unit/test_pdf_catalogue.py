@@ -6,9 +6,9 @@ import pytest
 from pdf_fixtures import make_snapshot
 from pdf_helpers import assert_urgent_tiers_on_page_one, page_texts, pages_with
 
-from plans.model import HandoutOptions, HandoutSnapshot, PageSize, PlanRequest
 from pdf import render_handout
 from pdf.html import render_handout_html
+from plans.model import HandoutOptions, HandoutSnapshot, PageSize, PlanRequest
 
 try:
     from plans.assembly import assemble_plan

@@ -10,9 +10,9 @@ from pdf_fixtures import EXERCISES, make_snapshot, many_exercises, png_logo
 from pdf_helpers import assert_urgent_tiers_on_page_one, page_texts, pages_with
 from pypdf import PdfReader
 
-from plans.model import HandoutOptions, PageSize, Tier
 from pdf import render_handout
 from pdf.render import content_id, render_handout_with_pages
+from plans.model import HandoutOptions, PageSize, Tier
 
 ALL_OPTIONS = [HandoutOptions(large_print=lp, page_size=ps)
                for lp in (False, True) for ps in PageSize]

@@ -9,9 +9,9 @@ import pytest
 from pdf_fixtures import make_snapshot
 from pdf_helpers import page_texts
 
-from plans.model import HandoutOptions
 from pdf import UnrenderableText, render_handout
 from pdf.text import check_drawable
+from plans.model import HandoutOptions
 
 
 @pytest.mark.parametrize("name", ["Αλέξανδρος Παπαδόπουλος", "Светлана Кузнецова",
