@@ -21,15 +21,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).absolute().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "unit")]
 
 from pypdf import PdfReader  # noqa: E402
 from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 
-from plans.model import HandoutOptions, HandoutSnapshot, PageSize, PlanRequest  # noqa: E402
 from pdf import styles as st  # noqa: E402
 from pdf.render import render_handout_with_pages  # noqa: E402
+from plans.model import HandoutOptions, HandoutSnapshot, PageSize, PlanRequest  # noqa: E402
 
 Line = tuple[str, str, float, float, float]  # text, font, size, x, y
 
@@ -91,15 +91,22 @@ def floor_render(page_size: tuple[float, float], pages: list[list[Line]]) -> byt
     return buffer.getvalue()
 
 
-def median_ms(fn: Callable[[], object], n: int) -> float:
+def median_ms_pair(first: Callable[[], object], second: Callable[[], object],
+                   n: int) -> tuple[float, float]:
+    """Medians of both, timed alternately so that load from other processes hits both alike."""
     for _ in range(3):  # warm: fonts registered, drawings cached, imports done
-        fn()
-    times = []
+        first()
+        second()
+    a, b = [], []
     for _ in range(n):
         start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        first()
+        middle = time.perf_counter()
+        second()
+        end = time.perf_counter()
+        a.append(middle - start)
+        b.append(end - middle)
+    return statistics.median(a) * 1000, statistics.median(b) * 1000
 
 
 def rss_kib() -> int:
@@ -123,9 +130,9 @@ def main() -> None:
                         HandoutOptions(page_size=PageSize.A4)):
             pdf, pages = render_handout_with_pages(snapshot, options)
             size, lines = text_lines(pdf)
-            full = median_ms(lambda s=snapshot, o=options: render_handout_with_pages(s, o),
-                             args.renders)
-            floor = median_ms(lambda: floor_render(size, lines), args.renders)
+            full, floor = median_ms_pair(
+                lambda s=snapshot, o=options: render_handout_with_pages(s, o),
+                lambda z=size, ls=lines: floor_render(z, ls), args.renders)
             ratio = full / floor
             worst = max(worst, ratio)
             print(f"{template_id:<16} {options.key:<16} {pages:>5} {full:>11.1f} {floor:>9.1f} "

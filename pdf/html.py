@@ -6,11 +6,10 @@ import base64
 import binascii
 from html import escape
 
-from plans.model import HandoutOptions, HandoutSnapshot, PageSize, Tier
-
 from pdf.illustrations import svg_for
 from pdf.render import content_id
 from pdf.sections import HANDOUT_TITLE
+from plans.model import HandoutOptions, HandoutSnapshot, PageSize, Tier
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -6,10 +6,10 @@ import functools
 from dataclasses import dataclass
 from html import escape
 
-from reportlab.graphics.shapes import Circle, Drawing, Group, Line, PolyLine, Polygon
+from reportlab.graphics.shapes import Circle, Drawing, Group, Line, Polygon, PolyLine
 from reportlab.lib import colors
 
-from pdf.styles import REGULAR
+from pdf.styles import REGULAR, register_fonts
 
 # Pose coordinates live in a 240 x 160 box with the floor at y = 10; drawings scale from it.
 BOX_W = 240.0
@@ -181,6 +181,7 @@ def drawing_for(key: str, width: float) -> Drawing:
     Cached per (pose, width): building the shapes is pure Python work repeated on every render
     otherwise, and a Drawing is only read while it is drawn.
     """
+    register_fonts()  # the drawing names the embedded face (see below), so it must exist
     pose = pose_for(key)
     scale = width / BOX_W
     group = Group(transform=(scale, 0, 0, scale, 0, 0))

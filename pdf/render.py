@@ -13,13 +13,12 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
 
-from plans.model import HandoutOptions, HandoutSnapshot
-from plans.snapshot import snapshot_to_dict
-
 from pdf import sections
 from pdf import styles as st
 from pdf.styles import Sheet, sheet_for
 from pdf.text import check_snapshot
+from plans.model import HandoutOptions, HandoutSnapshot
+from plans.snapshot import snapshot_to_dict
 
 LANGUAGE = "en"
 FOOTER_BASELINE = 0.3 * 72

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+from typing import Any
 
 from reportlab.lib.units import inch
 from reportlab.lib.utils import ImageReader
@@ -19,12 +20,11 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from plans.model import HandoutSnapshot, Plan, RedFlag, ResolvedExercise, Tier
-
 from pdf import styles as st
-from pdf.flowables import Para, PoseArt
+from pdf.flowables import Para, PoseArt, SideBySide
 from pdf.styles import Sheet
 from pdf.text import para
+from plans.model import HandoutSnapshot, Plan, RedFlag, ResolvedExercise, Tier
 
 HANDOUT_TITLE = "Your home exercise plan"
 
@@ -91,11 +91,10 @@ def header(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
         top = _plain_table([[clinic_cell]], [width])
     style = sheet["header"]
     who = _plain_table([
-        [Para(f"<b>For:</b> {para(snapshot.plan.patient_name)}", style),
-         Para(f"<b>Date:</b> {para(snapshot.created_on)}", style)],
-        [Para(f"<b>From:</b> {para(snapshot.clinician)}", style),
-         Para(f"<b>Plan:</b> {para(snapshot.plan_id)}, version {snapshot.revision}",
-                   style)],
+        [Para(snapshot.plan.patient_name, label="For:", style=style),
+         Para(snapshot.created_on, label="Date:", style=style)],
+        [Para(snapshot.clinician, label="From:", style=style),
+         Para(f"{snapshot.plan_id}, version {snapshot.revision}", label="Plan:", style=style)],
     ], [width * 0.5, width * 0.5])
     return [
         top,
@@ -118,10 +117,48 @@ def _flags(plan: Plan, tier: Tier) -> list[RedFlag]:
     return [f for f in plan.red_flags if f.tier is tier]
 
 
-def _tier_rows(heading: str, flags: list[RedFlag], sheet: Sheet) -> list[list[object]]:
+STOP_TITLE = "Stop and get help"
+
+
+class _WarningBox(Table):
+    """The boxed warning signs. If the box runs onto the next page (large print), the part there
+    is headed "Stop and get help (continued)" and names the tier its first sign belongs to, so
+    a sign is never read without its instruction."""
+
+    def __init__(self, *args: Any, continued: dict[int, str] | None = None,
+                 sheet: Sheet | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._continued = continued or {}
+        self._sheet = sheet
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        parts = super().split(availWidth, availHeight)
+        if len(parts) == 2 and self._sheet is not None:
+            tail = parts[1]
+            tail._continued, tail._sheet = self._continued, self._sheet
+            head: list[Flowable] = [Para(f"{STOP_TITLE} (continued)",
+                                         self._sheet["stop_title"])]
+            cell = tail._cellvalues[1][0] if len(tail._cellvalues) > 1 else None
+            # Table keeps a cell's flowables as a tuple; the sign's paragraph is its first.
+            first = cell[0] if isinstance(cell, (list, tuple)) and cell else cell
+            tier = self._continued.get(id(first))
+            if tier:
+                head.append(Para(f"Continued: {tier[0].lower()}{tier[1:]}:",
+                                 self._sheet["stop_tier"]))
+            tail._cellvalues = [[head], *tail._cellvalues[1:]]
+            # The split copies measured row heights; the new heading row must be measured anew.
+            heights = list(tail._argH)
+            heights[0] = None
+            tail._argH = tail._rowHeights = heights
+        return parts
+
+
+def _tier_rows(heading: str, flags: list[RedFlag], sheet: Sheet,
+               continued: dict[int, str]) -> list[list[object]]:
     """One table row per warning sign; the tier heading shares a row with the first sign so a
     page break never leaves a heading alone at the foot of page 1."""
     items = [Para(para(f.text), sheet["stop_item"], bulletText="•") for f in flags]
+    continued.update({id(item): heading.removesuffix(":") for item in items[1:]})
     return [[[Para(heading, sheet["stop_tier"]), items[0]]], *([i] for i in items[1:])]
 
 
@@ -130,19 +167,20 @@ def stop_and_get_help(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]
     print the box can run onto page 2 and still be boxed, with its heading, on each part."""
     plan = snapshot.plan
     number = para(snapshot.clinic.emergency_number)
-    rows: list[list[object]] = [[Para("Stop and get help", sheet["stop_title"])]]
+    rows: list[list[object]] = [[Para(STOP_TITLE, sheet["stop_title"])]]
+    continued: dict[int, str] = {}
     emergency = _flags(plan, Tier.EMERGENCY)
     if emergency:
         rows += _tier_rows(f"Call {number} or go to the emergency department now if you have:",
-                           emergency, sheet)
+                           emergency, sheet, continued)
     same_day = _flags(plan, Tier.SAME_DAY)
     if same_day:
-        rows += _tier_rows("Call your clinic today if you have:", same_day, sheet)
+        rows += _tier_rows("Call your clinic today if you have:", same_day, sheet, continued)
         rows.append([Para(
-            f"<b>{para(snapshot.clinic.name)}:</b> {para(snapshot.clinic.contact)}",
-            sheet["body"])])
+            snapshot.clinic.contact, label=f"{snapshot.clinic.name}:", style=sheet["body"])])
     # repeatRows=1: if the box runs onto page 2 (large print), its heading comes along.
-    box = Table(rows, colWidths=[sheet.frame_width], hAlign="LEFT", repeatRows=1)
+    box = _WarningBox(rows, colWidths=[sheet.frame_width], hAlign="LEFT", repeatRows=1,
+                      continued=continued, sheet=sheet)
     pad = sheet.body_size * 0.6
     box.setStyle(_table_style([
         ("BOX", (0, 0), (-1, -1), 3, st.WARNING),
@@ -187,7 +225,7 @@ def week_at_a_glance(plan: Plan, sheet: Sheet) -> list[Flowable]:
     ]))
     flows: list[Flowable] = [Para("Your week at a glance", sheet["h1"])]
     if plan.habit_anchor:
-        flows.append(Para(f"<b>When:</b> {para(plan.habit_anchor)}", sheet["body"]))
+        flows.append(Para(plan.habit_anchor, label="When:", style=sheet["body"]))
     flows.append(table)
     # A short table reads best whole; a long one may split (its header row repeats).
     return [KeepTogether(flows)] if len(plan.exercises) <= 8 else flows
@@ -211,20 +249,19 @@ def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> Flo
         flows: list[Flowable] = [top, Spacer(1, sheet.body_size * 0.3), *steps]
     else:
         art_w = min(width * 0.36, 2.6 * inch)
-        side = _plain_table([[PoseArt(exercise.pose, art_w), steps]],
-                            [art_w + 10, width - art_w - 10])
+        side = SideBySide(PoseArt(exercise.pose, art_w), steps, art_w, 10)
         flows = [*heading, side]
     flows.append(Spacer(1, sheet.body_size * 0.3))
     if exercise.feel:
-        flows.append(Para(f"<b>What you should feel:</b> {para(exercise.feel)}",
-                               sheet["body"]))
+        flows.append(Para(exercise.feel,
+                               label="What you should feel:", style=sheet["body"]))
     if exercise.back_off:
-        flows.append(Para(f"<b>Back off if:</b> {para(exercise.back_off)}", sheet["body"]))
+        flows.append(Para(exercise.back_off, label="Back off if:", style=sheet["body"]))
     if exercise.adapted_because:
-        flows.append(Para(f"<b>Changed for you:</b> {para(exercise.adapted_because)}",
-                               sheet["body"]))
+        flows.append(Para(exercise.adapted_because,
+                               label="Changed for you:", style=sheet["body"]))
     if exercise.cues:
-        flows.append(Para(f"<b>Tip:</b> {para(exercise.cues[0])}", sheet["body"]))
+        flows.append(Para(exercise.cues[0], label="Tip:", style=sheet["body"]))
     return KeepTogether([*flows, HRFlowable(width="100%", thickness=0.75, color=st.RULE,
                                             spaceBefore=2, spaceAfter=sheet.body_size * 0.8)])
 
@@ -239,23 +276,30 @@ def exercises(plan: Plan, sheet: Sheet) -> list[Flowable]:
 def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
     """Seven day columns to tick, a column for how it felt, and the template's prompts."""
     width = sheet.frame_width
-    day_w = sheet.body_size * 1.55
-    feel_w = width * 0.24
+    # Tick boxes about 0.42 inch square: big enough to tick with a pen and a shaky hand.
+    day_w = 0.42 * inch
+    feel_w = width * 0.26
     name_w = width - 7 * day_w - feel_w
-    head = [Para("Exercise", sheet["cell_bold"])]
-    head += [Para(f"<b>{d}</b>", sheet["cell"]) for d in range(1, 8)]
+    head: list[object] = [Para("Exercise", sheet["cell_bold"])]
+    head += [str(d) for d in range(1, 8)]  # plain strings so the table can centre them
     head.append(Para("How did it feel?", sheet["cell_bold"]))
     rows = [head]
-    rows += [[Para(para(e.name), sheet["cell"])] + [""] * 7 + [""] for e in plan.exercises]
+    rows += [[Para(para(e.name), sheet["cell"])] + [""] * 8 for e in plan.exercises]
     table = Table(rows, colWidths=[name_w] + [day_w] * 7 + [feel_w], hAlign="LEFT",
-                  repeatRows=1, rowHeights=[None] + [None] * len(plan.exercises))
+                  repeatRows=1)
     table.setStyle(_table_style([
+        ("FONTNAME", (1, 0), (7, 0), st.BOLD),
+        ("FONTSIZE", (1, 0), (7, 0), sheet.body_size),
+        ("LEADING", (1, 0), (7, 0), sheet.leading),
+        ("TEXTCOLOR", (1, 0), (7, 0), st.INK),
         ("GRID", (0, 0), (-1, -1), 0.75, st.RULE),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("ALIGN", (1, 0), (7, 0), "CENTER"),
         ("BACKGROUND", (0, 0), (-1, 0), st.TINT),
         ("TOPPADDING", (0, 0), (-1, -1), 4),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+        ("TOPPADDING", (0, 1), (-1, -1), 9),
+        ("BOTTOMPADDING", (0, 1), (-1, -1), 10),
     ]))
     flows: list[Flowable] = [
         CondPageBreak(sheet.body_size * 14),

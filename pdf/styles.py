@@ -82,18 +82,21 @@ def sheet_for(options: HandoutOptions) -> Sheet:
 
     def style(name: str, size: float, lead: float, font: str = REGULAR, **kw: object) -> \
             ParagraphStyle:
+        # No widows or orphans: a lone line at the top or foot of a page is easy to lose.
         return ParagraphStyle(name, fontName=font, fontSize=size, leading=lead,
-                              textColor=kw.pop("textColor", INK), alignment=TA_LEFT, **kw)
+                              textColor=kw.pop("textColor", INK), alignment=TA_LEFT,
+                              allowWidows=0, allowOrphans=0, **kw)
 
     styles = {
         "body": style("body", body, leading, spaceAfter=body * 0.4),
         "small": style("small", body - 2, (body - 2) * 1.3, textColor=MUTED),
         "title": style("title", title, title * 1.2, BOLD, spaceAfter=body * 0.2),
         "subtitle": style("subtitle", body * 1.15, body * 1.45, spaceAfter=body * 0.6),
+        # Headings stay with what follows them: never the last line of a page.
         "h1": style("h1", body * 1.45, body * 1.8, BOLD, spaceBefore=body * 0.8,
-                    spaceAfter=body * 0.4),
+                    spaceAfter=body * 0.4, keepWithNext=1),
         "h2": style("h2", body * 1.2, body * 1.5, BOLD, spaceBefore=body * 0.3,
-                    spaceAfter=body * 0.25),
+                    spaceAfter=body * 0.25, keepWithNext=1),
         "dose": style("dose", body, leading, BOLD, spaceAfter=body * 0.4),
         "step": style("step", body, leading, leftIndent=body * 1.6, firstLineIndent=0,
                       bulletIndent=0, bulletFontName=BOLD, bulletFontSize=body,

@@ -6,10 +6,9 @@ import functools
 from collections.abc import Iterator
 from xml.sax.saxutils import escape
 
-from plans.model import HandoutSnapshot
-
 from pdf.errors import UnrenderableText
 from pdf.styles import register_fonts
+from plans.model import HandoutSnapshot
 
 # Whitespace the layout turns into spaces or line breaks, so no glyph is needed.
 _LAYOUT_WHITESPACE = frozenset(map(ord, "\n\r\t"))

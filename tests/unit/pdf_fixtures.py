@@ -57,7 +57,8 @@ EXERCISES = (
         "A light, comfortable pull behind the thigh.",
         "Tingling, burning or zapping down the leg. Bend the knee more.",
         "A person on their back holding one thigh up and straightening that knee.",
-        adapted_because="You told us about leg tingling, so this moving stretch replaces a long hold.",
+        adapted_because="You told us about leg tingling, so this moving stretch replaces a "
+                        "long hold.",
     ),
     _exercise(
         "strap_stretch", "Strap-supported hamstring stretch", "supine_leg_raised_strap",
@@ -112,16 +113,19 @@ EXERCISES = (
 
 RED_FLAGS = (
     RedFlag("saddle_numbness", Tier.EMERGENCY,
-            "Numbness or tingling between your legs, around your bottom or inner thighs", "Saddle numbness"),
+            "Numbness or tingling between your legs, around your bottom or inner thighs",
+            "Saddle numbness"),
     RedFlag("bladder", Tier.EMERGENCY,
-            "New trouble starting or controlling your pee, or less feeling when you pee", "Bladder change"),
+            "New trouble starting or controlling your pee, or less feeling when you pee",
+            "Bladder change"),
     RedFlag("bowel", Tier.EMERGENCY, "Losing control of your bowels", "Bowel incontinence"),
     RedFlag("both_legs", Tier.EMERGENCY,
             "Weakness or numbness in both legs, or one leg getting weaker", "Bilateral weakness"),
     RedFlag("fever", Tier.SAME_DAY, "Fever or feeling unwell along with the back pain", "Fever"),
     RedFlag("cancer", Tier.SAME_DAY, "You have had cancer in the past", "History of cancer"),
     RedFlag("fall", Tier.SAME_DAY, "The pain started after a fall or injury", "Trauma"),
-    RedFlag("night_pain", Tier.SAME_DAY, "Constant pain at night that rest does not ease", "Night pain"),
+    RedFlag("night_pain", Tier.SAME_DAY, "Constant pain at night that rest does not ease",
+            "Night pain"),
     RedFlag("spike", Tier.SLOW_DOWN,
             "Pain that spikes after light stretching more than once or twice", "Pain spikes"),
     RedFlag("zaps", Tier.SLOW_DOWN,
@@ -176,7 +180,8 @@ def make_snapshot(patient_name: str = "Maria G.", notes: str = "", exercises=EXE
     )
     snapshot = HandoutSnapshot(
         plan_id="PLN-7Q4K2", revision=2, created_on="2026-11-28", clinician="Dr. Sam Okafor, PT",
-        clinic=ClinicInfo(name="Riverside Physio", contact="Call 555-0142 · riversidephysio.example",
+        clinic=ClinicInfo(name="Riverside Physio",
+                          contact="Call 555-0142 · riversidephysio.example",
                           emergency_number="911", logo_png_b64=logo),
         plan=plan,
     )

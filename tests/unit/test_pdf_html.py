@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 
 from pdf_fixtures import make_snapshot, png_logo
 
-from plans.model import HandoutOptions, PageSize, Tier
 from pdf.html import render_handout_html
+from plans.model import HandoutOptions, PageSize, Tier
 
 
 class _Outline(HTMLParser):

@@ -8,9 +8,9 @@ import pytest
 from pdf_fixtures import make_snapshot
 from pdf_helpers import page_texts
 
-from plans.model import HandoutOptions
 from pdf import render_handout
 from pdf.illustrations import NEUTRAL_STANDING, POSES, drawing_for, pose_for, svg_for
+from plans.model import HandoutOptions
 
 NAMED_POSES = ["supine_knees_bent", "supine_leg_raised_strap", "supine_leg_raised_bent_knee",
                "supine_floss", "tall_kneel_hinge", "standing_hinge", "bridge", "dead_bug",

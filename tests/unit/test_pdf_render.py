@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
@@ -9,9 +10,9 @@ from pdf_fixtures import EXERCISES, make_snapshot, many_exercises, png_logo
 from pdf_helpers import assert_urgent_tiers_on_page_one, page_texts, pages_with
 from pypdf import PdfReader
 
-from plans.model import HandoutOptions, PageSize, Tier
 from pdf import render_handout
 from pdf.render import content_id, render_handout_with_pages
+from plans.model import HandoutOptions, PageSize, Tier
 
 ALL_OPTIONS = [HandoutOptions(large_print=lp, page_size=ps)
                for lp in (False, True) for ps in PageSize]
@@ -128,3 +129,31 @@ def test_fixture_has_realistic_size():
     snap = make_snapshot()
     assert 5 <= len(EXERCISES) <= 7
     assert {f.tier for f in snap.plan.red_flags} == set(Tier)
+
+
+def test_warning_box_running_onto_page_two_says_continued_and_names_its_tier():
+    """When the large-print warning box does not fit page 1, its part on page 2 is headed
+    "Stop and get help (continued)" and repeats the instruction of the tier it continues."""
+    snap = make_snapshot()
+    extra = tuple(dataclasses.replace(f, id=f"{f.id}_{i}", text=f"{f.text} (case {i})")
+                  for i in range(3) for f in snap.plan.red_flags if f.tier is Tier.SAME_DAY)
+    plan = dataclasses.replace(snap.plan, red_flags=snap.plan.red_flags + extra)
+    pdf = render_handout(dataclasses.replace(snap, plan=plan), HandoutOptions(large_print=True))
+    texts = page_texts(pdf)
+    assert "Stop and get help (continued)" in texts[1]
+    assert "Continued: call your clinic today if you have:" in texts[1]
+    assert "(continued)" not in texts[0]
+
+
+def test_an_exercise_taller_than_a_page_still_renders_every_step():
+    """An exercise too long for one page (25 long steps) flows over pages instead of failing
+    to lay out; every step is still printed."""
+    snap = make_snapshot()
+    steps = tuple(f"Step {i}: move slowly, breathe out, and stop well before it hurts. " * 2
+                  for i in range(1, 26))
+    long_one = dataclasses.replace(snap.plan.exercises[0], steps=steps)
+    plan = dataclasses.replace(snap.plan, exercises=(long_one, *snap.plan.exercises[1:]))
+    for options in (HandoutOptions(), HandoutOptions(large_print=True)):
+        whole = " ".join(page_texts(render_handout(dataclasses.replace(snap, plan=plan), options)))
+        for i in range(1, 26):
+            assert f"Step {i}: move slowly" in whole

@@ -11,8 +11,8 @@ import pytest
 from pdf_fixtures import make_snapshot, png_logo
 from pdf_helpers import page_texts
 
-from plans.model import HandoutOptions, PageSize
 from pdf import render_handout
+from plans.model import HandoutOptions, PageSize
 
 PATIENT = "Zoë Patientname-Unique"
 

@@ -9,9 +9,9 @@ import pytest
 from pdf_fixtures import make_snapshot
 from pdf_helpers import page_texts
 
-from plans.model import HandoutOptions
 from pdf import UnrenderableText, render_handout
 from pdf.text import check_drawable
+from plans.model import HandoutOptions
 
 
 @pytest.mark.parametrize("name", ["Αλέξανδρος Παπαδόπουλος", "Светлана Кузнецова",
@@ -73,3 +73,24 @@ def test_markup_characters_in_user_text_appear_literally(options):
     assert notes in whole
     assert "Rolls <fast> & slow" in whole
     assert "Dr. O'Neil & \"Co\" <PT>" in whole
+
+
+@pytest.mark.parametrize("text", ["Plain words  and\nline wraps ", "Ünïcødé ΑΒΓ Жж", "a < b & c",
+                                  "x"])
+def test_fast_paragraphs_match_reportlabs_parser_exactly(text):
+    """The parser-free path for plain text gives the same fragments ReportLab's markup parser
+    would, with and without a bold label, so the speed-up cannot change what is printed."""
+    from reportlab.platypus import Paragraph
+
+    from pdf.flowables import Para
+    from pdf.styles import sheet_for
+    from pdf.text import para
+
+    style = sheet_for(HandoutOptions())["body"]
+
+    def frags(p):
+        return [f.__dict__ for f in p.frags]
+
+    assert frags(Para(para(text), style)) == frags(Paragraph(para(text), style))
+    assert frags(Para(text, style, label="Tip:")) == \
+        frags(Paragraph(f"<b>Tip:</b> {para(text)}", style))
