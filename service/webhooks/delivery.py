@@ -8,13 +8,18 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import delete, select
 from standardwebhooks.webhooks import Webhook
 
 from service.extensions import db
 from service.models import utcnow
 from service.webhooks import http
-from service.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from service.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    update_deliveries,
+)
 from service.webhooks.secret_store import SecretUnreadable, decrypt
 
 log = logging.getLogger(__name__)
@@ -71,7 +76,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
 
 def claim(delivery_id: int, now: datetime) -> bool:
     """Take the row for this worker; a concurrent or duplicate run gets False and sends nothing."""
-    claimed = db.session.execute(update(WebhookDelivery).where(
+    claimed = db.session.execute(update_deliveries().where(
         WebhookDelivery.id == delivery_id,
         WebhookDelivery.state == WebhookDelivery.PENDING,
         WebhookDelivery.next_attempt_at <= now,
@@ -81,10 +86,18 @@ def claim(delivery_id: int, now: datetime) -> bool:
 
 
 def cancel_pending(endpoint: WebhookEndpoint, now: datetime) -> None:
-    db.session.execute(update(WebhookDelivery).where(
+    db.session.execute(update_deliveries().where(
         WebhookDelivery.endpoint_id == endpoint.id,
         WebhookDelivery.state == WebhookDelivery.PENDING,
     ).values(state=WebhookDelivery.CANCELLED, next_attempt_at=None, finished_at=now))
+
+
+def remove_endpoint(endpoint: WebhookEndpoint) -> None:
+    """Delete an endpoint with its log, explicitly: SQLite does not enforce ON DELETE CASCADE."""
+    deliveries = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
+    db.session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
+    db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
+    db.session.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id))
 
 
 def attempt(delivery_id: int) -> str | None:
@@ -93,6 +106,8 @@ def attempt(delivery_id: int) -> str | None:
     if not claim(delivery_id, now):
         return None
     delivery = db.session.get(WebhookDelivery, delivery_id)
+    if delivery is None:
+        return None  # its endpoint was deleted meanwhile
     endpoint = delivery.endpoint
     record = WebhookAttempt(delivery_id=delivery.id, started_at=now, manual=delivery.manual)
     delivery.manual = False

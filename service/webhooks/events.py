@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
 from service import queue
 from service.extensions import db
 from service.models import Plan, PlanRevision, public_id, utcnow
-from service.webhooks.models import WebhookDelivery, WebhookEndpoint
+from service.webhooks.models import WebhookDelivery, WebhookEndpoint, update_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def send(delivery_id: int) -> bool:
     """Hand one delivery to the broker now and note it, so the sweeper does not double it."""
     if not queue.send(DELIVER_TASK, delivery_id):
         return False
-    db.session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+    db.session.execute(update_deliveries().where(WebhookDelivery.id == delivery_id)
                        .values(queued_at=utcnow()))
     db.session.commit()
     return True
@@ -117,7 +117,7 @@ def sweep_deliveries(now: datetime | None = None) -> int:
     number of times: the delivery task claims its row before sending.
     """
     now = now or utcnow()
-    db.session.execute(update(WebhookDelivery).where(
+    db.session.execute(update_deliveries().where(
         WebhookDelivery.state == WebhookDelivery.SENDING,
         WebhookDelivery.claimed_at <= now - _STUCK_CLAIM,
     ).values(state=WebhookDelivery.PENDING, claimed_at=None, queued_at=None))
@@ -136,7 +136,7 @@ def sweep_deliveries(now: datetime | None = None) -> int:
     for delivery_id in due:
         if not queue.send(DELIVER_TASK, delivery_id):
             break  # broker down: the next sweep tries again
-        db.session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+        db.session.execute(update_deliveries().where(WebhookDelivery.id == delivery_id)
                            .values(queued_at=now))
         db.session.commit()
         sent += 1

@@ -170,12 +170,12 @@ def post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool,
         finally:
             response.release_conn()
             response.close()
+    except NewConnectionError as exc:  # before ConnectTimeoutError, its base class
+        raise _error("ConnectionError", exc) from exc
     except ConnectTimeoutError as exc:
         raise _error("ConnectTimeout", exc) from exc
     except ReadTimeoutError as exc:
         raise _error("ReadTimeout", exc) from exc
-    except NewConnectionError as exc:
-        raise _error("ConnectionError", exc) from exc
     except SSLError as exc:
         raise _error("TLSError", exc) from exc
     except (ProtocolError, urllib3.exceptions.HTTPError, OSError) as exc:

@@ -14,6 +14,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Update,
+    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -45,7 +47,7 @@ class WebhookEndpoint(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     deliveries: Mapped[list[WebhookDelivery]] = relationship(
-        back_populates="endpoint", cascade="all, delete-orphan", passive_deletes=True)
+        back_populates="endpoint")
 
 
 class WebhookDelivery(db.Model):
@@ -88,7 +90,7 @@ class WebhookDelivery(db.Model):
 
     endpoint: Mapped[WebhookEndpoint] = relationship(back_populates="deliveries")
     attempts: Mapped[list[WebhookAttempt]] = relationship(
-        order_by="WebhookAttempt.id", cascade="all, delete-orphan", passive_deletes=True)
+        order_by="WebhookAttempt.id")
 
 
 class WebhookAttempt(db.Model):
@@ -103,3 +105,9 @@ class WebhookAttempt(db.Model):
     # An error class and short reason of our own making: never the receiver's body.
     error: Mapped[str] = mapped_column(String(300), default="")
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def update_deliveries() -> Update:
+    """A bulk UPDATE that leaves loaded objects alone rather than re-evaluating its WHERE in
+    Python (SQLite hands back naive datetimes); every caller commits right after."""
+    return update(WebhookDelivery).execution_options(synchronize_session=False)

@@ -34,6 +34,8 @@ blp = Blueprint("webhook_endpoints", __name__, url_prefix="/api/v1/webhook-endpo
 blp.before_request(require_api_key)
 
 SECURITY = [{"bearerAuth": []}]
+_SHOWN = ("public_id", "url", "description", "events", "enabled", "disabled_reason",
+          "previous_secret_expires_at", "created_at", "updated_at")
 
 
 def endpoint_for_clinic(endpoint_id: str) -> WebhookEndpoint:
@@ -77,7 +79,8 @@ class WebhookEndpoints(MethodView):
                                    secret_ciphertext=encrypt(secret))
         db.session.add(endpoint)
         db.session.commit()
-        body = {**EndpointSchema().dump(endpoint), "secret": secret}
+        # The response is the only place the plain secret ever appears.
+        body = {**{name: getattr(endpoint, name) for name in _SHOWN}, "secret": secret}
         location = url_for("webhook_endpoints.WebhookEndpointById",
                            endpoint_id=endpoint.public_id, _external=True)
         return body, 201, {"Location": location}
@@ -123,7 +126,7 @@ class WebhookEndpointById(MethodView):
     @blp.doc(security=SECURITY)
     def delete(self, endpoint_id: str) -> None:
         """Remove an endpoint with its delivery log; nothing more is sent to it"""
-        db.session.delete(endpoint_for_clinic(endpoint_id))
+        deliveries.remove_endpoint(endpoint_for_clinic(endpoint_id))
         db.session.commit()
 
 
