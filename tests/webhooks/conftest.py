@@ -146,3 +146,7 @@ def deliveries_of(client: FlaskClient, headers: dict[str, str],
 
 __all__ = ["CANARY_NAME", "CANARY_NOTE", "ClinicKeys", "Receiver", "attempt_all_due",
            "deliveries_of", "make_plan", "register"]
+
+
+# The real Celery worker and private Redis fixtures, for the end-to-end tests here.
+from tests.integration.conftest import private_redis, start_worker  # noqa: E402,F401
