@@ -16,7 +16,7 @@ from service.extensions import db
 from service.models import utcnow
 from service.webhooks import delivery as deliveries
 from service.webhooks import events, http
-from service.webhooks.models import WebhookDelivery, WebhookEndpoint
+from service.webhooks.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
 from service.webhooks.schemas import (
     DeliveryQuerySchema,
     DeliverySchema,
@@ -55,6 +55,11 @@ def delivery_for_endpoint(endpoint: WebhookEndpoint, delivery_id: str) -> Webhoo
     return found
 
 
+def ordered(events: list[str]) -> list[str]:
+    """Each event type once, in the documented order."""
+    return [e for e in EVENT_TYPES if e in events]
+
+
 def checked_url(url: str) -> str:
     """Refuse at registration what delivery would refuse: a 422 naming `url`."""
     try:
@@ -75,7 +80,7 @@ class WebhookEndpoints(MethodView):
         """Register an endpoint; its signing secret is in this response and nowhere else"""
         secret = new_secret()
         endpoint = WebhookEndpoint(clinic_id=g.clinic.id, url=checked_url(data["url"]),
-                                   events=data["events"], description=data["description"],
+                                   events=ordered(data["events"]), description=data["description"],
                                    secret_ciphertext=encrypt(secret))
         db.session.add(endpoint)
         db.session.commit()
@@ -110,9 +115,10 @@ class WebhookEndpointById(MethodView):
         now = utcnow()
         if "url" in changes:
             endpoint.url = checked_url(changes["url"])
-        for key in ("events", "description"):
-            if key in changes:
-                setattr(endpoint, key, changes[key])
+        if "events" in changes:
+            endpoint.events = ordered(changes["events"])
+        if "description" in changes:
+            endpoint.description = changes["description"]
         if changes.get("enabled") is False and endpoint.enabled:
             endpoint.enabled, endpoint.disabled_reason = False, "Disabled through the API"
             deliveries.cancel_pending(endpoint, now)

@@ -7,10 +7,8 @@ from marshmallow import RAISE, Schema, fields, validate
 from service.webhooks.models import EVENT_TYPES
 
 _URL = validate.Length(min=1, max=2000)
-_EVENTS = fields.List(
-    fields.String(validate=validate.OneOf(EVENT_TYPES)), validate=validate.Length(min=1, max=4),
-    metadata={"description": "Event types to receive; every type when left out.",
-              "example": ["handout.ready", "handout.failed"]})
+_EVENTS_DOC = {"description": "Event types to receive; every type when left out.",
+               "example": ["handout.ready", "handout.failed"]}
 
 
 class StrictSchema(Schema):
@@ -25,14 +23,14 @@ class EndpointCreateSchema(StrictSchema):
     events = fields.List(
         fields.String(validate=validate.OneOf(EVENT_TYPES)),
         validate=validate.Length(min=1, max=4), load_default=lambda: list(EVENT_TYPES),
-        metadata=_EVENTS.metadata)
+        metadata=_EVENTS_DOC)
     description = fields.String(load_default="", validate=validate.Length(max=300))
 
 
 class EndpointPatchSchema(StrictSchema):
     url = fields.String(validate=_URL)
     events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)),
-                         validate=validate.Length(min=1, max=4))
+                         validate=validate.Length(min=1, max=4), metadata=_EVENTS_DOC)
     description = fields.String(validate=validate.Length(max=300))
     enabled = fields.Boolean(metadata={
         "description": "false stops deliveries (pending ones are cancelled; redeliver them "
