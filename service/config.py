@@ -21,6 +21,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "LIMBER_WEBHOOK_RETRY_SCHEDULE": (
         "WEBHOOK_RETRY_SCHEDULE", lambda v: [float(s) for s in v.split(",") if s.strip()]),
     "LIMBER_WEBHOOK_SECRET_OVERLAP_SECONDS": ("WEBHOOK_SECRET_OVERLAP_SECONDS", float),
+    "LIMBER_WEBHOOK_CA_BUNDLE": ("WEBHOOK_CA_BUNDLE", str),
 }
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -53,6 +54,8 @@ def defaults(instance: Path) -> dict[str, Any]:
         "WEBHOOK_SECRET_OVERLAP_SECONDS": 24 * 3600.0,
         "WEBHOOK_CONNECT_TIMEOUT": 3.0,
         "WEBHOOK_READ_TIMEOUT": 10.0,
+        # CA certificates webhook receivers are checked against; None means certifi's bundle.
+        "WEBHOOK_CA_BUNDLE": None,
         "RATELIMIT_STORAGE_URI": "memory://",
         "API_TITLE": "Limber API",
         "API_VERSION": "v1",

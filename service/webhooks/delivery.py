@@ -120,7 +120,8 @@ def attempt(delivery_id: int) -> str | None:
         answer = http.post(endpoint.url, delivery.payload.encode(), headers,
                            allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE"],
                            connect_timeout=current_app.config["WEBHOOK_CONNECT_TIMEOUT"],
-                           read_timeout=current_app.config["WEBHOOK_READ_TIMEOUT"])
+                           read_timeout=current_app.config["WEBHOOK_READ_TIMEOUT"],
+                           ca_bundle=current_app.config["WEBHOOK_CA_BUNDLE"])
         record.status_code = answer.status
     except http.AddressNotAllowed as exc:
         record.error = f"AddressNotAllowed: {exc}"[:300]

@@ -134,7 +134,8 @@ def check_url(url: str, allow_private: bool) -> tuple[str, int, list[str]]:
 
 
 def post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool,
-         connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = READ_TIMEOUT) -> Answer:
+         connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = READ_TIMEOUT,
+         ca_bundle: str | None = None) -> Answer:
     """POST once to the address checked here, never following redirects.
 
     The connection goes to the resolved IP itself (no second lookup that DNS rebinding could
@@ -152,7 +153,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool,
         pool = urllib3.HTTPSConnectionPool(
             addresses[0], port, timeout=timeout, retries=False, maxsize=1,
             server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where())
+            ca_certs=ca_bundle or certifi.where())
     else:
         pool = urllib3.HTTPConnectionPool(addresses[0], port, timeout=timeout, retries=False,
                                           maxsize=1)

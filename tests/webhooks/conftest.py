@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ class Receiver:
     answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     default: tuple[int, dict[str, str]] = (204, {})
     received: list[Received] = field(default_factory=list)
+    # Serve https with this context; the SNI names clients sent are kept in `sni`.
+    tls: ssl.SSLContext | None = None
+    sni: list[str | None] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -61,6 +65,9 @@ class Receiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
+        if self.tls is not None:
+            self.tls.sni_callback = lambda sock, name, ctx: self.sni.append(name)
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                          daemon=True).start()
