@@ -18,6 +18,10 @@ _ENV: dict[str, tuple[str, Any]] = {
     "LIMBER_STUCK_AFTER_SECONDS": ("STUCK_AFTER_SECONDS", float),
     "LIMBER_WEBHOOK_ALLOW_PRIVATE": ("WEBHOOK_ALLOW_PRIVATE", lambda v: v == "1"),
     "LIMBER_RATELIMIT_STORAGE_URL": ("RATELIMIT_STORAGE_URI", str),
+    "LIMBER_WEBHOOK_RETRY_SCHEDULE": (
+        "WEBHOOK_RETRY_SCHEDULE", lambda v: [float(s) for s in v.split(",") if s.strip()]),
+    "LIMBER_WEBHOOK_SECRET_OVERLAP_SECONDS": ("WEBHOOK_SECRET_OVERLAP_SECONDS", float),
+    "LIMBER_WEBHOOK_CA_BUNDLE": ("WEBHOOK_CA_BUNDLE", str),
 }
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -43,6 +47,15 @@ def defaults(instance: Path) -> dict[str, Any]:
         "STUCK_AFTER_SECONDS": 180.0,
         "RENDER_MAX_ATTEMPTS": 5,
         "WEBHOOK_ALLOW_PRIVATE": False,
+        # Seconds before each delivery attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h,
+        # 10 h, 14 h, 20 h, 24 h (about three days); then the delivery is marked failed.
+        "WEBHOOK_RETRY_SCHEDULE": [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
+        # How long the previous secret still signs after a rotation.
+        "WEBHOOK_SECRET_OVERLAP_SECONDS": 24 * 3600.0,
+        "WEBHOOK_CONNECT_TIMEOUT": 3.0,
+        "WEBHOOK_READ_TIMEOUT": 10.0,
+        # CA certificates webhook receivers are checked against; None means certifi's bundle.
+        "WEBHOOK_CA_BUNDLE": None,
         "RATELIMIT_STORAGE_URI": "memory://",
         "API_TITLE": "Limber API",
         "API_VERSION": "v1",

@@ -22,7 +22,7 @@ from plans.model import (
     Screening,
 )
 from plans.snapshot import snapshot_to_dict
-from service import queue
+from service import queue, webhooks
 from service.extensions import db
 from service.models import Clinic, Plan, PlanRevision, RenderJob, public_id, utcnow
 
@@ -113,6 +113,7 @@ def create_plan(clinic: Clinic, data: dict[str, Any], created_by: str = "") -> P
     db.session.add(plan)
     try:
         job = _add_revision(plan, clinic, 1, data, created_by)
+        webhooks.record_plan_event(plan, job.revision, "plan.created")
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -128,6 +129,7 @@ def revise_plan(plan: Plan, clinic: Clinic, data: dict[str, Any], created_by: st
         plan.patient_ref = data["patient"].get("reference") or None
     try:
         job = _add_revision(plan, clinic, plan.current_revision + 1, data, created_by)
+        webhooks.record_plan_event(plan, job.revision, "plan.revised")
         db.session.commit()
     except Exception:
         db.session.rollback()

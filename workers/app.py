@@ -6,3 +6,4 @@ flask_app = create_app()
 celery = flask_app.extensions["celery"]
 
 import workers.tasks  # noqa: E402,F401  registers the tasks on this Celery app
+import workers.webhooks  # noqa: E402,F401

@@ -16,7 +16,7 @@ from pdf.html import render_handout_html
 from pdf.render import render_handout_with_pages
 from plans.model import HandoutOptions, PageSize
 from plans.snapshot import snapshot_from_dict
-from service import outbox
+from service import outbox, webhooks
 from service.extensions import db
 from service.models import Handout, RenderJob, utcnow
 from service.queue import RENDER_TASK, SWEEP_TASK
@@ -61,6 +61,8 @@ def render_handout(job_id: int) -> None:
         give_up = job.attempts >= current_app.config["RENDER_MAX_ATTEMPTS"]
         job.status = RenderJob.FAILED if give_up else RenderJob.PENDING
         job.error = f"{type(exc).__name__} at {where(exc)}"[:300]
+        if give_up:
+            _record_handout_event(job, "handout.failed")
         db.session.commit()
         log.warning("render job %s failed, attempt %s: %s", job_id, job.attempts, job.error)
         return
@@ -70,6 +72,7 @@ def render_handout(job_id: int) -> None:
                            sha256=hashlib.sha256(data).hexdigest(), pages=pages))
     job.status, job.finished_at, job.error = RenderJob.DONE, utcnow(), ""
     try:
+        _record_handout_event(job, "handout.ready")  # flushes, so inside the race guard
         db.session.commit()
     except IntegrityError:
         # Another worker stored the same handout first: the outcome is the same.
@@ -80,6 +83,11 @@ def render_handout(job_id: int) -> None:
     log.info("render job %s done: %d pages", job_id, pages)
 
 
+def _record_handout_event(job: RenderJob, event_type: str) -> None:
+    revision = job.revision
+    webhooks.record_plan_event(revision.plan, revision, event_type)
+
+
 @shared_task(name=SWEEP_TASK)
 def sweep_outbox() -> int:
-    return outbox.sweep()
+    return outbox.sweep() + webhooks.sweep_deliveries()

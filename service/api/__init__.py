@@ -6,6 +6,7 @@ from flask_smorest import Api
 
 
 def register_api(api: Api) -> None:
+    from service import webhooks
     from service.api import plans, templates
 
     api.spec.components.security_scheme(
@@ -13,3 +14,4 @@ def register_api(api: Api) -> None:
                        "description": "An API key from `limber api-key create`; one clinic."})
     for module in (templates, plans):
         api.register_blueprint(module.blp)
+    webhooks.register(api)

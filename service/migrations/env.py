@@ -5,6 +5,7 @@ from sqlalchemy import engine_from_config, pool
 
 from service import models  # noqa: F401  registers the tables on db.metadata
 from service.extensions import db
+from service.webhooks import models as webhook_models  # noqa: F401
 
 config = context.config
 target_metadata = db.metadata

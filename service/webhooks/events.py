@@ -1,0 +1,145 @@
+"""Recording events as deliveries in the caller's transaction, and sending them after commit."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import event, or_, select
+from sqlalchemy.orm import Session
+
+from service import queue
+from service.extensions import db
+from service.models import Plan, PlanRevision, public_id, utcnow
+from service.webhooks.models import WebhookDelivery, WebhookEndpoint, update_deliveries
+
+log = logging.getLogger(__name__)
+
+DELIVER_TASK = "limber.deliver_webhook"
+_SESSION_KEY = "limber_webhook_deliveries"
+# A delivery the committing request is sending right now is not the sweeper's yet.
+_FRESH_GRACE = timedelta(seconds=2)
+# A task handed to the broker but never run (lost message) is sent again after this long.
+_REQUEUE_AFTER = timedelta(seconds=60)
+# An attempt cannot outlive the task time limit (90 s); a claim older than this was a crash.
+_STUCK_CLAIM = timedelta(seconds=120)
+
+
+def public_base_url() -> str:
+    """Where integrators reach us: PUBLIC_URL, else SERVER_NAME, for links built off-request."""
+    config = current_app.config
+    if config.get("PUBLIC_URL"):
+        return config["PUBLIC_URL"].rstrip("/")
+    if config.get("SERVER_NAME"):
+        return f"{config.get('PREFERRED_URL_SCHEME', 'http')}://{config['SERVER_NAME']}"
+    return "http://localhost:5000"
+
+
+def plan_event_data(plan: Plan, revision: PlanRevision) -> dict[str, Any]:
+    """Ids and links only: the portal fetches the rest with its API key. No patient name."""
+    base = public_base_url()
+    return {
+        "plan_id": plan.public_id,
+        "revision": revision.number,
+        "plan_url": f"{base}/api/v1/plans/{plan.public_id}",
+        "handout_url": f"{base}/api/v1/plans/{plan.public_id}/handout",
+        "template_id": revision.template_id,
+        "template_version": revision.template_version,
+        "patient_reference": plan.patient_ref,
+    }
+
+
+def record_event(clinic_id: int, event_type: str, data: dict[str, Any],
+                 now: datetime | None = None) -> list[int]:
+    """Stage one delivery per enabled endpoint of the clinic subscribed to `event_type`.
+
+    Runs inside the caller's transaction, so the event exists exactly when what it reports
+    does; the deliveries are sent to the broker once that transaction commits.
+    """
+    now = now or utcnow()
+    endpoints = db.session.scalars(select(WebhookEndpoint).where(
+        WebhookEndpoint.clinic_id == clinic_id, WebhookEndpoint.enabled.is_(True))
+        .order_by(WebhookEndpoint.id)).all()
+    subscribed = [e for e in endpoints if event_type in (e.events or [])]
+    if not subscribed:
+        return []
+    body = json.dumps({"type": event_type, "timestamp": now.isoformat().replace("+00:00", "Z"),
+                       "data": data}, separators=(",", ":"))
+    webhook_id = public_id("msg")
+    rows = [WebhookDelivery(endpoint_id=e.id, webhook_id=webhook_id, event_type=event_type,
+                            payload=body, state=WebhookDelivery.PENDING, next_attempt_at=now,
+                            created_at=now)
+            for e in subscribed]
+    db.session.add_all(rows)
+    db.session.flush()
+    ids = [r.id for r in rows]
+    db.session.info.setdefault(_SESSION_KEY, []).extend(ids)
+    return ids
+
+
+def record_plan_event(plan: Plan, revision: PlanRevision, event_type: str) -> list[int]:
+    return record_event(plan.clinic_id, event_type, plan_event_data(plan, revision))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_after_commit(session: Session) -> None:
+    ids = session.info.pop(_SESSION_KEY, None)
+    if not ids:
+        return
+    # No SQL is allowed here; if the broker is down the sweeper finds the rows still due.
+    for delivery_id in ids:
+        if not queue.send(DELIVER_TASK, delivery_id):
+            break
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_SESSION_KEY, None)
+
+
+def send(delivery_id: int) -> bool:
+    """Hand one delivery to the broker now and note it, so the sweeper does not double it."""
+    if not queue.send(DELIVER_TASK, delivery_id):
+        return False
+    db.session.execute(update_deliveries().where(WebhookDelivery.id == delivery_id)
+                       .values(queued_at=utcnow()))
+    db.session.commit()
+    return True
+
+
+def sweep_deliveries(now: datetime | None = None) -> int:
+    """Send every delivery whose next attempt is due; free claims a crashed worker left.
+
+    Called from the same beat task as the render outbox sweep. Safe to run anywhere, any
+    number of times: the delivery task claims its row before sending.
+    """
+    now = now or utcnow()
+    db.session.execute(update_deliveries().where(
+        WebhookDelivery.state == WebhookDelivery.SENDING,
+        WebhookDelivery.claimed_at <= now - _STUCK_CLAIM,
+    ).values(state=WebhookDelivery.PENDING, claimed_at=None, queued_at=None))
+    db.session.commit()
+    due = db.session.scalars(select(WebhookDelivery.id).where(
+        WebhookDelivery.state == WebhookDelivery.PENDING,
+        WebhookDelivery.next_attempt_at <= now,
+        or_(
+            WebhookDelivery.queued_at.is_(None)
+            & or_(WebhookDelivery.schedule_step > 0,
+                  WebhookDelivery.created_at <= now - _FRESH_GRACE),
+            WebhookDelivery.queued_at <= now - _REQUEUE_AFTER,
+        ),
+    ).order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(500)).all()
+    sent = 0
+    for delivery_id in due:
+        if not queue.send(DELIVER_TASK, delivery_id):
+            break  # broker down: the next sweep tries again
+        db.session.execute(update_deliveries().where(WebhookDelivery.id == delivery_id)
+                           .values(queued_at=now))
+        db.session.commit()
+        sent += 1
+    if sent:
+        log.info("sweeper sent %d webhook deliveries", sent)
+    return sent
