@@ -20,8 +20,10 @@ SECURITY = [{"bearerAuth": []}]
 
 def _example(status: int, title: str, detail: str, kind: str, instance: str,
              errors: list[dict[str, str]] | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": TYPE_BASE + kind, "title": title, "status": status,
-                            "detail": detail, "instance": instance}
+    body: dict[str, Any] = {"type": TYPE_BASE + kind, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body["instance"] = instance
     if errors:
         body["errors"] = errors
     body.update(extra)
@@ -30,6 +32,8 @@ def _example(status: int, title: str, detail: str, kind: str, instance: str,
 
 # name -> (status, description, example body)
 PROBLEMS: dict[str, tuple[int, str, dict[str, Any]]] = {
+    "BadRequest": (400, "The body is not valid JSON.", _example(
+        400, "Bad Request", "Invalid JSON body.", "bad-request", "/api/v1/plans")),
     "Unauthorized": (401, "No API key, or one that is unknown or revoked.", _example(
         401, "Unauthorized", "That API key is not valid or has been revoked.", "unauthorized",
         "/api/v1/plans")),
@@ -119,7 +123,8 @@ class ContractPlugin(BasePlugin):
             if has_path_params:
                 wanted.append("NotFound")
             if op.get("requestBody"):
-                wanted += ["PayloadTooLarge", "UnsupportedMediaType", "InvalidFields"]
+                wanted += ["BadRequest", "PayloadTooLarge", "UnsupportedMediaType",
+                           "InvalidFields"]
             if any(p.get("in") == "query" for p in op.get("parameters", [])):
                 wanted.append("InvalidFields")
             if op.pop("x-idempotent", False):
@@ -152,9 +157,24 @@ class ContractPlugin(BasePlugin):
             responses.setdefault("default", "ServerError")
 
 
+API_DESCRIPTION = """Build personalised hamstring-mobility and low-back home plans from vetted
+templates, and fetch the patient handout (PDF or accessible HTML) once a worker has rendered it.
+
+* **Auth**: `Authorization: Bearer <api key>`; a key belongs to one clinic and sees only its
+  rows (another clinic's ids answer 404). Manage keys with `/api/v1/api-keys`.
+* **Retries**: send `Idempotency-Key` on `POST /api/v1/plans`; a retry replays the first answer.
+* **Lists** are newest first, `limit` (1-100, default 20) and an opaque `cursor` taken from
+  `next_cursor` (also in the `Link: <...>; rel="next"` header).
+* **Errors** are RFC 9457 `application/problem+json`; `errors[].field` names each bad field.
+
+The integration guide is `docs/integrating.md` in the Limber repository.
+"""
+
+
 def register_contract(api: Api) -> None:
     """Call before registering blueprints: the plugin sees operations as they are added."""
     spec = api.spec
+    spec.options.setdefault("info", {})["description"] = API_DESCRIPTION
     spec.components.schema("Problem", schema=ProblemSchema)
     for name in PROBLEMS:
         spec.components.response(name, _problem_response(name))

@@ -33,6 +33,17 @@ blp.before_request(require_json_body)
 
 SECURITY = [{"bearerAuth": []}]
 
+PLAN_CREATE_EXAMPLE = {
+    "template_id": "core_routine",
+    "patient": {"display_name": "Ana P.", "reference": "MRN-20931"},
+    "screening": {"red_flags": [], "nerve_symptoms": True, "irritability": "moderate",
+                  "desk_bound": True},
+    "dose_changes": {"strap_hamstring_stretch": {"hold_seconds": 20}},
+    "notes": "Stop the floss if the tingling spreads below the knee.",
+    "clinician": "Sam Okafor, PT",
+    "handout": {"large_print": True, "page_size": "letter"},
+}
+
 
 def plan_for_clinic(public_id: str) -> Plan:
     """Another clinic's plan answers 404, exactly like a plan that does not exist."""
@@ -98,8 +109,9 @@ class Plans(MethodView):
         return page, 200, headers
 
     @idempotent
-    @blp.arguments(PlanCreateSchema)
-    @blp.response(201, PlanSchema)
+    @blp.arguments(PlanCreateSchema, example=PLAN_CREATE_EXAMPLE)
+    @blp.response(201, PlanSchema, headers={"Location": {
+        "description": "The new plan's URL.", "schema": {"type": "string", "format": "uri"}}})
     @blp.alt_response(422, description="Invalid fields, an out-of-range dose, or red flags "
                                        "present without a recorded clearance.")
     @blp.doc(security=SECURITY)
@@ -118,7 +130,9 @@ class PlanById(MethodView):
         """One plan at its latest revision"""
         return plan_view(plan_for_clinic(public_id))
 
-    @blp.arguments(PlanPatchSchema)
+    @blp.arguments(PlanPatchSchema, example={"notes": "Week 3: hold the strap stretch longer.",
+                                             "dose_changes": {"strap_hamstring_stretch":
+                                                              {"hold_seconds": 40}}})
     @blp.response(200, PlanSchema)
     @blp.doc(security=SECURITY)
     def patch(self, changes: dict[str, Any], public_id: str) -> dict[str, Any]:
