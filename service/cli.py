@@ -156,6 +156,70 @@ def api_key_create(slug: str, name: str) -> None:
         click.echo(plain)
 
 
+def _clinic_or_fail(slug: str):  # noqa: ANN202 - a Clinic; models import lazily
+    from service.extensions import db as database
+    from service.models import Clinic
+
+    clinic = database.session.scalar(select(Clinic).where(Clinic.slug == slug))
+    if clinic is None:
+        raise click.ClickException(f"no clinic with slug {slug!r}")
+    return clinic
+
+
+def _when(value) -> str:  # noqa: ANN001 - a datetime or None
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+@api_key.command("list")
+@click.option("--clinic", "slug", required=True, help="The clinic's slug.")
+def api_key_list(slug: str) -> None:
+    """The clinic's keys, newest first: id, prefix, name, created, last used, revoked."""
+    from service.extensions import db as database
+    from service.models import ApiKey
+
+    with _app().app_context():
+        clinic = _clinic_or_fail(slug)
+        rows = database.session.scalars(select(ApiKey).where(ApiKey.clinic_id == clinic.id)
+                                        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc()))
+        click.echo(f"{'ID':>5}  {'PREFIX':<14}{'NAME':<24}{'CREATED':<22}{'LAST USED':<22}REVOKED")
+        for row in rows:
+            click.echo(f"{row.id:>5}  {row.prefix:<14}{row.name[:22]:<24}"
+                       f"{_when(row.created_at):<22}{_when(row.last_used_at):<22}"
+                       f"{_when(row.revoked_at)}")
+
+
+@api_key.command("revoke")
+@click.argument("prefix_or_id")
+@click.option("--clinic", "slug", required=True, help="The clinic's slug.")
+def api_key_revoke(prefix_or_id: str, slug: str) -> None:
+    """Revoke one of the clinic's keys, by its id or its prefix (as `list` shows them).
+    It stops working on its next request."""
+    from service.extensions import db as database
+    from service.models import ApiKey, utcnow
+
+    with _app().app_context():
+        clinic = _clinic_or_fail(slug)
+        query = select(ApiKey).where(ApiKey.clinic_id == clinic.id)
+        if prefix_or_id.isdigit():
+            query = query.where(ApiKey.id == int(prefix_or_id))
+        else:
+            query = query.where(ApiKey.prefix == prefix_or_id)
+        rows = list(database.session.scalars(query))
+        if not rows:
+            raise click.ClickException(f"{clinic.name} has no API key {prefix_or_id!r}")
+        if len(rows) > 1:
+            raise click.ClickException(f"{len(rows)} keys start with {prefix_or_id!r}; "
+                                       "revoke by id instead (see `limber api-key list`)")
+        row = rows[0]
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            database.session.commit()
+            click.echo(f"Revoked API key {row.prefix}… (id {row.id}) of {clinic.name}.")
+        else:
+            click.echo(f"API key {row.prefix}… (id {row.id}) was already revoked "
+                       f"at {_when(row.revoked_at)}.")
+
+
 @main.group()
 def templates() -> None:
     """The vetted template library."""

@@ -60,6 +60,8 @@ def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     if isinstance(messages, dict):
         for key, value in messages.items():
+            # marshmallow files errors about the whole body under "_schema".
+            key = "body" if key == "_schema" and not prefix else key
             name = f"{prefix}.{key}" if prefix else str(key)
             out.extend(flatten_messages(value, name))
     elif isinstance(messages, list):
@@ -104,6 +106,11 @@ def handle_http(error: HTTPException) -> Response:
     if code == 413:
         detail = "The request body is larger than 1 MB."
     headers = dict(data.get("headers") or {})
+    # Werkzeug's own headers (Allow on a 405, ...) are part of the answer; its Content-Type
+    # is not, the problem body has its own.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            headers.setdefault(name, value)
     if code == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="limber"')
     return problem(code, title, detail, kind=kind, errors=errors or None, headers=headers,

@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -62,6 +63,8 @@ class ApiKey(db.Model):
 
 class Plan(db.Model):
     __tablename__ = "plans"
+    # The plans list pages one clinic's plans by creation time.
+    __table_args__ = (Index("ix_plans_clinic_created", "clinic_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(

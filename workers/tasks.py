@@ -16,7 +16,7 @@ from pdf.html import render_handout_html
 from pdf.render import render_handout_with_pages
 from plans.model import HandoutOptions, PageSize
 from plans.snapshot import snapshot_from_dict
-from service import outbox, webhooks
+from service import idempotency, outbox, webhooks
 from service.extensions import db
 from service.models import Handout, RenderJob, utcnow
 from service.queue import RENDER_TASK, SWEEP_TASK
@@ -90,4 +90,5 @@ def _record_handout_event(job: RenderJob, event_type: str) -> None:
 
 @shared_task(name=SWEEP_TASK)
 def sweep_outbox() -> int:
+    idempotency.purge_expired()
     return outbox.sweep() + webhooks.sweep_deliveries()

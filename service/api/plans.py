@@ -7,19 +7,42 @@ from typing import Any
 from flask import Response, g, jsonify, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
+from marshmallow import RAISE
+from sqlalchemy import and_, select
 
 from service import planning
-from service.api.schemas import PlanCreateSchema, PlanPatchSchema, PlanSchema
+from service.api.bodies import require_json_body
+from service.api.pagination import LINK_HEADER_DOC, paginate
+from service.api.schemas import (
+    HandoutPendingSchema,
+    PlanCreateSchema,
+    PlanListArgsSchema,
+    PlanPageSchema,
+    PlanPatchSchema,
+    PlanSchema,
+)
 from service.auth import require_api_key
 from service.extensions import db
+from service.idempotency import idempotent
 from service.models import Handout, Plan, PlanRevision, RenderJob
 
 blp = Blueprint("plans", __name__, url_prefix="/api/v1/plans",
                 description="Personalised home plans and their handouts.")
 blp.before_request(require_api_key)
+blp.before_request(require_json_body)
 
 SECURITY = [{"bearerAuth": []}]
+
+PLAN_CREATE_EXAMPLE = {
+    "template_id": "core_routine",
+    "patient": {"display_name": "Ana P.", "reference": "MRN-20931"},
+    "screening": {"red_flags": [], "nerve_symptoms": True, "irritability": "moderate",
+                  "desk_bound": True},
+    "dose_changes": {"strap_hamstring_stretch": {"hold_seconds": 20}},
+    "notes": "Stop the floss if the tingling spreads below the knee.",
+    "clinician": "Sam Okafor, PT",
+    "handout": {"large_print": True, "page_size": "letter"},
+}
 
 
 def plan_for_clinic(public_id: str) -> Plan:
@@ -69,8 +92,26 @@ def plan_view(plan: Plan) -> dict[str, Any]:
 
 @blp.route("")
 class Plans(MethodView):
-    @blp.arguments(PlanCreateSchema)
-    @blp.response(201, PlanSchema)
+    @blp.arguments(PlanListArgsSchema, location="query", unknown=RAISE)
+    @blp.response(200, PlanPageSchema, headers=LINK_HEADER_DOC)
+    @blp.doc(security=SECURITY)
+    def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """List your clinic's plans, newest first, a page at a time"""
+        query = select(Plan).where(Plan.clinic_id == g.clinic.id)
+        if args.get("patient_reference") is not None:
+            query = query.where(Plan.patient_ref == args["patient_reference"])
+        if args.get("template_id") is not None:
+            # The template a plan uses now is its latest revision's.
+            query = query.join(PlanRevision, and_(
+                PlanRevision.plan_id == Plan.id, PlanRevision.number == Plan.current_revision,
+            )).where(PlanRevision.template_id == args["template_id"])
+        page, headers = paginate(query, Plan.created_at, Plan.public_id, args, plan_view)
+        return page, 200, headers
+
+    @idempotent
+    @blp.arguments(PlanCreateSchema, example=PLAN_CREATE_EXAMPLE)
+    @blp.response(201, PlanSchema, headers={"Location": {
+        "description": "The new plan's URL.", "schema": {"type": "string", "format": "uri"}}})
     @blp.alt_response(422, description="Invalid fields, an out-of-range dose, or red flags "
                                        "present without a recorded clearance.")
     @blp.doc(security=SECURITY)
@@ -89,7 +130,9 @@ class PlanById(MethodView):
         """One plan at its latest revision"""
         return plan_view(plan_for_clinic(public_id))
 
-    @blp.arguments(PlanPatchSchema)
+    @blp.arguments(PlanPatchSchema, example={"notes": "Week 3: hold the strap stretch longer.",
+                                             "dose_changes": {"strap_hamstring_stretch":
+                                                              {"hold_seconds": 40}}})
     @blp.response(200, PlanSchema)
     @blp.doc(security=SECURITY)
     def patch(self, changes: dict[str, Any], public_id: str) -> dict[str, Any]:
@@ -100,26 +143,40 @@ class PlanById(MethodView):
         return plan_view(plan)
 
 
+def _pending(plan: Plan, job: RenderJob | None) -> Response:
+    """202 while the worker renders; a render that gave up is 503, never a silent wait."""
+    status = job.status if job else "pending"
+    if status == RenderJob.FAILED:
+        abort(503, message="The handout could not be rendered; we have been alerted. "
+                           "Revise the plan to try again.")
+    resp = jsonify({"status": status, "plan_id": plan.public_id,
+                    "revision": plan.latest.number})
+    resp.status_code = 202
+    resp.headers["Retry-After"] = "1"
+    return resp
+
+
+_PENDING_DOC = {"schema": HandoutPendingSchema, "headers": {
+    "Retry-After": {"description": "Seconds to wait before asking again.",
+                    "schema": {"type": "string"}}},
+    "description": "Still rendering: the status, and Retry-After seconds to wait. A webhook "
+                   "(handout.ready) also tells you when it is done."}
+_FAILED_DOC = {"description": "The render failed for good; revising the plan renders it again."}
+
+
 @blp.route("/<string:public_id>/handout")
 class PlanHandout(MethodView):
     @blp.response(200, content_type="application/pdf",
                   description="The handout PDF of the latest revision.")
-    @blp.alt_response(202, description="Still rendering; try again after Retry-After seconds.")
+    @blp.alt_response(202, **_PENDING_DOC)
+    @blp.alt_response(503, **_FAILED_DOC)
     @blp.doc(security=SECURITY)
     def get(self, public_id: str) -> Response:
         """The latest revision's handout: the PDF when ready, else 202 with its status"""
         plan = plan_for_clinic(public_id)
         job, handout = handout_state(plan.latest)
         if handout is None:
-            status = job.status if job else "pending"
-            if status == RenderJob.FAILED:
-                abort(503, message="The handout could not be rendered; we have been alerted. "
-                                   "Revise the plan to try again.")
-            body = {"status": status, "plan_id": plan.public_id, "revision": plan.latest.number}
-            resp = jsonify(body)
-            resp.status_code = 202
-            resp.headers["Retry-After"] = "1"
-            return resp
+            return _pending(plan, job)
         resp = Response(handout.pdf, mimetype="application/pdf")
         # The file name carries ids only: patient names never go into names or URLs.
         resp.headers["Content-Disposition"] = (
@@ -130,19 +187,18 @@ class PlanHandout(MethodView):
 
 
 @blp.route("/<string:public_id>/handout.html", endpoint="plan_handout_html")
-@blp.doc(security=SECURITY)
-def plan_handout_html(public_id: str) -> Response:
-    """The same handout as accessible HTML, for screen readers"""
-    plan = plan_for_clinic(public_id)
-    job, handout = handout_state(plan.latest)
-    if handout is None:
-        if job is not None and job.status == RenderJob.FAILED:
-            abort(503, message="The handout could not be rendered. Revise the plan to try again.")
-        resp = jsonify({"status": job.status if job else "pending", "plan_id": plan.public_id,
-                        "revision": plan.latest.number})
-        resp.status_code = 202
-        resp.headers["Retry-After"] = "1"
+class PlanHandoutHtml(MethodView):
+    @blp.response(200, content_type="text/html",
+                  description="The same handout as accessible HTML.")
+    @blp.alt_response(202, **_PENDING_DOC)
+    @blp.alt_response(503, **_FAILED_DOC)
+    @blp.doc(security=SECURITY)
+    def get(self, public_id: str) -> Response:
+        """The same handout as accessible HTML, for screen readers"""
+        plan = plan_for_clinic(public_id)
+        job, handout = handout_state(plan.latest)
+        if handout is None:
+            return _pending(plan, job)
+        resp = Response(handout.html, mimetype="text/html")
+        resp.headers["Cache-Control"] = "private, no-store"
         return resp
-    resp = Response(handout.html, mimetype="text/html")
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp

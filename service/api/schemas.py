@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from service.api.pagination import PageArgsSchema, page_schema
+
 _NAME = validate.Length(min=1, max=120)
+
+
+class UtcDateTime(fields.DateTime):
+    """RFC 3339 with an offset on every backend: SQLite hands back naive datetimes, all UTC."""
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: object,
+                   **kwargs: object) -> str | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class StrictSchema(Schema):
@@ -135,6 +149,13 @@ class HandoutStatusSchema(Schema):
     sha256 = fields.String(allow_none=True)
 
 
+class HandoutPendingSchema(Schema):
+    status = fields.String(validate=validate.OneOf(["pending", "queued", "rendering"]),
+                           metadata={"example": "rendering"})
+    plan_id = fields.String(metadata={"example": "pln_x1Yc3bq0d9ZkQ2aP"})
+    revision = fields.Integer(metadata={"example": 2})
+
+
 class PlanSchema(Schema):
     id = fields.String(metadata={"example": "pln_x1Yc3bq0d9ZkQ2aP"})
     revision = fields.Integer()
@@ -145,8 +166,25 @@ class PlanSchema(Schema):
     red_flags_present = fields.List(fields.String())
     red_flag_clearance = fields.Nested(ClearanceSchema, allow_none=True)
     handout = fields.Nested(HandoutStatusSchema)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+class PlanListArgsSchema(PageArgsSchema):
+    class Meta:
+        unknown = RAISE
+
+    patient_reference = fields.String(
+        load_default=None, validate=validate.Length(min=1, max=120),
+        metadata={"description": "Only plans whose patient reference is exactly this.",
+                  "example": "MRN-20931"})
+    template_id = fields.String(
+        load_default=None, validate=validate.Length(min=1, max=64),
+        metadata={"description": "Only plans whose latest revision uses this template.",
+                  "example": "core_routine"})
+
+
+PlanPageSchema = page_schema(PlanSchema, "PlanPage")
 
 
 class TemplateExerciseSchema(Schema):

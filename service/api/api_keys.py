@@ -1,0 +1,105 @@
+"""/api/v1/api-keys: a clinic lists, creates and revokes its own portal keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import select
+
+from service.api.bodies import require_json_body
+from service.api.pagination import LINK_HEADER_DOC, PageArgsSchema, page_schema, paginate
+from service.api.schemas import UtcDateTime
+from service.auth import issue_api_key, require_api_key
+from service.extensions import db
+from service.models import ApiKey, utcnow
+
+blp = Blueprint("api-keys", __name__, url_prefix="/api/v1/api-keys",
+                description="Your clinic's API keys: shown once, stored hashed, revocable.")
+blp.before_request(require_api_key)
+blp.before_request(require_json_body)
+
+SECURITY = [{"bearerAuth": []}]
+MAX_ID = 2**31 - 1
+
+
+class ApiKeySchema(Schema):
+    id = fields.Integer(metadata={"example": 7})
+    name = fields.String(metadata={"example": "Portal production"})
+    prefix = fields.String(metadata={
+        "description": "The first characters of the key, to tell keys apart.",
+        "example": "lmb_Q2x9fT0a"})
+    created_at = UtcDateTime()
+    last_used_at = UtcDateTime(allow_none=True, metadata={
+        "description": "Updated at most once a minute."})
+    revoked_at = UtcDateTime(allow_none=True)
+
+
+class NewApiKeySchema(ApiKeySchema):
+    key = fields.String(metadata={
+        "description": "The key itself. Shown only in this response; Limber keeps a hash.",
+        "example": "lmb_Q2x9fT0aR7w1cY5kLm3nB8vZpD4sH6jE2gK0uX9tAq"})
+
+
+class ApiKeyCreateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                         metadata={"description": "A label to tell keys apart.",
+                                   "example": "Portal production"})
+
+
+class ApiKeyListArgsSchema(PageArgsSchema):
+    class Meta:
+        unknown = RAISE
+
+
+ApiKeyPageSchema = page_schema(ApiKeySchema, "ApiKeyPage")
+
+
+def key_view(row: ApiKey) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "prefix": row.prefix, "created_at": row.created_at,
+            "last_used_at": row.last_used_at, "revoked_at": row.revoked_at}
+
+
+@blp.route("")
+class ApiKeys(MethodView):
+    @blp.arguments(ApiKeyListArgsSchema, location="query", unknown=RAISE)
+    @blp.response(200, ApiKeyPageSchema, headers=LINK_HEADER_DOC)
+    @blp.doc(security=SECURITY)
+    def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """List your clinic's API keys, revoked ones included, newest first"""
+        query = select(ApiKey).where(ApiKey.clinic_id == g.clinic.id)
+        page, headers = paginate(query, ApiKey.created_at, ApiKey.id, args, key_view)
+        return page, 200, headers
+
+    # Not @idempotent on purpose: replaying would mean storing the plain key to replay it.
+    @blp.arguments(ApiKeyCreateSchema)
+    @blp.response(201, NewApiKeySchema)
+    @blp.doc(security=SECURITY)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Create a key; the response is the only time the key itself is shown"""
+        row, plain = issue_api_key(g.clinic, name=data["name"])
+        db.session.commit()
+        return {**key_view(row), "key": plain}
+
+
+@blp.route("/<int:key_id>")
+class ApiKeyById(MethodView):
+    @blp.response(204)
+    @blp.doc(security=SECURITY)
+    def delete(self, key_id: int) -> None:
+        """Revoke a key; it stops working at once, even if it is the one making this call"""
+        if key_id > MAX_ID:  # beyond the column's range: cannot exist, and must not reach SQL
+            abort(404, message="No API key with that id in your clinic.")
+        row = db.session.scalar(
+            select(ApiKey).where(ApiKey.id == key_id, ApiKey.clinic_id == g.clinic.id))
+        if row is None:
+            abort(404, message="No API key with that id in your clinic.")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            db.session.commit()

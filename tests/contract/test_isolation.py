@@ -1,0 +1,97 @@
+"""Tenancy: clinic B's key gets 404 for every one of clinic A's ids, and lists never mix clinics.
+
+Every /api/v1 route that takes an id must have a row in ROUTES (a test below enforces it), so
+a new route is one line here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.contract.helpers import make_plan
+
+
+@dataclass(frozen=True)
+class IdRoute:
+    method: str
+    rule: str  # Flask rule, as in app.url_map
+    id_of: str  # which of clinic A's rows fills the id
+    json: dict[str, Any] | None = field(default=None)
+
+
+ROUTES = [
+    IdRoute("GET", "/api/v1/plans/<public_id>", "plan"),
+    IdRoute("PATCH", "/api/v1/plans/<public_id>", "plan", {"notes": "B was here"}),
+    IdRoute("GET", "/api/v1/plans/<public_id>/handout", "plan"),
+    IdRoute("GET", "/api/v1/plans/<public_id>/handout.html", "plan"),
+    IdRoute("DELETE", "/api/v1/api-keys/<key_id>", "api_key"),
+]
+
+# Ids that are not a clinic's rows: the vetted template catalogue is the same for everyone.
+NOT_CLINIC_OWNED = {("GET", "/api/v1/templates/<template_id>")}
+
+LISTS = ["/api/v1/plans", "/api/v1/api-keys"]
+
+
+def a_rows(app, client, clinics) -> dict[str, str]:
+    from service.auth import hash_key
+    from service.extensions import db
+    from service.models import ApiKey
+
+    plan = make_plan(client, clinics.a)
+    with app.app_context():
+        key_id = db.session.scalar(select(ApiKey.id).where(ApiKey.key_hash ==
+                                                           hash_key(clinics.key_a)))
+    return {"plan": plan["id"], "api_key": str(key_id)}
+
+
+def url(route: IdRoute, ids: dict[str, str]) -> str:
+    head, _, rest = route.rule.partition("<")
+    _, _, tail = rest.partition(">")
+    return head + ids[route.id_of] + tail
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.rule}")
+def test_another_clinics_id_answers_404_and_changes_nothing(app, client, clinics, route):
+    ids = a_rows(app, client, clinics)
+    before = client.get(f"/api/v1/plans/{ids['plan']}", headers=clinics.a).get_json()
+    resp = client.open(url(route, ids), method=route.method, json=route.json, headers=clinics.b)
+    assert resp.status_code == 404
+    assert resp.mimetype == "application/problem+json"
+    assert "Ana" not in resp.get_data(as_text=True)
+    # A's plan is untouched and A's key still works.
+    after = client.get(f"/api/v1/plans/{ids['plan']}", headers=clinics.a)
+    assert after.status_code == 200 and after.get_json() == before
+
+
+def test_every_api_route_that_takes_an_id_is_in_the_matrix(app):
+    covered = {(r.method, r.rule) for r in ROUTES} | NOT_CLINIC_OWNED
+    missing = [
+        (method, plain)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/") and rule.arguments
+        for plain in [re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"<\1>", rule.rule)]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        if (method, plain) not in covered
+    ]
+    assert not missing, f"add these to ROUTES in {__name__}: {missing}"
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_lists_only_ever_show_the_callers_clinic(app, client, clinics, path):
+    make_plan(client, clinics.a, patient={"display_name": "A1", "reference": "SAME"})
+    make_plan(client, clinics.b, patient={"display_name": "B1", "reference": "SAME"})
+    a_items = client.get(path, headers=clinics.a).get_json()["items"]
+    b_items = client.get(path, headers=clinics.b).get_json()["items"]
+    assert len(a_items) == len(b_items) == 1
+    assert not {i["id"] for i in a_items} & {i["id"] for i in b_items}
+    # Filters are scoped too: the same portal reference in two clinics stays two answers.
+    if path == "/api/v1/plans":
+        only_b = client.get(path, query_string={"patient_reference": "SAME"},
+                            headers=clinics.b).get_json()["items"]
+        assert [p["patient"]["display_name"] for p in only_b] == ["B1"]
