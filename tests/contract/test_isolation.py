@@ -20,16 +20,22 @@ from tests.contract.helpers import make_plan
 class IdRoute:
     method: str
     rule: str  # Flask rule, as in app.url_map
-    id_of: str  # which of clinic A's rows fills the id
     json: dict[str, Any] | None = field(default=None)
 
 
+WHE = "/api/v1/webhook-endpoints/<endpoint_id>"
 ROUTES = [
-    IdRoute("GET", "/api/v1/plans/<public_id>", "plan"),
-    IdRoute("PATCH", "/api/v1/plans/<public_id>", "plan", {"notes": "B was here"}),
-    IdRoute("GET", "/api/v1/plans/<public_id>/handout", "plan"),
-    IdRoute("GET", "/api/v1/plans/<public_id>/handout.html", "plan"),
-    IdRoute("DELETE", "/api/v1/api-keys/<key_id>", "api_key"),
+    IdRoute("GET", "/api/v1/plans/<public_id>"),
+    IdRoute("PATCH", "/api/v1/plans/<public_id>", {"notes": "B was here"}),
+    IdRoute("GET", "/api/v1/plans/<public_id>/handout"),
+    IdRoute("GET", "/api/v1/plans/<public_id>/handout.html"),
+    IdRoute("DELETE", "/api/v1/api-keys/<key_id>"),
+    IdRoute("GET", WHE),
+    IdRoute("PATCH", WHE, {"enabled": False}),
+    IdRoute("DELETE", WHE),
+    IdRoute("POST", WHE + "/rotate-secret"),
+    IdRoute("GET", WHE + "/deliveries"),
+    IdRoute("POST", WHE + "/deliveries/<delivery_id>/redeliver"),
 ]
 
 # Ids that are not a clinic's rows: the vetted template catalogue is the same for everyone.
@@ -43,30 +49,37 @@ def a_rows(app, client, clinics) -> dict[str, str]:
     from service.extensions import db
     from service.models import ApiKey
 
-    plan = make_plan(client, clinics.a)
+    endpoint = client.post("/api/v1/webhook-endpoints", headers=clinics.a, json={
+        "url": "http://127.0.0.1:9/hooks"}).get_json()
+    plan = make_plan(client, clinics.a)  # plan.created: a delivery to that endpoint
+    deliveries = client.get(f"/api/v1/webhook-endpoints/{endpoint['id']}/deliveries",
+                            headers=clinics.a).get_json()
+    items = deliveries["items"] if isinstance(deliveries, dict) else deliveries
     with app.app_context():
         key_id = db.session.scalar(select(ApiKey.id).where(ApiKey.key_hash ==
                                                            hash_key(clinics.key_a)))
-    return {"plan": plan["id"], "api_key": str(key_id)}
+    return {"public_id": plan["id"], "key_id": str(key_id), "endpoint_id": endpoint["id"],
+            "delivery_id": items[0]["id"]}
 
 
 def url(route: IdRoute, ids: dict[str, str]) -> str:
-    head, _, rest = route.rule.partition("<")
-    _, _, tail = rest.partition(">")
-    return head + ids[route.id_of] + tail
+    """The rule with each <parameter> filled by clinic A's row of that name."""
+    return re.sub(r"<([^>]+)>", lambda m: ids[m.group(1)], route.rule)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.rule}")
 def test_another_clinics_id_answers_404_and_changes_nothing(app, client, clinics, route):
     ids = a_rows(app, client, clinics)
-    before = client.get(f"/api/v1/plans/{ids['plan']}", headers=clinics.a).get_json()
+    before = client.get(f"/api/v1/plans/{ids['public_id']}", headers=clinics.a).get_json()
     resp = client.open(url(route, ids), method=route.method, json=route.json, headers=clinics.b)
     assert resp.status_code == 404
     assert resp.mimetype == "application/problem+json"
     assert "Ana" not in resp.get_data(as_text=True)
     # A's plan is untouched and A's key still works.
-    after = client.get(f"/api/v1/plans/{ids['plan']}", headers=clinics.a)
+    after = client.get(f"/api/v1/plans/{ids['public_id']}", headers=clinics.a)
     assert after.status_code == 200 and after.get_json() == before
+    endpoint = client.get(f"/api/v1/webhook-endpoints/{ids['endpoint_id']}", headers=clinics.a)
+    assert endpoint.status_code == 200 and endpoint.get_json()["enabled"] is True
 
 
 def test_every_api_route_that_takes_an_id_is_in_the_matrix(app):
