@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -35,13 +36,13 @@ def main() -> None:
 def run(host: str, port: int, demo: bool) -> None:
     """Web + Celery worker + beat together, on the embedded default unless configured."""
     from service import schema
-    from service.demo import seed_demo
+    from service.demo import demo_sign_ins, seed_demo
 
     app = _app()
     schema.upgrade(app)
     if demo:
         clinic, key = seed_demo(app)
-        _print_demo(clinic.name, key, f"http://{host}:{port}")
+        _print_demo(clinic.name, key, f"http://{host}:{port}", demo_sign_ins(app))
     env = {**os.environ, "LIMBER_INSTANCE_PATH": app.config["INSTANCE_PATH"]}
     # -B runs beat inside this worker: fine for one machine; production runs one `limber beat`.
     worker = subprocess.Popen([*WORKER_CMD, "-B", "--concurrency", "2"], env=env)  # noqa: S603
@@ -97,18 +98,23 @@ def db_upgrade() -> None:
 def demo() -> None:
     """Seed the demo clinic (idempotent) and print its API key and how to try it."""
     from service import schema
-    from service.demo import seed_demo
+    from service.demo import demo_sign_ins, seed_demo
 
     app = _app()
     schema.upgrade(app)
     clinic, key = seed_demo(app)
-    _print_demo(clinic.name, key, app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000")
+    _print_demo(clinic.name, key, app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000",
+                demo_sign_ins(app))
 
 
-def _print_demo(clinic_name: str, key: str, base: str) -> None:
+def _print_demo(clinic_name: str, key: str, base: str,
+                sign_ins: Sequence[tuple[str, str, str]] = ()) -> None:
+    accounts = "".join(f"\n  {role}: {email}  password: {password}"
+                       for role, email, password in sign_ins)
     click.echo(f"""
 Demo clinic: {clinic_name}
-Try it:
+Sign in at {base}/sign-in{accounts}
+Try the API:
   curl -s -H "Authorization: Bearer {key}" {base}/api/v1/templates
   curl -s -X POST {base}/api/v1/plans -H "Authorization: Bearer {key}" \\
        -H "Content-Type: application/json" \\

@@ -18,6 +18,8 @@ _ENV: dict[str, tuple[str, Any]] = {
     "LIMBER_STUCK_AFTER_SECONDS": ("STUCK_AFTER_SECONDS", float),
     "LIMBER_WEBHOOK_ALLOW_PRIVATE": ("WEBHOOK_ALLOW_PRIVATE", lambda v: v == "1"),
     "LIMBER_RATELIMIT_STORAGE_URL": ("RATELIMIT_STORAGE_URI", str),
+    # Plain-http hosts other than localhost only: drops Secure and the __Host- cookie prefix.
+    "LIMBER_INSECURE_COOKIES": ("UI_INSECURE_COOKIES", lambda v: v == "1"),
 }
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -44,6 +46,7 @@ def defaults(instance: Path) -> dict[str, Any]:
         "RENDER_MAX_ATTEMPTS": 5,
         "WEBHOOK_ALLOW_PRIVATE": False,
         "RATELIMIT_STORAGE_URI": "memory://",
+        "UI_INSECURE_COOKIES": False,
         "API_TITLE": "Limber API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.1.0",

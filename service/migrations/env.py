@@ -3,7 +3,8 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from service import models  # noqa: F401  registers the tables on db.metadata
+from service import audit, models  # noqa: F401  registers the tables on db.metadata
+from service.accounts import models as account_models  # noqa: F401
 from service.extensions import db
 
 config = context.config
