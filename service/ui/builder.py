@@ -264,10 +264,12 @@ def explain(error: PlanError, form: BuilderForm, emergency_number: str) -> tuple
     """(form field, message in the clinician's words) for a domain refusal."""
     name = _FIELD_ON_FORM.get(error.field or "", error.field or "patient.display_name")
     if isinstance(error, DoseOutOfRange):
-        label = DOSE_LABELS.get(error.dose_field, error.dose_field)
+        label = DOSE_LABELS.get(error.dose_field, error.dose_field).lower()
+        exercise = form.catalogue.exercises.get(error.exercise_id)
+        where = f"{exercise.name}: " if exercise else ""
         if error.low is None:
-            return name, f"{label} is fixed for this exercise and cannot be changed."
-        return name, (f"{label} must be from {error.low} to {error.high}; "
+            return name, f"{where}{label} is fixed for this exercise and cannot be changed."
+        return name, (f"{where}{label} must be from {error.low} to {error.high}; "
                       f"you entered {error.value}.")
     if isinstance(error, RedFlagPresent):
         guidance = form.catalogue.tier_guidance[Tier(error.tier)]

@@ -67,6 +67,9 @@ def _shot(page, name: str, width: int = 1280) -> None:  # noqa: ANN001
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.set_viewport_size({"width": width, "height": 900})
+        # A sticky save bar lands mid-picture in a full-page capture; pin it to the end.
+        page.evaluate("document.querySelectorAll('.actions')"
+                      ".forEach(e => { e.style.position = 'static'; })")
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
         page.set_viewport_size({"width": 1280, "height": 900})
 
@@ -98,6 +101,7 @@ def test_build_a_plan_from_each_approved_template_and_open_its_pdf(page, live, t
     # The status updates without a reload: the page's script polls the status endpoint.
     page.get_by_role("link", name="Open PDF").wait_for(state="visible")
     page.get_by_text("Ready").wait_for()
+    page.locator("[data-revision-status] a", has_text="PDF").wait_for()
     _shot(page, "plan-page")
     text = _pdf_text(page, live.url + page.get_by_role("link", name="Open PDF").get_attribute("href"))
     assert CANARY in text and "Walk after lunch." in text

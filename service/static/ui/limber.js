@@ -63,7 +63,18 @@
           if (body.status === "done") {
             text.textContent = "Ready" + (body.pages ? " (" + body.pages + " pages)." : ".");
             actions.hidden = false;
+            var cell = document.querySelector("[data-revision-status]");
+            var open = actions.querySelector("[data-open-pdf]");
+            if (cell && open) {
+              var link = document.createElement("a");
+              link.href = open.getAttribute("href");
+              link.target = "_blank";
+              link.rel = "noopener";
+              link.textContent = "PDF";
+              cell.replaceChildren(link);
+            }
           } else if (body.status === "failed") {
+            if (refresh) { refresh.hidden = true; }
             text.textContent = "The handout could not be made. Edit and save the plan to try again.";
           } else {
             delay = Math.min(delay * 1.5, 5000);
