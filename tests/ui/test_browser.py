@@ -103,7 +103,8 @@ def test_build_a_plan_from_each_approved_template_and_open_its_pdf(page, live, t
     page.get_by_text("Ready").wait_for()
     page.locator("[data-revision-status] a", has_text="PDF").wait_for()
     _shot(page, "plan-page")
-    text = _pdf_text(page, live.url + page.get_by_role("link", name="Open PDF").get_attribute("href"))
+    pdf_href = page.get_by_role("link", name="Open PDF").get_attribute("href")
+    text = _pdf_text(page, live.url + pdf_href)
     assert CANARY in text and "Walk after lunch." in text
     html = page.request.get(live.url + page.get_by_role("link", name="Accessible HTML handout")
                             .get_attribute("href"))
@@ -134,7 +135,8 @@ def test_out_of_range_dose_shows_its_error_next_to_the_field_and_keeps_what_was_
     assert page.locator(f"#{field_id}").input_value() == str(high + 5)
     assert page.get_by_label("Patient's name or initials").input_value() == CANARY
     assert page.get_by_label("Reference (optional)").input_value() == "MRN-5"
-    assert page.get_by_role("radio", name=re.compile("^High")).is_checked() and page.get_by_label("Large print").is_checked()
+    assert page.get_by_role("radio", name=re.compile("^High")).is_checked()
+    assert page.get_by_label("Large print").is_checked()
     _shot(page, "builder-error")
 
 
