@@ -135,6 +135,7 @@ def api_key() -> None:
 @click.option("--name", default="", help="A label to tell keys apart.")
 def api_key_create(slug: str, name: str) -> None:
     """Create a key; it is printed once, on the last line, and stored only as a hash."""
+    from service import audit
     from service.auth import issue_api_key
     from service.extensions import db as database
     from service.models import Clinic
@@ -145,6 +146,9 @@ def api_key_create(slug: str, name: str) -> None:
         if clinic is None:
             raise click.ClickException(f"no clinic with slug {slug!r}")
         row, plain = issue_api_key(clinic, name=name)
+        database.session.flush()
+        audit.record(audit.API_KEY_CREATED, clinic_id=clinic.id, actor="system",
+                     target=f"api-key:{row.id}", detail={"prefix": row.prefix, "via": "cli"})
         database.session.commit()
         click.echo(f"Created API key {row.prefix}… for {clinic.name}. Store it now; "
                    "it cannot be shown again.")

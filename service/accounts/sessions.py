@@ -79,6 +79,7 @@ def load_session() -> None:
         if row.ended_at is None:
             row.ended_at = now
             db.session.commit()
+            g.session_timed_out = True
         return
     if now - aware(row.last_seen_at) > _TOUCH_RESOLUTION:
         row.last_seen_at = now
@@ -184,7 +185,8 @@ def clinician_required(view: F) -> F:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if g.get("clinician") is None:
             # Only the path: ids are opaque, and queries could one day carry more.
-            return redirect(url_for("accounts.sign_in", next=request.path))
+            return redirect(url_for("accounts.sign_in", next=request.path,
+                                    timed_out=1 if g.get("session_timed_out") else None))
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]

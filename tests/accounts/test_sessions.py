@@ -59,6 +59,7 @@ def test_idle_session_expires_after_30_minutes(app, client, people):
     _shift_session(app, last_seen_at=utcnow() - timedelta(minutes=31))
     resp = client.get("/plans")
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/sign-in")
+    assert "signed out after 30 minutes" in client.get(resp.headers["Location"]).get_data(True)
     with app.app_context():
         assert db.session.scalar(select(ClinicianSession.ended_at)) is not None
 

@@ -98,9 +98,12 @@ def test_build_a_plan_from_each_approved_template_and_open_its_pdf(page, live, t
     page.wait_for_url(re.compile(r"/plans/pln_[\w-]+$"))
     assert CANARY not in page.url
     page.get_by_role("heading", name=CANARY).wait_for()
-    # The status updates without a reload: the page's script polls the status endpoint.
+    # The status updates without a reload: the page's script polls the status endpoint. A
+    # reload would drop this marker.
+    page.evaluate("window.limberMarker = 'same page'")
     page.get_by_role("link", name="Open PDF").wait_for(state="visible")
     page.get_by_text("Ready").wait_for()
+    assert page.evaluate("window.limberMarker") == "same page"
     page.locator("[data-revision-status] a", has_text="PDF").wait_for()
     _shot(page, "plan-page")
     pdf_href = page.get_by_role("link", name="Open PDF").get_attribute("href")
