@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -35,13 +36,13 @@ def main() -> None:
 def run(host: str, port: int, demo: bool) -> None:
     """Web + Celery worker + beat together, on the embedded default unless configured."""
     from service import schema
-    from service.demo import seed_demo
+    from service.demo import demo_sign_ins, seed_demo
 
     app = _app()
     schema.upgrade(app)
     if demo:
         clinic, key = seed_demo(app)
-        _print_demo(clinic.name, key, f"http://{host}:{port}")
+        _print_demo(clinic.name, key, f"http://{host}:{port}", demo_sign_ins(app))
     env = {**os.environ, "LIMBER_INSTANCE_PATH": app.config["INSTANCE_PATH"]}
     # -B runs beat inside this worker: fine for one machine; production runs one `limber beat`.
     worker = subprocess.Popen([*WORKER_CMD, "-B", "--concurrency", "2"], env=env)  # noqa: S603
@@ -108,18 +109,23 @@ def db_upgrade() -> None:
 def demo() -> None:
     """Seed the demo clinic (idempotent) and print its API key and how to try it."""
     from service import schema
-    from service.demo import seed_demo
+    from service.demo import demo_sign_ins, seed_demo
 
     app = _app()
     schema.upgrade(app)
     clinic, key = seed_demo(app)
-    _print_demo(clinic.name, key, app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000")
+    _print_demo(clinic.name, key, app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000",
+                demo_sign_ins(app))
 
 
-def _print_demo(clinic_name: str, key: str, base: str) -> None:
+def _print_demo(clinic_name: str, key: str, base: str,
+                sign_ins: Sequence[tuple[str, str, str]] = ()) -> None:
+    accounts = "".join(f"\n  {role}: {email}  password: {password}"
+                       for role, email, password in sign_ins)
     click.echo(f"""
 Demo clinic: {clinic_name}
-Try it:
+Sign in at {base}/sign-in{accounts}
+Try the API:
   curl -s -H "Authorization: Bearer {key}" {base}/api/v1/templates
   curl -s -X POST {base}/api/v1/plans -H "Authorization: Bearer {key}" \\
        -H "Content-Type: application/json" \\
@@ -140,6 +146,7 @@ def api_key() -> None:
 @click.option("--name", default="", help="A label to tell keys apart.")
 def api_key_create(slug: str, name: str) -> None:
     """Create a key; it is printed once, on the last line, and stored only as a hash."""
+    from service import audit
     from service.auth import issue_api_key
     from service.extensions import db as database
     from service.models import Clinic
@@ -150,6 +157,9 @@ def api_key_create(slug: str, name: str) -> None:
         if clinic is None:
             raise click.ClickException(f"no clinic with slug {slug!r}")
         row, plain = issue_api_key(clinic, name=name)
+        database.session.flush()
+        audit.record(audit.API_KEY_CREATED, clinic_id=clinic.id, actor="system",
+                     target=f"api-key:{row.id}", detail={"prefix": row.prefix, "via": "cli"})
         database.session.commit()
         click.echo(f"Created API key {row.prefix}… for {clinic.name}. Store it now; "
                    "it cannot be shown again.")

@@ -22,6 +22,8 @@ _ENV: dict[str, tuple[str, Any]] = {
         "WEBHOOK_RETRY_SCHEDULE", lambda v: [float(s) for s in v.split(",") if s.strip()]),
     "LIMBER_WEBHOOK_SECRET_OVERLAP_SECONDS": ("WEBHOOK_SECRET_OVERLAP_SECONDS", float),
     "LIMBER_WEBHOOK_CA_BUNDLE": ("WEBHOOK_CA_BUNDLE", str),
+    # Plain-http hosts other than localhost only: drops Secure and the __Host- cookie prefix.
+    "LIMBER_INSECURE_COOKIES": ("UI_INSECURE_COOKIES", lambda v: v == "1"),
 }
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -57,6 +59,7 @@ def defaults(instance: Path) -> dict[str, Any]:
         # CA certificates webhook receivers are checked against; None means certifi's bundle.
         "WEBHOOK_CA_BUNDLE": None,
         "RATELIMIT_STORAGE_URI": "memory://",
+        "UI_INSECURE_COOKIES": False,
         "API_TITLE": "Limber API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.1.0",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, json, render_template_string, request
+from flask import Flask, Response, json, render_template, request
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -80,14 +80,9 @@ def _wants_problem() -> bool:
         "application/json", PROBLEM_MIME)
 
 
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>{{ title }} – Limber</title></head><body><main><h1>{{ title }}</h1>
-<p>{{ detail }}</p><p><a href="/">Back to Limber</a></p></main></body></html>"""
-
-
 def handle_http(error: HTTPException) -> Response:
     if not _wants_problem():
-        body = render_template_string(_PAGE, title=error.name, detail=error.description)
+        body = render_template("error.html", title=error.name, detail=error.description)
         return Response(body, status=error.code or 500, mimetype="text/html")
     data = getattr(error, "data", None) or {}
     code = error.code or 500

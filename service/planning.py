@@ -22,7 +22,7 @@ from plans.model import (
     Screening,
 )
 from plans.snapshot import snapshot_to_dict
-from service import queue, webhooks
+from service import audit, queue, webhooks
 from service.extensions import db
 from service.models import Clinic, Plan, PlanRevision, RenderJob, public_id, utcnow
 
@@ -114,6 +114,8 @@ def create_plan(clinic: Clinic, data: dict[str, Any], created_by: str = "") -> P
     try:
         job = _add_revision(plan, clinic, 1, data, created_by)
         webhooks.record_plan_event(plan, job.revision, "plan.created")
+        audit.record(audit.PLAN_CREATED, clinic_id=clinic.id, actor=created_by or "system",
+                     target=plan.public_id, detail={"revision": 1})
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -128,8 +130,11 @@ def revise_plan(plan: Plan, clinic: Clinic, data: dict[str, Any], created_by: st
         plan.patient_name = data["patient"]["display_name"]
         plan.patient_ref = data["patient"].get("reference") or None
     try:
-        job = _add_revision(plan, clinic, plan.current_revision + 1, data, created_by)
+        number = plan.current_revision + 1
+        job = _add_revision(plan, clinic, number, data, created_by)
         webhooks.record_plan_event(plan, job.revision, "plan.revised")
+        audit.record(audit.PLAN_REVISED, clinic_id=clinic.id, actor=created_by or "system",
+                     target=plan.public_id, detail={"revision": number})
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -1,0 +1,1 @@
+"""Clinician accounts: argon2id passwords, server-side sessions, CSRF and the sign-in limit."""

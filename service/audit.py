@@ -1,0 +1,70 @@
+"""The audit log: who did what, when, to which ids. Never patient names or notes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, has_request_context, request
+from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.extensions import db
+from service.models import utcnow
+
+SIGN_IN = "sign_in"
+SIGN_IN_FAILED = "sign_in_failed"
+SIGN_OUT = "sign_out"
+PLAN_CREATED = "plan_created"
+PLAN_REVISED = "plan_revised"
+API_KEY_CREATED = "api_key_created"
+API_KEY_REVOKED = "api_key_revoked"
+CLINICIAN_INVITED = "clinician_invited"
+CLINICIAN_DEACTIVATED = "clinician_deactivated"
+CLINICIAN_REACTIVATED = "clinician_reactivated"
+CLINICIAN_LINK_ISSUED = "clinician_set_password_link_issued"
+PASSWORD_SET = "password_set"  # noqa: S105 - an action name, not a secret
+CLINIC_UPDATED = "clinic_updated"
+WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint_created"
+WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint_deleted"
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Null only for a failed sign-in with an address that matches no clinician.
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id"), nullable=True,
+                                                  index=True)
+    # "clinician:<id>", "api-key:<id>", "system" or "anonymous": the same form as
+    # PlanRevision.created_by.
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    # What was acted on, as an id: "pln_...", "clinician:<id>", "api-key:<id>", "clinic:<id>".
+    target: Mapped[str] = mapped_column(String(80), default="")
+    # Ids, field names and counts only.
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Keyed hash of the client address: lets an admin see "same source" without storing the IP.
+    source: Mapped[str] = mapped_column(String(16), default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+def keyed_hash(value: str, purpose: str) -> str:
+    """A short HMAC under the instance secret: comparable between events, not reversible, and
+    not a plain sha256 that a list of common addresses could be matched against."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def record(action: str, *, clinic_id: int | None, actor: str, target: str = "",
+           detail: dict[str, Any] | None = None) -> AuditEvent:
+    """Stage one event in the caller's transaction, so it commits (or not) with the change."""
+    source = ""
+    if has_request_context() and request.remote_addr:
+        source = keyed_hash(request.remote_addr, "ip")
+    event = AuditEvent(clinic_id=clinic_id, actor=actor, action=action, target=target,
+                       detail=detail or {}, source=source)
+    db.session.add(event)
+    return event

@@ -1,0 +1,99 @@
+"""Validating the clinic profile form: contact details, emergency number, logo, embed origins."""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from werkzeug.datastructures import FileStorage
+
+MAX_LOGO_BYTES = 256 * 1024
+MAX_LOGO_SIDE = 2000
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EMERGENCY = re.compile(r"^[0-9][0-9 ()+-]{1,19}$")
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
+
+
+@dataclass
+class ProfileChanges:
+    values: dict[str, object] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the IHDR chunk, or None if this is not a PNG."""
+    if len(data) < 24 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", data[16:24])
+
+
+def check_logo(upload: FileStorage) -> tuple[bytes | None, str]:
+    """(PNG bytes, "") or (None, why it is refused). Reads at most one byte past the cap."""
+    data = upload.stream.read(MAX_LOGO_BYTES + 1)
+    if len(data) > MAX_LOGO_BYTES:
+        return None, f"The logo must be at most {MAX_LOGO_BYTES // 1024} KB."
+    size = png_size(data)
+    if size is None:
+        return None, "The logo must be a PNG image."
+    if not (1 <= size[0] <= MAX_LOGO_SIDE and 1 <= size[1] <= MAX_LOGO_SIDE):
+        return None, f"The logo can be at most {MAX_LOGO_SIDE} pixels wide and high."
+    return data, ""
+
+
+def parse_origin(text: str) -> str | None:
+    """'https://portal.clinic.example[:port]', lower-cased, or None if it is not an origin.
+    http is allowed only for localhost, for portal developers."""
+    parts = urlsplit(text.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username \
+            or not host or not _HOST.match(host) and host != "127.0.0.1":
+        return None
+    if parts.scheme == "https" or (parts.scheme == "http" and host in LOCAL_HOSTS):
+        return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+    return None
+
+
+def parse_profile(form: dict[str, str], logo: FileStorage | None) -> ProfileChanges:
+    out = ProfileChanges()
+    name = form.get("name", "").strip()
+    if not 1 <= len(name) <= 200:
+        out.errors["name"] = "Enter the clinic's name (up to 200 characters)."
+    contact = form.get("contact", "").strip()
+    if len(contact) > 300:
+        out.errors["contact"] = "Keep the contact details under 300 characters."
+    emergency = form.get("emergency_number", "").strip()
+    if not EMERGENCY.match(emergency):
+        out.errors["emergency_number"] = (
+            "Enter the emergency number patients should call, for example 911, 999 or 112.")
+    origins: list[str] = []
+    for line in form.get("allowed_embed_origins", "").splitlines():
+        if not line.strip():
+            continue
+        origin = parse_origin(line)
+        if origin is None:
+            out.errors["allowed_embed_origins"] = (
+                f"'{line.strip()[:80]}' is not an origin. Write one per line, like "
+                "https://portal.clinic.example (https, no path).")
+            break
+        if origin not in origins:
+            origins.append(origin)
+    if len(origins) > 20:
+        out.errors["allowed_embed_origins"] = "List at most 20 origins."
+    out.values = {"name": name, "contact": contact, "emergency_number": emergency,
+                  "allowed_embed_origins": origins}
+    if form.get("remove_logo"):
+        out.values["logo_png"] = None
+    elif logo is not None and logo.filename:
+        data, problem = check_logo(logo)
+        if problem:
+            out.errors["logo"] = problem
+        else:
+            out.values["logo_png"] = data
+    return out

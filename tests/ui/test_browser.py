@@ -1,0 +1,220 @@
+"""The clinician UI in real Chromium against a real server and a real Celery worker.
+
+Set LIMBER_SCREENSHOTS=<dir> to also save screenshots of the builder and the plan page
+(docs/make_screenshots.py does this for docs/screenshots/).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from plans.catalogue import default_catalogue
+from tests.conftest import need
+from tests.ui.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CLINICIAN_A,
+    CLINICIAN_B,
+    LiveLimber,
+    sign_in,
+)
+
+pytestmark = pytest.mark.browser
+
+# A name no code path could produce by accident: if it shows up in a log, a page leaked it.
+CANARY = "Quillon Fenwhistle"
+SHOTS = os.environ.get("LIMBER_SCREENSHOTS")
+TIMEOUT = 30_000  # ms; renders take about a second, the worker's first start a few more
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLimber]:
+    need(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM}")
+    server = LiveLimber(tmp_path_factory.mktemp("live"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(live: LiveLimber):  # noqa: ANN201
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser, live):  # noqa: ANN001, ANN201
+    """A signed-in clinician of the first clinic, with JavaScript."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    sign_in(page, live.url, CLINICIAN_A)
+    yield page
+    context.close()
+
+
+def _shot(page, name: str, width: int = 1280) -> None:  # noqa: ANN001
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.set_viewport_size({"width": width, "height": 900})
+        # A sticky save bar lands mid-picture in a full-page capture; pin it to the end.
+        page.evaluate("document.querySelectorAll('.actions')"
+                      ".forEach(e => { e.style.position = 'static'; })")
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def _pdf_text(page, url: str) -> str:  # noqa: ANN001
+    resp = page.request.get(url)
+    assert resp.status == 200, resp.status
+    body = resp.body()
+    assert body.startswith(b"%PDF")
+    return " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages).split())
+
+
+@pytest.mark.parametrize("template", default_catalogue().approved_templates(),
+                         ids=lambda t: t.id)
+def test_build_a_plan_from_each_approved_template_and_open_its_pdf(page, live, template):
+    page.goto(f"{live.url}/plans/new")
+    page.get_by_role("link", name=re.compile(f"^Use this template.*{re.escape(template.title)}")
+                     ).click()
+    page.get_by_label("Patient's name or initials").fill(CANARY)
+    page.get_by_label("Reference (optional)").fill("MRN-4471")
+    page.get_by_label("Nerve symptoms in the leg").check()
+    page.get_by_label("Notes for the patient (optional)").fill("Walk after lunch.")
+    _shot(page, "builder")
+    _shot(page, "builder-tablet", width=820)
+    page.get_by_role("button", name="Save plan and make handout").click()
+    page.wait_for_url(re.compile(r"/plans/pln_[\w-]+$"))
+    assert CANARY not in page.url
+    page.get_by_role("heading", name=CANARY).wait_for()
+    # The status updates without a reload: the page's script polls the status endpoint. A
+    # reload would drop this marker.
+    page.evaluate("window.limberMarker = 'same page'")
+    page.get_by_role("link", name="Open PDF").wait_for(state="visible")
+    page.get_by_text("Ready").wait_for()
+    assert page.evaluate("window.limberMarker") == "same page"
+    page.locator("[data-revision-status] a", has_text="PDF").wait_for()
+    _shot(page, "plan-page")
+    pdf_href = page.get_by_role("link", name="Open PDF").get_attribute("href")
+    text = _pdf_text(page, live.url + pdf_href)
+    assert CANARY in text and "Walk after lunch." in text
+    html = page.request.get(live.url + page.get_by_role("link", name="Accessible HTML handout")
+                            .get_attribute("href"))
+    assert html.status == 200 and html.headers["content-type"].startswith("text/html")
+
+
+def test_out_of_range_dose_shows_its_error_next_to_the_field_and_keeps_what_was_typed(page, live):
+    template = default_catalogue().approved_templates()[0]
+    page.goto(f"{live.url}/plans/new/{template.id}")
+    dose = page.locator("input[type=number][max]").first
+    name, high = dose.get_attribute("name"), int(dose.get_attribute("max"))
+    page.get_by_label("Patient's name or initials").fill(CANARY)
+    page.get_by_label("Reference (optional)").fill("MRN-5")
+    page.get_by_role("radio", name=re.compile("^High")).check()
+    page.get_by_label("Large print").check()
+    dose.fill(str(high + 5))
+    page.get_by_role("button", name="Save plan and make handout").click()
+
+    field_id = "f-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+    error = page.locator(f"#{field_id}-error")
+    error.wait_for()
+    assert f"to {high}" in error.inner_text()
+    # Next to its field: inside the same dose box, and described by it for screen readers.
+    box = page.locator(f".dose:has(#{field_id})")
+    assert box.locator(f"#{field_id}-error").count() == 1
+    assert f"{field_id}-error" in page.locator(f"#{field_id}").get_attribute("aria-describedby")
+    assert page.locator(".error-summary").is_visible()
+    assert page.locator(f"#{field_id}").input_value() == str(high + 5)
+    assert page.get_by_label("Patient's name or initials").input_value() == CANARY
+    assert page.get_by_label("Reference (optional)").input_value() == "MRN-5"
+    assert page.get_by_role("radio", name=re.compile("^High")).is_checked()
+    assert page.get_by_label("Large print").is_checked()
+    _shot(page, "builder-error")
+
+
+def test_a_ticked_red_flag_shows_the_urgent_advice_and_blocks_the_plan(page, live):
+    template = default_catalogue().approved_templates()[0]
+    page.goto(f"{live.url}/plans/new/{template.id}")
+    advice = page.locator("#advice-emergency")
+    assert not advice.is_visible()
+    page.get_by_label("Patient's name or initials").fill("R. F.")
+    page.locator("#rf-saddle_numbness").check()
+    advice.wait_for(state="visible")
+    assert "emergency" in advice.inner_text().lower() and "911" in advice.inner_text()
+    assert page.locator("[data-blocked-note]").is_visible()
+    page.get_by_role("button", name="Save plan and make handout").click()
+    page.locator("#f-screening-red_flags-error").wait_for()
+    assert "No plan was made" in page.locator("#f-screening-red_flags-error").inner_text()
+    assert "/plans/new/" in page.url
+    page.goto(f"{live.url}/plans")
+    assert page.get_by_role("link", name="R. F.").count() == 0
+
+
+def test_the_builder_works_with_javascript_disabled(browser, live):
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    sign_in(page, live.url, CLINICIAN_A)
+    page.goto(f"{live.url}/plans/new")
+    page.get_by_role("link", name=re.compile("^Use this template")).first.click()
+    page.get_by_label("Patient's name or initials").fill(CANARY)
+    # Without a script the server answers a ticked red flag with the advice and the block.
+    page.locator("#rf-cancer_history").check()
+    page.get_by_role("button", name="Save plan and make handout").click()
+    assert page.locator("#advice-same_day").is_visible()
+    assert "No plan was made" in page.locator("#f-screening-red_flags-error").inner_text()
+    page.get_by_label("I assessed the ticked signs").check()
+    page.get_by_label("Clearance note").fill("Cancer history 20 years ago; cleared by GP.")
+    page.get_by_role("button", name="Save plan and make handout").click()
+    page.wait_for_url(re.compile(r"/plans/pln_[\w-]+$"))
+    page.get_by_role("heading", name="Red flags assessed and cleared").wait_for()
+    # No script to poll: the page refreshes itself (noscript meta refresh) until ready.
+    page.get_by_role("link", name="Open PDF").wait_for(state="visible")
+    context.close()
+
+
+def test_another_clinics_clinician_gets_404_for_the_plan_and_its_pdf(page, browser, live):
+    page.goto(f"{live.url}/plans")
+    plan_url = page.get_by_role("link", name=CANARY).first.get_attribute("href")
+    other = browser.new_context()
+    other_page = other.new_page()
+    sign_in(other_page, live.url, CLINICIAN_B)
+    for suffix in ("", "/handout.pdf", "/status"):
+        assert other_page.goto(f"{live.url}{plan_url}{suffix}").status == 404
+    other_page.goto(f"{live.url}/plans")
+    assert other_page.get_by_text(CANARY).count() == 0
+    other.close()
+
+
+def test_api_docs_render_under_the_content_security_policy(browser, live):
+    context = browser.new_context()
+    page = context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.goto(f"{live.url}/api/docs")
+    page.get_by_role("heading", name=re.compile("Limber API")).first.wait_for(timeout=TIMEOUT)
+    assert page.get_by_text("Create a plan from a template").count() > 0
+    # Redoc's "powered by" badge points at its CDN; the policy blocking that is the point
+    # (no third-party traffic). Nothing the page needs may be blocked.
+    assert [v for v in violations if "https://cdn.redoc.ly/" not in v] == []
+    context.close()
+
+
+def test_the_canary_patient_name_is_in_no_server_or_worker_log(live):
+    """Runs last in this module: every test above typed the canary name into the UI."""
+    logs = live.logs()
+    assert "GET /plans" in logs and "render job" in logs, "the logs were not captured"
+    assert CANARY not in logs
+    assert CANARY.split()[0] not in logs and "MRN-4471" not in logs

@@ -1,0 +1,151 @@
+"""The plan builder form through Flask's client: the same rules the browser tests walk through."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from plans.catalogue import default_catalogue
+from service import audit
+from service.extensions import db
+from service.models import Plan, PlanRevision
+from tests.accounts.conftest import csrf_from, signed_in
+
+TEMPLATE = default_catalogue().approved_templates()[0]
+IN_PHASES = [i.exercise_id for p in TEMPLATE.phases for i in p.items]
+
+
+def _form(client, **extra):  # noqa: ANN001, ANN202
+    data = {"csrf_token": csrf_from(client, f"/plans/new/{TEMPLATE.id}"),
+            "patient.display_name": "Ana P.", "patient.reference": "MRN-1",
+            "screening.irritability": "moderate", "handout.page_size": "a4",
+            "notes": "Walk after lunch.", "exercises": IN_PHASES}
+    data.update(extra)
+    return data
+
+
+def _plans(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Plan))
+
+
+def test_out_of_range_dose_is_shown_at_its_field_and_everything_typed_is_kept(app, client, people):
+    signed_in(client, "pt@a.example")
+    ex = IN_PHASES[-1]
+    field = next(f for f in ("reps", "hold_seconds", "duration_seconds")
+                 if f in default_catalogue().exercises[ex].dose_range.bounds)
+    low, high = default_catalogue().exercises[ex].dose_range.bounds[field]
+    name = f"dose_changes.{ex}.{field}"
+    resp = client.post(f"/plans/new/{TEMPLATE.id}", data=_form(client, **{name: str(high + 1)}))
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    error = re.search(rf'id="f-dose_changes-{ex}-{field}-error">(.*?)</p>', text, re.S)
+    assert error and f"from {low} to {high}" in error.group(1)
+    assert f'href="#f-dose_changes-{ex}-{field}"' in text  # the error summary links to it
+    assert f'name="{name}" value="{high + 1}"' in text
+    assert 'value="Ana P."' in text and 'value="MRN-1"' in text and "Walk after lunch." in text
+    assert re.search(r'id="irr-moderate"[^>]*checked', text)
+    assert re.search(r'id="ps-a4"[^>]*checked', text)
+    assert _plans(app) == 0
+
+
+def test_a_ticked_red_flag_blocks_the_plan_until_assessed_and_cleared(app, client, people):
+    signed_in(client, "pt@a.example")
+    flagged = _form(client, **{"screening.red_flags": ["saddle_numbness"]})
+    resp = client.post(f"/plans/new/{TEMPLATE.id}", data=flagged)
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and _plans(app) == 0
+    assert "Get emergency care now" in text and "Emergency number: 911" in text
+    # The urgent advice for that tier is shown (not hidden) without any script.
+    assert re.search(r'id="advice-emergency"[^>]*>', text).group(0).find("hidden") == -1
+    assert re.search(r'id="advice-same_day"[^>]*hidden', text)
+
+    cleared = dict(flagged, csrf_token=csrf_from(client, "/plans"),
+                   **{"red_flag_clearance.cleared": "1", "red_flag_clearance.note": ""})
+    resp = client.post(f"/plans/new/{TEMPLATE.id}", data=cleared)
+    assert resp.status_code == 422 and 'href="#f-red_flag_clearance-note"' in resp.get_data(True)
+
+    cleared["red_flag_clearance.note"] = "Assessed today by PT: chronic, unchanged, imaged."
+    resp = client.post(f"/plans/new/{TEMPLATE.id}", data=cleared)
+    assert resp.status_code == 303
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Red flags assessed and cleared" in page and "imaged." in page
+
+
+def test_saved_plan_matches_what_the_api_would_store(app, client, people):
+    """Same schema, same service layer: the stored request is the API's body shape."""
+    signed_in(client, "pt@a.example")
+    removed = IN_PHASES[-1]
+    optional = TEMPLATE.optional_exercises[0]
+    data = _form(client, exercises=[*IN_PHASES[:-1], optional],
+                 **{"handout.large_print": "1", "screening.nerve_symptoms": "1"})
+    resp = client.post(f"/plans/new/{TEMPLATE.id}", data=data)
+    assert resp.status_code == 303
+    with app.app_context():
+        revision = db.session.scalar(select(PlanRevision))
+        request = revision.request
+        assert revision.created_by.startswith("clinician:")
+        assert revision.snapshot["clinician"] == "Pat Therapist"
+        events = db.session.scalars(select(audit.AuditEvent.action)).all()
+    assert request["remove_exercises"] == [removed]
+    assert request["add_exercises"] == [optional]
+    assert request["dose_changes"] == {}, "untouched doses must not pin the safety rules"
+    assert request["screening"]["nerve_symptoms"] is True
+    assert request["handout"] == {"large_print": True, "page_size": "a4"}
+    assert audit.PLAN_CREATED in events
+
+
+def test_edit_is_prefilled_and_saves_a_new_revision(app, client, people):
+    signed_in(client, "pt@a.example")
+    ex = IN_PHASES[0]
+    field, (low, high) = next(iter(default_catalogue().exercises[ex].dose_range.bounds.items()))
+    location = client.post(f"/plans/new/{TEMPLATE.id}", data=_form(
+        client, **{f"dose_changes.{ex}.{field}": str(high)})).headers["Location"]
+    edit = client.get(f"{location}/edit").get_data(as_text=True)
+    assert f'name="dose_changes.{ex}.{field}" value="{high}"' in edit
+    assert 'value="Ana P."' in edit and "Walk after lunch." in edit
+    data = _form(client, **{f"dose_changes.{ex}.{field}": str(low), "notes": "Revised."})
+    data["csrf_token"] = csrf_from(client, f"{location}/edit")
+    resp = client.post(f"{location}/edit", data=data)
+    assert resp.status_code == 303
+    page = client.get(location).get_data(as_text=True)
+    assert "Revision 2 of 2" in page and "Revised." in page
+    first = client.get(f"{location}?revision=1").get_data(as_text=True)
+    assert "Walk after lunch." in first and "earlier revision" in first
+
+
+def test_search_finds_by_name_or_reference_within_the_clinic_only(app, client, people):
+    signed_in(client, "pt@a.example")
+    client.post(f"/plans/new/{TEMPLATE.id}", data=_form(client, **{
+        "patient.display_name": "Hermione 100% G.", "patient.reference": "REF-77"}))
+    other = app.test_client()
+    signed_in(other, "pt@b.example")
+    other.post(f"/plans/new/{TEMPLATE.id}", data=_form(other, **{
+        "patient.display_name": "Hermione B.", "patient.reference": "REF-78"}))
+
+    def search(c, q):  # noqa: ANN001, ANN202
+        return c.post("/plans/search", data={"csrf_token": csrf_from(c, "/plans"), "q": q}
+                      ).get_data(as_text=True)
+
+    found = search(client, "hermione")
+    assert "Hermione 100% G." in found and "Hermione B." not in found
+    assert "Hermione 100% G." in search(client, "REF-7")
+    assert "1 plan found" in search(client, "100%")
+    assert "0 plans found" in search(client, "_")  # a LIKE wildcard is just a character
+
+
+def test_another_clinics_plan_and_handout_answer_404(app, client, people):
+    signed_in(client, "pt@a.example")
+    location = client.post(f"/plans/new/{TEMPLATE.id}", data=_form(client)).headers["Location"]
+    other = app.test_client()
+    signed_in(other, "pt@b.example")
+    for suffix in ("", "/edit", "/status", "/handout.pdf", "/handout.html"):
+        assert other.get(location + suffix).status_code == 404, suffix
+    assert "Ana P." not in other.get("/plans").get_data(as_text=True)
+
+
+def test_pages_need_a_signed_in_clinician(client, people):
+    for path in ("/plans", "/plans/new", f"/plans/new/{TEMPLATE.id}"):
+        resp = client.get(path)
+        assert resp.status_code == 302 and resp.headers["Location"].startswith("/sign-in")
