@@ -173,6 +173,24 @@ def _reschedule(delivery: WebhookDelivery, answer: http.Answer | None, now: date
     delivery.queued_at = None
 
 
+def release_stuck(now: datetime, stuck_after: timedelta) -> int:
+    """A claim older than any attempt can last means its worker died mid-attempt: log that
+    attempt as lost and put the delivery back on its schedule."""
+    stuck = db.session.scalars(select(WebhookDelivery).where(
+        WebhookDelivery.state == WebhookDelivery.SENDING,
+        WebhookDelivery.claimed_at <= now - stuck_after)).all()
+    for delivery in stuck:
+        db.session.add(WebhookAttempt(
+            delivery_id=delivery.id, started_at=aware(delivery.claimed_at),
+            error=f"WorkerLost: no outcome within {int(stuck_after.total_seconds())} s",
+            manual=delivery.manual))
+        delivery.manual = False
+        delivery.claimed_at = None
+        _reschedule(delivery, None, now)
+    db.session.commit()
+    return len(stuck)
+
+
 def redeliver(delivery: WebhookDelivery) -> None:
     """Start the schedule again for the same event, keeping its webhook-id and body."""
     now = utcnow()

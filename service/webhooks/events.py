@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from service import queue
 from service.extensions import db
 from service.models import Plan, PlanRevision, public_id, utcnow
+from service.webhooks import delivery
 from service.webhooks.models import WebhookDelivery, WebhookEndpoint, update_deliveries
 
 log = logging.getLogger(__name__)
@@ -117,11 +118,7 @@ def sweep_deliveries(now: datetime | None = None) -> int:
     number of times: the delivery task claims its row before sending.
     """
     now = now or utcnow()
-    db.session.execute(update_deliveries().where(
-        WebhookDelivery.state == WebhookDelivery.SENDING,
-        WebhookDelivery.claimed_at <= now - _STUCK_CLAIM,
-    ).values(state=WebhookDelivery.PENDING, claimed_at=None, queued_at=None))
-    db.session.commit()
+    delivery.release_stuck(now, _STUCK_CLAIM)
     due = db.session.scalars(select(WebhookDelivery.id).where(
         WebhookDelivery.state == WebhookDelivery.PENDING,
         WebhookDelivery.next_attempt_at <= now,

@@ -342,3 +342,32 @@ def test_the_sweeper_sends_due_deliveries_once_and_leaves_later_ones(
         assert sweep_deliveries(now=soon) == 0
         queued = db.session.get(WebhookDelivery, later[0].id)
         assert queued.queued_at is not None and queued.state == WebhookDelivery.PENDING
+
+
+def test_a_worker_that_died_mid_attempt_is_logged_and_the_delivery_retried(
+        app, client, clinics, receivers):
+    """A claim that outlives any attempt (worker killed) is released by the sweeper as a lost
+    attempt, and the delivery goes on with its schedule instead of hanging in 'sending'."""
+    from service.extensions import db
+    from service.webhooks import delivery, sweep_deliveries
+    from service.webhooks.models import WebhookDelivery
+
+    app.config["WEBHOOK_RETRY_SCHEDULE"] = [0, 0, 0]
+    receiver = receivers()
+    endpoint = register(client, clinics.a, receiver.url)
+    make_plan(client, clinics.a)
+    with app.app_context():
+        delivery_id = db.session.scalars(db.select(WebhookDelivery.id)).one()
+        claimed_at = datetime.now(UTC) - timedelta(seconds=130)
+        db.session.get(WebhookDelivery, delivery_id).next_attempt_at = claimed_at
+        db.session.commit()
+        assert delivery.claim(delivery_id, claimed_at)  # ...and the worker dies here
+        sweep_deliveries(now=claimed_at + timedelta(seconds=30))
+        assert db.session.get(WebhookDelivery, delivery_id).state == "sending", "not yet stuck"
+        db.session.remove()
+        sweep_deliveries()
+    [log] = deliveries_of(client, clinics.a, endpoint["id"])
+    assert log["state"] == "pending"
+    assert log["attempts"][0]["error"].startswith("WorkerLost")
+    assert attempt_all_due(app) == ["succeeded"]
+    assert len(receiver.received) == 1
