@@ -9,6 +9,8 @@ from email.utils import parsedate_to_datetime
 
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from standardwebhooks.webhooks import Webhook
 
 from service.extensions import db
@@ -149,10 +151,17 @@ def attempt(delivery_id: int) -> str | None:
         cancel_pending(endpoint, now)
     else:
         _reschedule(delivery, answer, now)
-    db.session.commit()
-    log.info("webhook delivery %s attempt: %s -> %s", delivery.public_id,
-             record.status_code or record.error.split(":", 1)[0], delivery.state)
-    return delivery.state
+    outcome, public = delivery.state, delivery.public_id
+    try:
+        db.session.commit()
+    except (StaleDataError, IntegrityError):
+        # The endpoint was deleted while we were sending: there is no log left to write to.
+        db.session.rollback()
+        log.info("webhook delivery %s: endpoint deleted during the attempt", public)
+        return None
+    log.info("webhook delivery %s attempt: %s -> %s", public,
+             record.status_code or record.error.split(":", 1)[0], outcome)
+    return outcome
 
 
 def _reschedule(delivery: WebhookDelivery, answer: http.Answer | None, now: datetime) -> None:

@@ -371,3 +371,33 @@ def test_a_worker_that_died_mid_attempt_is_logged_and_the_delivery_retried(
     assert log["attempts"][0]["error"].startswith("WorkerLost")
     assert attempt_all_due(app) == ["succeeded"]
     assert len(receiver.received) == 1
+
+
+def test_deleting_an_endpoint_during_an_attempt_leaves_no_error_and_no_rows(
+        app, client, clinics, receivers):
+    """The receiver is slow; meanwhile the clinic deletes the endpoint. The attempt ends
+    quietly instead of crashing the task on rows that are gone."""
+    from service.extensions import db
+    from service.webhooks.models import WebhookAttempt, WebhookDelivery
+
+    receiver = receivers()
+    endpoint = register(client, clinics.a, receiver.url)
+    make_plan(client, clinics.a)
+    deleted = threading.Event()
+    original = receiver.answers
+
+    class DeleteFirst(list):
+        def pop(self, index: int = -1):
+            resp = client.delete(f"/api/v1/webhook-endpoints/{endpoint['id']}",
+                                 headers=clinics.a)
+            assert resp.status_code == 204
+            deleted.set()
+            return (204, {})
+
+    receiver.answers = DeleteFirst([None])
+    assert attempt_all_due(app) == [None]
+    receiver.answers = original
+    assert deleted.is_set() and len(receiver.received) == 1
+    with app.app_context():
+        assert db.session.scalars(db.select(WebhookDelivery)).all() == []
+        assert db.session.scalars(db.select(WebhookAttempt)).all() == []
