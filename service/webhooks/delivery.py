@@ -27,7 +27,6 @@ from service.webhooks.secret_store import SecretUnreadable, decrypt
 log = logging.getLogger(__name__)
 
 
-
 def aware(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything we store is UTC."""
     if value is not None and value.tzinfo is None:
