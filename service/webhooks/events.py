@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import event, or_, select
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
 
 from service import queue
@@ -90,10 +91,17 @@ def _send_after_commit(session: Session) -> None:
     ids = session.info.pop(_SESSION_KEY, None)
     if not ids:
         return
-    # No SQL is allowed here; if the broker is down the sweeper finds the rows still due.
+    sent = []
     for delivery_id in ids:
         if not queue.send(DELIVER_TASK, delivery_id):
-            break
+            break  # broker down: the rows stay due and the sweeper sends them
+        sent.append(delivery_id)
+    if sent:
+        # This session may not run SQL after commit, so the note that keeps the sweeper from
+        # sending them again goes through a connection of its own.
+        with db.engine.begin() as connection:
+            connection.execute(sa_update(WebhookDelivery.__table__).where(
+                WebhookDelivery.__table__.c.id.in_(sent)).values(queued_at=utcnow()))
 
 
 @event.listens_for(Session, "after_rollback")
