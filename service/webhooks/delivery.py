@@ -9,6 +9,8 @@ from email.utils import parsedate_to_datetime
 
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from standardwebhooks.webhooks import Webhook
 
 from service.extensions import db
@@ -23,7 +25,6 @@ from service.webhooks.models import (
 from service.webhooks.secret_store import SecretUnreadable, decrypt
 
 log = logging.getLogger(__name__)
-
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -149,10 +150,17 @@ def attempt(delivery_id: int) -> str | None:
         cancel_pending(endpoint, now)
     else:
         _reschedule(delivery, answer, now)
-    db.session.commit()
-    log.info("webhook delivery %s attempt: %s -> %s", delivery.public_id,
-             record.status_code or record.error.split(":", 1)[0], delivery.state)
-    return delivery.state
+    outcome, public = delivery.state, delivery.public_id
+    try:
+        db.session.commit()
+    except (StaleDataError, IntegrityError):
+        # The endpoint was deleted while we were sending: there is no log left to write to.
+        db.session.rollback()
+        log.info("webhook delivery %s: endpoint deleted during the attempt", public)
+        return None
+    log.info("webhook delivery %s attempt: %s -> %s", public,
+             record.status_code or record.error.split(":", 1)[0], outcome)
+    return outcome
 
 
 def _reschedule(delivery: WebhookDelivery, answer: http.Answer | None, now: datetime) -> None:
@@ -171,6 +179,24 @@ def _reschedule(delivery: WebhookDelivery, answer: http.Answer | None, now: date
     delivery.state = WebhookDelivery.PENDING
     delivery.next_attempt_at = now + timedelta(seconds=delay)
     delivery.queued_at = None
+
+
+def release_stuck(now: datetime, stuck_after: timedelta) -> int:
+    """A claim older than any attempt can last means its worker died mid-attempt: log that
+    attempt as lost and put the delivery back on its schedule."""
+    stuck = db.session.scalars(select(WebhookDelivery).where(
+        WebhookDelivery.state == WebhookDelivery.SENDING,
+        WebhookDelivery.claimed_at <= now - stuck_after)).all()
+    for delivery in stuck:
+        db.session.add(WebhookAttempt(
+            delivery_id=delivery.id, started_at=aware(delivery.claimed_at),
+            error=f"WorkerLost: no outcome within {int(stuck_after.total_seconds())} s",
+            manual=delivery.manual))
+        delivery.manual = False
+        delivery.claimed_at = None
+        _reschedule(delivery, None, now)
+    db.session.commit()
+    return len(stuck)
 
 
 def redeliver(delivery: WebhookDelivery) -> None:

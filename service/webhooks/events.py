@@ -9,11 +9,13 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import event, or_, select
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
 
 from service import queue
 from service.extensions import db
 from service.models import Plan, PlanRevision, public_id, utcnow
+from service.webhooks import delivery
 from service.webhooks.models import WebhookDelivery, WebhookEndpoint, update_deliveries
 
 log = logging.getLogger(__name__)
@@ -89,10 +91,17 @@ def _send_after_commit(session: Session) -> None:
     ids = session.info.pop(_SESSION_KEY, None)
     if not ids:
         return
-    # No SQL is allowed here; if the broker is down the sweeper finds the rows still due.
+    sent = []
     for delivery_id in ids:
         if not queue.send(DELIVER_TASK, delivery_id):
-            break
+            break  # broker down: the rows stay due and the sweeper sends them
+        sent.append(delivery_id)
+    if sent:
+        # This session may not run SQL after commit, so the note that keeps the sweeper from
+        # sending them again goes through a connection of its own.
+        with db.engine.begin() as connection:
+            connection.execute(sa_update(WebhookDelivery.__table__).where(
+                WebhookDelivery.__table__.c.id.in_(sent)).values(queued_at=utcnow()))
 
 
 @event.listens_for(Session, "after_rollback")
@@ -117,11 +126,7 @@ def sweep_deliveries(now: datetime | None = None) -> int:
     number of times: the delivery task claims its row before sending.
     """
     now = now or utcnow()
-    db.session.execute(update_deliveries().where(
-        WebhookDelivery.state == WebhookDelivery.SENDING,
-        WebhookDelivery.claimed_at <= now - _STUCK_CLAIM,
-    ).values(state=WebhookDelivery.PENDING, claimed_at=None, queued_at=None))
-    db.session.commit()
+    delivery.release_stuck(now, _STUCK_CLAIM)
     due = db.session.scalars(select(WebhookDelivery.id).where(
         WebhookDelivery.state == WebhookDelivery.PENDING,
         WebhookDelivery.next_attempt_at <= now,

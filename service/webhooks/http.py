@@ -96,19 +96,23 @@ def check_url(url: str, allow_private: bool) -> tuple[str, int, list[str]]:
 
     Raises AddressNotAllowed with a reason a clinic's integrator can act on.
     """
-    parts = urlsplit(url)
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise AddressNotAllowed("the URL contains spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise AddressNotAllowed("not a valid URL (check the host and port)") from exc
     if parts.scheme not in ("https", "http"):
         raise AddressNotAllowed("use an https:// URL")
     if parts.scheme == "http" and not allow_private:
         raise AddressNotAllowed("use https://; plain http is only for development")
     if parts.username or parts.password:
         raise AddressNotAllowed("credentials in the URL are not allowed; we sign every request")
-    try:
-        host, port = parts.hostname, parts.port
-    except ValueError as exc:
-        raise AddressNotAllowed("the port is not a number between 1 and 65535") from exc
     if not host:
         raise AddressNotAllowed("the URL has no host name")
+    if port == 0:
+        raise AddressNotAllowed("port 0 is not a port anything listens on")
     port = port or (443 if parts.scheme == "https" else 80)
     try:
         literal: IPAddress | None = ipaddress.ip_address(host)
@@ -167,7 +171,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool,
                                 headers={**headers, "Host": host_header},
                                 redirect=False, retries=False, preload_content=False)
         try:
-            response.read(MAX_RESPONSE_BYTES)
+            _drain(response, started + read_timeout)
         finally:
             response.release_conn()
             response.close()
@@ -185,6 +189,17 @@ def post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool,
         pool.close()
     elapsed = int((time.monotonic() - started) * 1000)
     return Answer(response.status, {k.lower(): v for k, v in response.headers.items()}, elapsed)
+
+
+def _drain(response: urllib3.BaseHTTPResponse, deadline: float) -> None:
+    """Read a little of the answer so it ends cleanly; never more than MAX_RESPONSE_BYTES and
+    never past the deadline, so a receiver dripping bytes cannot hold a worker."""
+    read = 0
+    while read < MAX_RESPONSE_BYTES and time.monotonic() < deadline:
+        chunk = response.read(8192)
+        if not chunk:
+            return
+        read += len(chunk)
 
 
 def _error(kind: str, exc: BaseException) -> DeliveryError:

@@ -322,10 +322,10 @@ def test_during_a_rotation_both_signatures_are_sent_and_either_secret_verifies(
         raise AssertionError("the old secret must stop verifying after the overlap")
 
 
-def test_the_sweeper_sends_due_deliveries_once_and_leaves_later_ones(
+def test_the_sweeper_resends_only_what_the_broker_lost_and_what_is_due(
         app, client, clinics, receivers):
-    """After commit the request sends the task itself; the sweeper is for what the broker
-    missed, and notes what it sent so the next sweep does not send it again."""
+    """After commit the request sends the task itself and notes it; the sweeper sends a
+    delivery again only if no worker took it within a minute (a lost message), and once."""
     from service.extensions import db
     from service.webhooks import sweep_deliveries
     from service.webhooks.models import WebhookDelivery
@@ -337,8 +337,68 @@ def test_the_sweeper_sends_due_deliveries_once_and_leaves_later_ones(
         later = db.session.scalars(db.select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
         later[1].next_attempt_at = datetime.now(UTC) + timedelta(minutes=5)
         db.session.commit()
-        soon = datetime.now(UTC) + timedelta(seconds=3)
-        assert sweep_deliveries(now=soon) == 1
-        assert sweep_deliveries(now=soon) == 0
-        queued = db.session.get(WebhookDelivery, later[0].id)
-        assert queued.queued_at is not None and queued.state == WebhookDelivery.PENDING
+        assert later[0].queued_at is not None, "sent to the broker right after commit"
+        now = datetime.now(UTC)
+        assert sweep_deliveries(now=now + timedelta(seconds=3)) == 0
+        assert sweep_deliveries(now=now + timedelta(seconds=61)) == 1
+        assert sweep_deliveries(now=now + timedelta(seconds=62)) == 0
+        assert db.session.get(WebhookDelivery, later[0].id).state == WebhookDelivery.PENDING
+
+
+def test_a_worker_that_died_mid_attempt_is_logged_and_the_delivery_retried(
+        app, client, clinics, receivers):
+    """A claim that outlives any attempt (worker killed) is released by the sweeper as a lost
+    attempt, and the delivery goes on with its schedule instead of hanging in 'sending'."""
+    from service.extensions import db
+    from service.webhooks import delivery, sweep_deliveries
+    from service.webhooks.models import WebhookDelivery
+
+    app.config["WEBHOOK_RETRY_SCHEDULE"] = [0, 0, 0]
+    receiver = receivers()
+    endpoint = register(client, clinics.a, receiver.url)
+    make_plan(client, clinics.a)
+    with app.app_context():
+        delivery_id = db.session.scalars(db.select(WebhookDelivery.id)).one()
+        claimed_at = datetime.now(UTC) - timedelta(seconds=130)
+        db.session.get(WebhookDelivery, delivery_id).next_attempt_at = claimed_at
+        db.session.commit()
+        assert delivery.claim(delivery_id, claimed_at)  # ...and the worker dies here
+        sweep_deliveries(now=claimed_at + timedelta(seconds=30))
+        assert db.session.get(WebhookDelivery, delivery_id).state == "sending", "not yet stuck"
+        db.session.remove()
+        sweep_deliveries()
+    [log] = deliveries_of(client, clinics.a, endpoint["id"])
+    assert log["state"] == "pending"
+    assert log["attempts"][0]["error"].startswith("WorkerLost")
+    assert attempt_all_due(app) == ["succeeded"]
+    assert len(receiver.received) == 1
+
+
+def test_deleting_an_endpoint_during_an_attempt_leaves_no_error_and_no_rows(
+        app, client, clinics, receivers):
+    """The receiver is slow; meanwhile the clinic deletes the endpoint. The attempt ends
+    quietly instead of crashing the task on rows that are gone."""
+    from service.extensions import db
+    from service.webhooks.models import WebhookAttempt, WebhookDelivery
+
+    receiver = receivers()
+    endpoint = register(client, clinics.a, receiver.url)
+    make_plan(client, clinics.a)
+    deleted = threading.Event()
+    original = receiver.answers
+
+    class DeleteFirst(list):
+        def pop(self, index: int = -1):
+            resp = client.delete(f"/api/v1/webhook-endpoints/{endpoint['id']}",
+                                 headers=clinics.a)
+            assert resp.status_code == 204
+            deleted.set()
+            return (204, {})
+
+    receiver.answers = DeleteFirst([None])
+    assert attempt_all_due(app) == [None]
+    receiver.answers = original
+    assert deleted.is_set() and len(receiver.received) == 1
+    with app.app_context():
+        assert db.session.scalars(db.select(WebhookDelivery)).all() == []
+        assert db.session.scalars(db.select(WebhookAttempt)).all() == []
