@@ -149,3 +149,30 @@ def test_pages_need_a_signed_in_clinician(client, people):
     for path in ("/plans", "/plans/new", f"/plans/new/{TEMPLATE.id}"):
         resp = client.get(path)
         assert resp.status_code == 302 and resp.headers["Location"].startswith("/sign-in")
+
+
+def test_stored_handout_is_served_to_its_clinic_with_ids_only_in_the_file_name(app, client, people):
+    from service.models import Handout
+
+    signed_in(client, "pt@a.example")
+    location = client.post(f"/plans/new/{TEMPLATE.id}", data=_form(client)).headers["Location"]
+    assert client.get(f"{location}/status").get_json()["status"] in ("pending", "queued")
+    assert client.get(f"{location}/handout.pdf").status_code == 404  # not rendered yet
+    with app.app_context():
+        revision = db.session.scalar(select(PlanRevision))
+        db.session.add(Handout(revision_id=revision.id, options_key="a4-standard",
+                               pdf=b"%PDF-1.7 test", html="<html><style>p{}</style></html>",
+                               sha256="0" * 64, pages=3))
+        db.session.commit()
+    assert client.get(f"{location}/status").get_json() == {
+        "plan_id": location.rsplit("/", 1)[1], "revision": 1, "status": "done", "pages": 3}
+    pdf = client.get(f"{location}/handout.pdf")
+    assert pdf.data.startswith(b"%PDF") and pdf.headers["Cache-Control"] == "no-store"
+    assert "Ana" not in pdf.headers["Content-Disposition"]
+    assert "frame-ancestors 'self'" in pdf.headers["Content-Security-Policy"]
+    html = client.get(f"{location}/handout.html")
+    assert html.mimetype == "text/html"
+    csp = html.headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in csp and "script-src" not in csp
+    page = client.get(location).get_data(as_text=True)
+    assert "Open PDF" in page and "http-equiv=\"refresh\"" not in page
