@@ -176,3 +176,32 @@ def test_stored_handout_is_served_to_its_clinic_with_ids_only_in_the_file_name(a
     assert "style-src 'self' 'unsafe-inline'" in csp and "script-src" not in csp
     page = client.get(location).get_data(as_text=True)
     assert "Open PDF" in page and "http-equiv=\"refresh\"" not in page
+
+
+def test_builder_functions_need_no_session_so_an_embed_can_serve_them(app, people):
+    """The portal embed will call these with its own auth: no request, no g, no cookie."""
+    from werkzeug.datastructures import MultiDict
+
+    from service.models import Clinic
+    from service.ui import builder
+
+    posted = MultiDict([("patient.display_name", "E. M."), ("screening.irritability", "high"),
+                        ("handout.page_size", "letter"), *[("exercises", e) for e in IN_PHASES],
+                        ("dose_changes.nope.reps", "x")])
+    with app.app_context():
+        clinic = db.session.get(Clinic, people.clinic_a)
+        form = builder.form_from_post(TEMPLATE, posted)
+        plan = builder.save(form, clinic, created_by="embed:test", clinician_name="Portal user")
+        assert plan is not None, form.errors
+        revision = db.session.scalar(select(PlanRevision))
+        assert revision.created_by == "embed:test"
+        assert revision.request["screening"]["irritability"] == "high"
+        # High irritability eased the doses: nothing the form sent pinned them.
+        assert revision.request["dose_changes"] == {}
+        assert any(ex["adapted_because"] for ex in revision.snapshot["plan"]["exercises"])
+
+        flagged = MultiDict([*posted.items(multi=True), ("screening.red_flags", "weight_loss")])
+        refused = builder.form_from_post(TEMPLATE, flagged)
+        assert builder.save(refused, clinic, created_by="embed:test", clinician_name="") is None
+        assert "screening.red_flags" in refused.errors
+        assert refused.value("patient.display_name") == "E. M."
