@@ -24,6 +24,8 @@ _ENV: dict[str, tuple[str, Any]] = {
     "LIMBER_WEBHOOK_CA_BUNDLE": ("WEBHOOK_CA_BUNDLE", str),
     # Plain-http hosts other than localhost only: drops Secure and the __Host- cookie prefix.
     "LIMBER_INSECURE_COOKIES": ("UI_INSECURE_COOKIES", lambda v: v == "1"),
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host.
+    "LIMBER_PROXY_HOPS": ("PROXY_HOPS", int),
 }
 
 MAX_BODY_BYTES = 1024 * 1024
