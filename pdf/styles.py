@@ -28,14 +28,38 @@ RULE = colors.HexColor("#6b6b6b")
 TINT = colors.HexColor("#f2f2f2")
 
 
+class _WidthCachingTTFont(TTFont):
+    """A TTFont that remembers the widths of the words it has measured.
+
+    Line breaking measures every word of every paragraph, in pure Python, character by
+    character; handouts repeat the same template words across patients, so a bounded cache of
+    (text, size) -> width removes most of that work. Widths depend only on the font file.
+    """
+
+    _LIMIT = 100_000  # entries; about 10 MB at worst, then it starts over
+
+    def __init__(self, name: str, path: str) -> None:
+        super().__init__(name, path)
+        self._widths: dict[tuple[str, float], float] = {}
+
+    def stringWidth(self, text: str, size: float, encoding: str = "utf8") -> float:  # noqa: N802
+        key = (text, size)
+        width = self._widths.get(key)
+        if width is None:
+            if len(self._widths) >= self._LIMIT:
+                self._widths.clear()
+            width = self._widths[key] = super().stringWidth(text, size, encoding)
+        return width
+
+
 @functools.cache
 def register_fonts() -> tuple[TTFont, TTFont]:
     """Registers the embedded DejaVu faces once per process and returns (regular, bold).
 
     Parsing a TTF costs tens of milliseconds; doing it per render would dominate render time.
     """
-    regular = TTFont(REGULAR, str(FONT_DIR / "DejaVuSans.ttf"))
-    bold = TTFont(BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    regular = _WidthCachingTTFont(REGULAR, str(FONT_DIR / "DejaVuSans.ttf"))
+    bold = _WidthCachingTTFont(BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf"))
     pdfmetrics.registerFont(regular)
     pdfmetrics.registerFont(bold)
     # Maps <b> in Paragraph markup to the bold face; there is no italic on purpose.
