@@ -25,6 +25,7 @@ INK = colors.HexColor("#111111")
 MUTED = colors.HexColor("#3d3d3d")
 WARNING = colors.HexColor("#a30000")  # dark red: 7.9:1 on white, still legible printed in grey
 RULE = colors.HexColor("#6b6b6b")
+FOOTER_BASELINE = 0.3 * inch
 TINT = colors.HexColor("#f2f2f2")
 
 
@@ -83,6 +84,20 @@ class Sheet:
     @property
     def frame_width(self) -> float:
         return self.page_size[0] - 2 * self.margin
+
+    @property
+    def bottom_margin(self) -> float:
+        """Bottom of the text frame: the page margin, or above the footer if that is higher.
+
+        The footer lives inside the bottom margin, its lowest line 0.3 inch from the edge: clear
+        of most printers' unprintable strip, and it leaves the frame a full page.
+        """
+        footer_top = FOOTER_BASELINE + self.footer_size * 2.5 + 6
+        return max(self.margin, footer_top)
+
+    @property
+    def frame_height(self) -> float:
+        return self.page_size[1] - self.margin - self.bottom_margin
 
     def __getitem__(self, name: str) -> ParagraphStyle:
         return self.styles[name]
