@@ -184,6 +184,8 @@ def stop_and_get_help(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]
     pad = sheet.body_size * 0.6
     box.setStyle(_table_style([
         ("BOX", (0, 0), (-1, -1), 3, st.WARNING),
+        # Close the box at the foot of page 1 too when it continues on page 2.
+        ("LINEBELOW", (0, "splitlast"), (-1, "splitlast"), 3, st.WARNING),
         ("LEFTPADDING", (0, 0), (-1, -1), pad),
         ("RIGHTPADDING", (0, 0), (-1, -1), pad),
         ("TOPPADDING", (0, 0), (-1, -1), 1),
