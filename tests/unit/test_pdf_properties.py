@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pdf_fixtures import make_snapshot
-from pdf_helpers import flat, page_texts
+from pdf_helpers import page_texts
 
 from pdf import render_handout
 from pdf.html import render_handout_html
@@ -23,9 +24,10 @@ NAMES = st.text(ALPHABET, min_size=1, max_size=40).filter(lambda s: s.strip())
 @given(name=NAMES, notes=st.text(ALPHABET, max_size=300))
 def test_any_name_and_notes_render_and_read_back_literally(name, notes):
     """Whatever a clinician types as a name or note (markup characters included) renders, and
-    the name comes back out of the PDF as typed."""
+    the name comes back out of the PDF as typed. Compared without whitespace: a word longer
+    than its column is broken across lines, which is layout, not a change of text."""
     pdf = render_handout(make_snapshot(patient_name=name, notes=notes), HandoutOptions())
-    assert f"For: {flat(name)}" in page_texts(pdf)[0]
+    assert "For:" + re.sub(r"\s", "", name) in re.sub(r"\s", "", page_texts(pdf)[0])
 
 
 def test_a_plan_with_no_exercises_flags_faq_or_sources_still_renders():
