@@ -168,7 +168,6 @@ def test_bytes_are_identical_across_processes(snapshot, tmp_path):
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
     script = (
         "import hashlib, sys\n"
         "from pdf_fixtures import make_snapshot, png_logo\n"
@@ -177,8 +176,9 @@ def test_bytes_are_identical_across_processes(snapshot, tmp_path):
         "snap = make_snapshot(logo=png_logo(), notes='Walk after lunch on work days.')\n"
         "sys.stdout.write(hashlib.sha256(render_handout(snap, HandoutOptions())).hexdigest())\n"
     )
+    # The child imports exactly the modules this process imported (same sys.path).
     env = {**os.environ, "PYTHONHASHSEED": "12345",
-           "PYTHONPATH": os.pathsep.join([str(root), str(root / "tests" / "unit")])}
+           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and Path(p).is_dir())}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          env=env, cwd=tmp_path, check=True).stdout
     assert out == hashlib.sha256(render_handout(snapshot, HandoutOptions())).hexdigest()
