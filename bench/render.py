@@ -93,17 +93,23 @@ def floor_render(page_size: tuple[float, float], pages: list[list[Line]]) -> byt
 
 def median_ms_pair(first: Callable[[], object], second: Callable[[], object],
                    n: int) -> tuple[float, float]:
-    """Medians of both, timed alternately so that load from other processes hits both alike."""
+    """Median CPU milliseconds of each, timed alternately.
+
+    CPU time of this process (time.process_time), not wall time: on a shared machine other
+    processes' load stretches wall time unevenly and made the ratio swing by +-0.5.
+    Alternating spreads what load remains (cache pressure) evenly over both.
+    """
     for _ in range(3):  # warm: fonts registered, drawings cached, imports done
         first()
         second()
     a, b = [], []
+    clock = time.process_time
     for _ in range(n):
-        start = time.perf_counter()
+        start = clock()
         first()
-        middle = time.perf_counter()
+        middle = clock()
         second()
-        end = time.perf_counter()
+        end = clock()
         a.append(middle - start)
         b.append(end - middle)
     return statistics.median(a) * 1000, statistics.median(b) * 1000
@@ -121,7 +127,7 @@ def main() -> None:
     parser.add_argument("--memory-renders", type=int, default=1000)
     args = parser.parse_args()
     source, plans = snapshots()
-    print(f"plans: {source}; {args.renders} warm renders each, median")
+    print(f"plans: {source}; {args.renders} warm renders each, median CPU ms")
     print(f"{'template':<16} {'options':<16} {'pages':>5} {'handout ms':>11} {'floor ms':>9} "
           f"{'ratio':>6}")
     worst = 0.0

@@ -21,7 +21,6 @@ from plans.model import HandoutOptions, HandoutSnapshot
 from plans.snapshot import snapshot_to_dict
 
 LANGUAGE = "en"
-FOOTER_BASELINE = 0.3 * 72
 SUBJECT = "Home exercise plan"
 
 
@@ -81,9 +80,7 @@ class _DecoratedCanvas(Canvas):
         left = sheet.margin
         right = sheet.page_size[0] - sheet.margin
         width = right - left
-        # The footer lives inside the bottom margin, its lowest line 0.3 inch from the edge:
-        # clear of most printers' unprintable strip, and it leaves the frame a full page.
-        y = FOOTER_BASELINE + size * 1.3
+        y = st.FOOTER_BASELINE + size * 1.3  # inside the bottom margin; see Sheet.bottom_margin
         self.saveState()
         self.setStrokeColor(st.RULE)
         self.setLineWidth(0.75)
@@ -128,14 +125,13 @@ def render_handout_with_pages(snapshot: HandoutSnapshot,
     check_snapshot(snapshot)
     sheet = sheet_for(options)
     buffer = io.BytesIO()
-    footer_top = FOOTER_BASELINE + sheet.footer_size * 2.5 + 6
     doc = BaseDocTemplate(
         buffer,
         pagesize=sheet.page_size,
         leftMargin=sheet.margin,
         rightMargin=sheet.margin,
         topMargin=sheet.margin,
-        bottomMargin=max(sheet.margin, footer_top),
+        bottomMargin=sheet.bottom_margin,
         title=sections.HANDOUT_TITLE,
         author=snapshot.clinic.name,
         subject=SUBJECT,

@@ -184,6 +184,8 @@ def stop_and_get_help(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]
     pad = sheet.body_size * 0.6
     box.setStyle(_table_style([
         ("BOX", (0, 0), (-1, -1), 3, st.WARNING),
+        # Close the box at the foot of page 1 too when it continues on page 2.
+        ("LINEBELOW", (0, "splitlast"), (-1, "splitlast"), 3, st.WARNING),
         ("LEFTPADDING", (0, 0), (-1, -1), pad),
         ("RIGHTPADDING", (0, 0), (-1, -1), pad),
         ("TOPPADDING", (0, 0), (-1, -1), 1),
@@ -239,31 +241,43 @@ def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> Flo
              for i, step in enumerate(exercise.steps, start=1)]
     heading = [Para(f"{number}. {para(exercise.name)}", sheet["h2"]),
                Para(f"How much: {para(exercise.dose_text)}", sheet["dose"])]
-    if sheet.large_print:
-        # At 18 pt a column beside the picture would hold too few words a line, so the
-        # picture sits beside the name and dose and the steps run the full width; sized so a
-        # typical exercise (4 steps) still fits on one page.
-        art_w = min(width * 0.3, 1.9 * inch)
-        top = _plain_table([[heading, PoseArt(exercise.pose, art_w)]],
-                           [width - art_w, art_w])
-        flows: list[Flowable] = [top, Spacer(1, sheet.body_size * 0.3), *steps]
-    else:
-        art_w = min(width * 0.36, 2.6 * inch)
-        side = SideBySide(PoseArt(exercise.pose, art_w), steps, art_w, 10)
-        flows = [*heading, side]
-    flows.append(Spacer(1, sheet.body_size * 0.3))
+    tail: list[Flowable] = []
     if exercise.feel:
-        flows.append(Para(exercise.feel,
-                               label="What you should feel:", style=sheet["body"]))
+        tail.append(Para(exercise.feel, label="What you should feel:", style=sheet["body"]))
     if exercise.back_off:
-        flows.append(Para(exercise.back_off, label="Back off if:", style=sheet["body"]))
+        tail.append(Para(exercise.back_off, label="Back off if:", style=sheet["body"]))
     if exercise.adapted_because:
-        flows.append(Para(exercise.adapted_because,
-                               label="Changed for you:", style=sheet["body"]))
+        tail.append(Para(exercise.adapted_because, label="Changed for you:", style=sheet["body"]))
     if exercise.cues:
-        flows.append(Para(exercise.cues[0], label="Tip:", style=sheet["body"]))
-    return KeepTogether([*flows, HRFlowable(width="100%", thickness=0.75, color=st.RULE,
-                                            spaceBefore=2, spaceAfter=sheet.body_size * 0.8)])
+        tail.append(Para(exercise.cues[0], label="Tip:", style=sheet["body"]))
+    rule = HRFlowable(width="100%", thickness=0.75, color=st.RULE, spaceBefore=2,
+                      spaceAfter=sheet.body_size * 0.8)
+    gap = Spacer(1, sheet.body_size * 0.3)
+    if sheet.large_print:
+        # Large print: a big picture under the name when the whole exercise still fits one
+        # page; otherwise a smaller one beside the name and dose. Never a column of steps
+        # beside the picture: at 18 pt it would hold too few words a line.
+        big = [*heading, PoseArt(exercise.pose, min(width * 0.55, 3.2 * inch)), gap, *steps,
+               gap, *tail, rule]
+        if _stacked_height(big, width) <= sheet.frame_height - sheet.leading:
+            return KeepTogether(big)
+        art_w = min(width * 0.3, 1.9 * inch)
+        top = _plain_table([[heading, PoseArt(exercise.pose, art_w)]], [width - art_w, art_w])
+        return KeepTogether([top, gap, *steps, gap, *tail, rule])
+    art_w = min(width * 0.36, 2.6 * inch)
+    side = SideBySide(PoseArt(exercise.pose, art_w), steps, art_w, 10)
+    return KeepTogether([*heading, side, gap, *tail, rule])
+
+
+def _stacked_height(flowables: list[Flowable], width: float) -> float:
+    """Height of flowables stacked in a frame `width` wide, spacing included."""
+    total = 0.0
+    previous_after = 0.0
+    for flowable in flowables:
+        total += max(previous_after, flowable.getSpaceBefore())
+        total += flowable.wrap(width, 1e6)[1]
+        previous_after = flowable.getSpaceAfter()
+    return total + previous_after
 
 
 def exercises(plan: Plan, sheet: Sheet) -> list[Flowable]:

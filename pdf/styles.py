@@ -25,7 +25,32 @@ INK = colors.HexColor("#111111")
 MUTED = colors.HexColor("#3d3d3d")
 WARNING = colors.HexColor("#a30000")  # dark red: 7.9:1 on white, still legible printed in grey
 RULE = colors.HexColor("#6b6b6b")
+FOOTER_BASELINE = 0.3 * inch
 TINT = colors.HexColor("#f2f2f2")
+
+
+class _WidthCachingTTFont(TTFont):
+    """A TTFont that remembers the widths of the words it has measured.
+
+    Line breaking measures every word of every paragraph, in pure Python, character by
+    character; handouts repeat the same template words across patients, so a bounded cache of
+    (text, size) -> width removes most of that work. Widths depend only on the font file.
+    """
+
+    _LIMIT = 100_000  # entries; about 10 MB at worst, then it starts over
+
+    def __init__(self, name: str, path: str) -> None:
+        super().__init__(name, path)
+        self._widths: dict[tuple[str, float], float] = {}
+
+    def stringWidth(self, text: str, size: float, encoding: str = "utf8") -> float:  # noqa: N802
+        key = (text, size)
+        width = self._widths.get(key)
+        if width is None:
+            if len(self._widths) >= self._LIMIT:
+                self._widths.clear()
+            width = self._widths[key] = super().stringWidth(text, size, encoding)
+        return width
 
 
 @functools.cache
@@ -34,8 +59,8 @@ def register_fonts() -> tuple[TTFont, TTFont]:
 
     Parsing a TTF costs tens of milliseconds; doing it per render would dominate render time.
     """
-    regular = TTFont(REGULAR, str(FONT_DIR / "DejaVuSans.ttf"))
-    bold = TTFont(BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    regular = _WidthCachingTTFont(REGULAR, str(FONT_DIR / "DejaVuSans.ttf"))
+    bold = _WidthCachingTTFont(BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf"))
     pdfmetrics.registerFont(regular)
     pdfmetrics.registerFont(bold)
     # Maps <b> in Paragraph markup to the bold face; there is no italic on purpose.
@@ -59,6 +84,20 @@ class Sheet:
     @property
     def frame_width(self) -> float:
         return self.page_size[0] - 2 * self.margin
+
+    @property
+    def bottom_margin(self) -> float:
+        """Bottom of the text frame: the page margin, or above the footer if that is higher.
+
+        The footer lives inside the bottom margin, its lowest line 0.3 inch from the edge: clear
+        of most printers' unprintable strip, and it leaves the frame a full page.
+        """
+        footer_top = FOOTER_BASELINE + self.footer_size * 2.5 + 6
+        return max(self.margin, footer_top)
+
+    @property
+    def frame_height(self) -> float:
+        return self.page_size[1] - self.margin - self.bottom_margin
 
     def __getitem__(self, name: str) -> ParagraphStyle:
         return self.styles[name]

@@ -157,3 +157,28 @@ def test_an_exercise_taller_than_a_page_still_renders_every_step():
         whole = " ".join(page_texts(render_handout(dataclasses.replace(snap, plan=plan), options)))
         for i in range(1, 26):
             assert f"Step {i}: move slowly" in whole
+
+
+def test_bytes_are_identical_across_processes(snapshot, tmp_path):
+    """A stored snapshot re-rendered later, in another process with another hash seed, gives
+    the same bytes: nothing process-specific (ids, set order, caches) reaches the PDF."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import hashlib, sys\n"
+        "from pdf_fixtures import make_snapshot, png_logo\n"
+        "from pdf import render_handout\n"
+        "from plans.model import HandoutOptions\n"
+        "snap = make_snapshot(logo=png_logo(), notes='Walk after lunch on work days.')\n"
+        "sys.stdout.write(hashlib.sha256(render_handout(snap, HandoutOptions())).hexdigest())\n"
+    )
+    # The child imports exactly the modules this process imported (same sys.path).
+    env = {**os.environ, "PYTHONHASHSEED": "12345",
+           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and Path(p).is_dir())}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=env, cwd=tmp_path, check=True).stdout
+    assert out == hashlib.sha256(render_handout(snapshot, HandoutOptions())).hexdigest()

@@ -83,3 +83,31 @@ def test_qpdf_check_is_clean(pdf, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No syntax or stream encoding errors" in result.stdout
     assert "WARNING" not in result.stdout.upper() + result.stderr.upper()
+
+
+def _text_sizes(pdf: bytes) -> list[tuple[str, float, float]]:
+    """(text, font size in points, baseline height above the page bottom) of every text run."""
+    from pypdf import PdfReader
+
+    runs: list[tuple[str, float, float]] = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        def visit(text, cm, tm, font, size):
+            if text.strip():
+                runs.append((text.strip(), size * abs(tm[0]) * abs(cm[0] or 1),
+                             cm[1] * tm[4] + cm[3] * tm[5] + cm[5]))
+        page.extract_text(visitor_text=visit)
+    return runs
+
+
+def test_type_sizes_meet_the_reading_targets():
+    """Standard print: no text under 12 pt, body at 14. Large print: everything above the
+    footer at 16 pt or more (body 18); the footer's reference line at 14."""
+    snap = make_snapshot(notes="Walk after lunch.")
+    standard = _text_sizes(render_handout(snap, HandoutOptions()))
+    assert min(size for _, size, _ in standard) >= 12 - 0.01
+    assert any(abs(size - 14) < 0.01 for _, size, _ in standard)
+    large = _text_sizes(render_handout(snap, HandoutOptions(large_print=True)))
+    above_footer = [(t, s) for t, s, y in large if y > 72]
+    assert min(s for _, s in above_footer) >= 16 - 0.01, min(above_footer, key=lambda r: r[1])
+    assert any(abs(s - 18) < 0.01 for _, s in above_footer)
+    assert min(s for _, s, _ in large) >= 14 - 0.01
