@@ -151,7 +151,7 @@ def render_handout_html(snapshot: HandoutSnapshot, options: HandoutOptions) -> s
         if x.feel:
             out.append(f"<p><strong>What you should feel:</strong> {e(x.feel)}</p>")
         if x.back_off:
-            out.append(f"<p><strong>Back off if:</strong> {e(x.back_off)}</p>")
+            out.append(f"<p><strong>When to back off:</strong> {e(x.back_off)}</p>")
         if x.adapted_because:
             out.append(f"<p><strong>Changed for you:</strong> {e(x.adapted_because)}</p>")
         if x.cues:

@@ -245,7 +245,7 @@ def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> Flo
     if exercise.feel:
         tail.append(Para(exercise.feel, label="What you should feel:", style=sheet["body"]))
     if exercise.back_off:
-        tail.append(Para(exercise.back_off, label="Back off if:", style=sheet["body"]))
+        tail.append(Para(exercise.back_off, label="When to back off:", style=sheet["body"]))
     if exercise.adapted_because:
         tail.append(Para(exercise.adapted_because, label="Changed for you:", style=sheet["body"]))
     if exercise.cues:
