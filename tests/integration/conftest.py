@@ -103,6 +103,26 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     r.stop()
 
 
+def worker_app(db_url: str, broker_url: str, instance: Path, **config: object):
+    """A migrated app on the given database and broker, to share with worker processes."""
+    from service import create_app, schema
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "BROKER_URL": broker_url,
+                      "INSTANCE_PATH": str(instance), "SECRET_KEY": "e2e-secret",
+                      "TESTING": True, **config})
+    schema.upgrade(app)
+    return app
+
+
+def worker_env(app, **extra: str) -> dict[str, str]:
+    """Environment for a worker process that sees what `app` sees; sweeps every second."""
+    return {"LIMBER_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "LIMBER_BROKER_URL": app.config["BROKER_URL"],
+            "LIMBER_INSTANCE_PATH": app.config["INSTANCE_PATH"],
+            "LIMBER_SECRET_KEY": app.config["SECRET_KEY"],
+            "LIMBER_SWEEP_SECONDS": "1", **extra}
+
+
 def wait_for(predicate: Callable[[], object], timeout: float, step: float = 0.1) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

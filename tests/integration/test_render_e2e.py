@@ -10,27 +10,9 @@ import pytest
 from pypdf import PdfReader
 
 from tests.conftest import ClinicKeys, need, redis_available
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import wait_for, worker_app, worker_env
 
 CANARY = "Zorbalina Quest"
-
-
-def _app(db_url: str, broker_url: str, instance: Path, **extra: object):
-    from service import create_app, schema
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "BROKER_URL": broker_url,
-                      "INSTANCE_PATH": str(instance), "SECRET_KEY": "e2e-secret",
-                      "TESTING": True, **extra})
-    schema.upgrade(app)
-    return app
-
-
-def _env(app) -> dict[str, str]:
-    return {"LIMBER_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "LIMBER_BROKER_URL": app.config["BROKER_URL"],
-            "LIMBER_INSTANCE_PATH": app.config["INSTANCE_PATH"],
-            "LIMBER_SECRET_KEY": app.config["SECRET_KEY"],
-            "LIMBER_SWEEP_SECONDS": "1"}
 
 
 def _post_plan(client, clinics: ClinicKeys) -> dict:
@@ -58,9 +40,9 @@ def _assert_handout(pdf: bytes, plan: dict) -> None:
 
 
 def _render_through_worker(db_url: str, broker_url: str, tmp_path: Path, start_worker) -> None:
-    app = _app(db_url, broker_url, tmp_path / "instance")
+    app = worker_app(db_url, broker_url, tmp_path / "instance")
     clinics = ClinicKeys(app)
-    worker = start_worker(_env(app))
+    worker = start_worker(worker_env(app))
     client = app.test_client()
     plan = _post_plan(client, clinics)
     pdf = _pdf_when_ready(client, clinics, plan["id"], timeout=60)
@@ -91,7 +73,7 @@ def test_plan_is_accepted_while_the_broker_is_down_and_rendered_by_the_sweeper(
     """Broker unreachable: POST still answers 201 quickly; once the broker is back, the sweeper
     sends the outbox job and the handout renders with no manual step."""
     db_url = f"sqlite:///{tmp_path / 'limber.sqlite3'}"
-    app = _app(db_url, private_redis.url, tmp_path / "instance")
+    app = worker_app(db_url, private_redis.url, tmp_path / "instance")
     clinics = ClinicKeys(app)
     client = app.test_client()
 
@@ -101,7 +83,7 @@ def test_plan_is_accepted_while_the_broker_is_down_and_rendered_by_the_sweeper(
     assert plan["handout"]["status"] == "pending"
 
     private_redis.start()
-    worker = start_worker(_env(app), beat=True)
+    worker = start_worker(worker_env(app), beat=True)
     pdf = _pdf_when_ready(client, clinics, plan["id"], timeout=60)
     worker.stop()
     assert pdf is not None, worker.log.read_text()[-3000:]

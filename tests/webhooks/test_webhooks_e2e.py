@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import ClinicKeys, need, redis_available
-from tests.integration.conftest import free_port, wait_for
+from tests.integration.conftest import free_port, wait_for, worker_app, worker_env
 from tests.webhooks.conftest import CANARY_NAME, CANARY_NOTE, Receiver, make_plan, register
 
 # One-second retries so a receiver that comes back is reached within the test.
@@ -17,23 +17,12 @@ FAST_SCHEDULE = ",".join(["0"] + ["1"] * 30)
 
 
 def _app(db_url: str, broker_url: str, instance: Path):
-    from service import create_app, schema
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "BROKER_URL": broker_url,
-                      "INSTANCE_PATH": str(instance), "SECRET_KEY": "e2e-webhook-secret",
-                      "TESTING": True, "WEBHOOK_ALLOW_PRIVATE": True})
-    schema.upgrade(app)
-    return app
+    return worker_app(db_url, broker_url, instance, WEBHOOK_ALLOW_PRIVATE=True)
 
 
 def _env(app) -> dict[str, str]:
-    return {"LIMBER_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "LIMBER_BROKER_URL": app.config["BROKER_URL"],
-            "LIMBER_INSTANCE_PATH": app.config["INSTANCE_PATH"],
-            "LIMBER_SECRET_KEY": app.config["SECRET_KEY"],
-            "LIMBER_SWEEP_SECONDS": "1",
-            "LIMBER_WEBHOOK_ALLOW_PRIVATE": "1",
-            "LIMBER_WEBHOOK_RETRY_SCHEDULE": FAST_SCHEDULE}
+    return worker_env(app, LIMBER_WEBHOOK_ALLOW_PRIVATE="1",
+                      LIMBER_WEBHOOK_RETRY_SCHEDULE=FAST_SCHEDULE)
 
 
 def _deliveries(app) -> list:
