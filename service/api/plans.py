@@ -159,8 +159,8 @@ def _pending(plan: Plan, job: RenderJob | None) -> Response:
 _PENDING_DOC = {"schema": HandoutPendingSchema, "headers": {
     "Retry-After": {"description": "Seconds to wait before asking again.",
                     "schema": {"type": "string"}}},
-    "description": "Still rendering: the status, and Retry-After seconds to wait. A webhook "
-                   "(handout.ready) also tells you when it is done."}
+    "description": "Still rendering: the status, and Retry-After seconds to wait. A "
+                   "subscribed webhook endpoint is also told when it is done."}
 _FAILED_DOC = {"description": "The render failed for good; revising the plan renders it again."}
 
 

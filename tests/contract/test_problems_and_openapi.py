@@ -123,6 +123,15 @@ def test_every_operation_has_summary_tags_security_and_problem_answers(spec):
                 assert media["example"]["status"] == int(code), (where, code)
 
 
+def test_every_parameter_is_described(spec):
+    for path, item in spec["paths"].items():
+        params = list(item.get("parameters", []))
+        params += [p for _, _, op in operations({"paths": {path: item}})
+                   for p in op.get("parameters", [])]
+        for p in params:
+            assert p.get("description"), (path, p["name"])
+
+
 def test_plan_create_documents_its_example_and_idempotency(spec):
     op = spec["paths"]["/api/v1/plans"]["post"]
     example = op["requestBody"]["content"]["application/json"]["example"]
