@@ -22,6 +22,7 @@ from service.api.schemas import (
     PlanSchema,
 )
 from service.auth import require_api_key
+from service.errors import PROBLEM_MIME, ProblemSchema
 from service.extensions import db
 from service.idempotency import idempotent
 from service.models import Handout, Plan, PlanRevision, RenderJob
@@ -32,6 +33,29 @@ blp.before_request(require_api_key)
 blp.before_request(require_json_body)
 
 SECURITY = [{"bearerAuth": []}]
+
+_RED_FLAG_TEXT = ("red flags present (emergency): saddle_numbness; the patient needs care "
+                  "before exercises, unless you record that you assessed and cleared them")
+CREATE_REFUSALS = {
+    "invalid-fields": {"summary": "A field is missing or invalid", "value": {
+        "type": "https://limber.example/problems/validation",
+        "title": "Your request has invalid fields", "status": 422, "instance": "/api/v1/plans",
+        "errors": [{"field": "patient.display_name",
+                    "message": "Missing data for required field."}]}},
+    "red-flag-present": {"summary": "A red flag needs the clinician first", "value": {
+        "type": "https://limber.example/problems/red-flag-present",
+        "title": "Red flags need care before exercises", "status": 422,
+        "detail": _RED_FLAG_TEXT, "instance": "/api/v1/plans", "tier": "emergency",
+        "red_flags": ["saddle_numbness"],
+        "errors": [{"field": "screening.red_flags", "message": _RED_FLAG_TEXT}]}},
+    "dose-out-of-range": {"summary": "A dose change outside the exercise's safe range", "value": {
+        "type": "https://limber.example/problems/validation",
+        "title": "Your request has invalid fields", "status": 422, "instance": "/api/v1/plans",
+        "detail": "reps of 'glute_bridge' must be between 5 and 10, got 40",
+        "allowed": [5, 10],
+        "errors": [{"field": "dose_changes.glute_bridge.reps",
+                    "message": "reps of 'glute_bridge' must be between 5 and 10, got 40"}]}},
+}
 
 PLAN_CREATE_EXAMPLE = {
     "template_id": "core_routine",
@@ -112,8 +136,10 @@ class Plans(MethodView):
     @blp.arguments(PlanCreateSchema, example=PLAN_CREATE_EXAMPLE)
     @blp.response(201, PlanSchema, headers={"Location": {
         "description": "The new plan's URL.", "schema": {"type": "string", "format": "uri"}}})
-    @blp.alt_response(422, description="Invalid fields, an out-of-range dose, or red flags "
-                                       "present without a recorded clearance.")
+    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM_MIME,
+                      examples=CREATE_REFUSALS,
+                      description="Invalid fields, an out-of-range dose, or red flags present "
+                                  "without a recorded clearance; nothing was stored.")
     @blp.doc(security=SECURITY)
     def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Create a plan from a template; its handout renders in the background"""

@@ -120,7 +120,9 @@ def test_every_operation_has_summary_tags_security_and_problem_answers(spec):
             media = response["content"][PROBLEM]
             assert media["schema"] == {"$ref": "#/components/schemas/Problem"}, (where, code)
             if code != "default":
-                assert media["example"]["status"] == int(code), (where, code)
+                examples = [media["example"]] if "example" in media else [
+                    e["value"] for e in media["examples"].values()]
+                assert examples and all(e["status"] == int(code) for e in examples), (where, code)
 
 
 def test_every_parameter_is_described(spec):
@@ -152,3 +154,16 @@ def test_lists_document_limit_cursor_and_the_link_header(spec):
         assert "Link" in op["responses"]["200"]["headers"]
     plans = {p["name"] for p in spec["paths"]["/api/v1/plans"]["get"]["parameters"]}
     assert {"patient_reference", "template_id"} <= plans
+
+
+@pytest.mark.parametrize(("example", "body"), [
+    ("red-flag-present", plan_body(screening={"red_flags": ["saddle_numbness"]})),
+    ("dose-out-of-range", plan_body(dose_changes={"glute_bridge": {"reps": 40}})),
+])
+def test_documented_refusal_examples_are_what_the_api_really_answers(client, clinics, spec,
+                                                                      example, body):
+    """The examples integrators copy from the docs cannot drift from the real answers."""
+    documented = spec["paths"]["/api/v1/plans"]["post"]["responses"]["422"]["content"][
+        PROBLEM]["examples"][example]["value"]
+    real = assert_problem(client.post("/api/v1/plans", json=body, headers=clinics.a), 422)
+    assert real == documented
