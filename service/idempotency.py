@@ -1,4 +1,4 @@
-"""Idempotency-Key for POSTs: a retried request gets the first answer, and nothing twice."""
+"""Idempotency-Key for POST and PATCH: a retried request gets the first answer, nothing twice."""
 
 from __future__ import annotations
 
@@ -183,8 +183,8 @@ def _release(record_id: int) -> None:
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Honour Idempotency-Key on a POST view. Put it above flask-smorest's decorators so it sees
-    the finished response; it needs `g.clinic` (set by `require_api_key`).
+    """Honour Idempotency-Key on a POST or PATCH view. Put it above flask-smorest's decorators
+    so it sees the finished response; it needs `g.clinic` (set by `require_api_key`).
 
     Only successful (2xx) answers are kept and replayed, like Stripe's rule that a request
     which failed validation saved nothing: a portal fixing a 422 retries with the same key.

@@ -179,7 +179,8 @@ templates, and fetch the patient handout (PDF or accessible HTML) once a worker 
 
 * **Auth**: `Authorization: Bearer <api key>`; a key belongs to one clinic and sees only its
   rows (another clinic's ids answer 404). Manage keys with `/api/v1/api-keys`.
-* **Retries**: send `Idempotency-Key` on `POST /api/v1/plans`; a retry replays the first answer.
+* **Retries**: send `Idempotency-Key` on `POST /api/v1/plans` and `PATCH /api/v1/plans/{id}`;
+  a retry replays the first answer.
 * **Lists** are newest first, `limit` (1-100, default 20) and an opaque `cursor` taken from
   `next_cursor` (also in the `Link: <...>; rel="next"` header).
 * **Errors** are RFC 9457 `application/problem+json`; `errors[].field` names each bad field.

@@ -156,6 +156,8 @@ class PlanById(MethodView):
         """One plan at its latest revision"""
         return plan_view(plan_for_clinic(public_id))
 
+    # A retried PATCH would otherwise add a second, identical revision (and handout render).
+    @idempotent
     @blp.arguments(PlanPatchSchema, example={"notes": "Week 3: hold the strap stretch longer.",
                                              "dose_changes": {"strap_hamstring_stretch":
                                                               {"hold_seconds": 40}}})
