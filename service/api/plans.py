@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
 from sqlalchemy import and_, select
+from sqlalchemy.orm import selectinload
 
 from service import planning
 from service.api.bodies import require_json_body
@@ -121,7 +122,9 @@ class Plans(MethodView):
     @blp.doc(security=SECURITY)
     def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """List your clinic's plans, newest first, a page at a time"""
-        query = select(Plan).where(Plan.clinic_id == g.clinic.id)
+        # One query for the page's revisions rather than one per plan.
+        query = select(Plan).where(Plan.clinic_id == g.clinic.id).options(
+            selectinload(Plan.revisions))
         if args.get("patient_reference") is not None:
             query = query.where(Plan.patient_ref == args["patient_reference"])
         if args.get("template_id") is not None:
