@@ -11,7 +11,13 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
 from service.api.bodies import require_json_body
-from service.api.pagination import LINK_HEADER_DOC, PageArgsSchema, page_schema, paginate
+from service.api.pagination import (
+    LINK_HEADER_DOC,
+    MAX_INT_ID,
+    PageArgsSchema,
+    page_schema,
+    paginate,
+)
 from service.api.schemas import UtcDateTime
 from service.auth import issue_api_key, require_api_key
 from service.extensions import db
@@ -23,7 +29,6 @@ blp.before_request(require_api_key)
 blp.before_request(require_json_body)
 
 SECURITY = [{"bearerAuth": []}]
-MAX_ID = 2**31 - 1
 
 
 class ApiKeySchema(Schema):
@@ -94,7 +99,7 @@ class ApiKeyById(MethodView):
     @blp.doc(security=SECURITY)
     def delete(self, key_id: int) -> None:
         """Revoke a key; it stops working at once, even if it is the one making this call"""
-        if key_id > MAX_ID:  # beyond the column's range: cannot exist, and must not reach SQL
+        if key_id > MAX_INT_ID:  # beyond the column's range: cannot exist, and must not reach SQL
             abort(404, message="No API key with that id in your clinic.")
         row = db.session.scalar(
             select(ApiKey).where(ApiKey.id == key_id, ApiKey.clinic_id == g.clinic.id))
