@@ -64,6 +64,8 @@ def decode_cursor(cursor: str, tiebreak_type: type) -> tuple[datetime, Any]:
         if when.tzinfo is None or not isinstance(tiebreak, tiebreak_type) \
                 or isinstance(tiebreak, bool):
             raise ValueError("wrong shape")
+        if isinstance(tiebreak, str) and "\x00" in tiebreak:
+            raise ValueError("NUL")  # PostgreSQL cannot compare text holding it
         if isinstance(tiebreak, int) and not 0 <= tiebreak <= MAX_INT_ID:
             raise ValueError("beyond the id column")  # the database would refuse to compare
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):

@@ -81,6 +81,8 @@ def test_filters_patient_reference_exactly_and_template_id(client, clinics):
     ({"limit": "ten"}, "limit"),
     ({"cursor": "not-a-cursor"}, "cursor"),
     ({"cursor": "WyIyMDI2IiwxXQ"}, "cursor"),  # base64 JSON, but not a (time, id) we issued
+    # A well-formed position whose id holds U+0000, which PostgreSQL cannot compare.
+    ({"cursor": "WyIyMDI2LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwiYVx1MDAwMGIiXQ"}, "cursor"),
     ({"patient_ref": "MRN-7"}, "patient_ref"),  # a typo'd filter must not list every plan
 ])
 def test_bad_paging_arguments_are_422_problems_naming_the_field(client, clinics, query, field):

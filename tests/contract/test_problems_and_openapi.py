@@ -167,3 +167,22 @@ def test_documented_refusal_examples_are_what_the_api_really_answers(client, cli
         PROBLEM]["examples"][example]["value"]
     real = assert_problem(client.post("/api/v1/plans", json=body, headers=clinics.a), 422)
     assert real == documented
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status", "field"), [
+    ("GET", "/api/v1/plans/pln_%00x", {}, 404, None),
+    ("GET", "/api/v1/plans/pln_%00x/handout", {}, 404, None),
+    ("GET", "/api/v1/plans", {"query_string": {"patient_reference": "a\x00b"}}, 422,
+     "patient_reference"),
+    ("GET", "/api/v1/plans", {"query_string": {"template_id": "a\x00b"}}, 422, "template_id"),
+    ("POST", "/api/v1/plans", {"json": plan_body(patient={"display_name": "A\x00B"})}, 422,
+     "patient.display_name"),
+    ("POST", "/api/v1/api-keys", {"json": {"name": "x\x00"}}, 422, "name"),
+])
+def test_text_with_a_nul_character_is_refused_not_a_server_error(
+        client, clinics, method, path, kwargs, status, field):
+    """PostgreSQL cannot store or compare U+0000; it was a 500 there before this rule."""
+    resp = client.open(path, method=method, headers=clinics.a, **kwargs)
+    body = assert_problem(resp, status)
+    if field:
+        assert [e["field"] for e in body["errors"]] == [field]
