@@ -32,11 +32,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from service import errors, health, queue
     from service.api import register_api
-    from service.api.bodies import refuse_nul_characters
+    from service.api.bodies import check_api_input
 
     queue.celery_init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.blp)
     register_api(rest_api)
-    app.before_request(refuse_nul_characters)
+    app.before_request(check_api_input)
     return app

@@ -82,7 +82,7 @@ def fingerprint() -> str:
     body = request.get_data(cache=True)
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         canonical = body
     query = "&".join(sorted(f"{k}={v}" for k, v in request.args.items(multi=True)))
     digest = hashlib.sha256()

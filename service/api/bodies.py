@@ -39,10 +39,14 @@ def _nul_paths(value: Any, prefix: str = "") -> list[str]:
     return []
 
 
-def refuse_nul_characters() -> None:
-    """App-wide before_request hook for /api/: PostgreSQL can neither store nor compare text
-    holding U+0000, so such input would be a 500 there (and pass on SQLite). An id holding it
-    cannot exist (404); a query parameter or body field holding it is a 422 naming it."""
+def check_api_input() -> None:
+    """App-wide before_request hook for /api/, so routes added later are covered too.
+
+    - A JSON body nested past the parser's recursion limit is a 400, not a RecursionError 500.
+    - Text holding U+0000: PostgreSQL can neither store nor compare it, so it would be a 500
+      there (and pass on SQLite). An id holding it cannot exist (404); a query parameter or a
+      body field holding it is a 422 naming it.
+    """
     if not request.path.startswith("/api/"):
         return
     if NUL in request.path:
@@ -50,7 +54,11 @@ def refuse_nul_characters() -> None:
     fields = [k.replace(NUL, "\\u0000") for k, v in request.args.items(multi=True)
               if NUL in k or NUL in v]
     if request.method in _BODY_METHODS and request.is_json:
-        fields += _nul_paths(request.get_json(silent=True))
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:
+            abort(400, message="The JSON body is nested too deeply.")
+        fields += _nul_paths(body)
     if fields:
         abort(422, errors=[{"field": f, "message": "Text may not contain the NUL character "
                                                    "(U+0000)."} for f in fields])

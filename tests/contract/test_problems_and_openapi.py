@@ -186,3 +186,12 @@ def test_text_with_a_nul_character_is_refused_not_a_server_error(
     body = assert_problem(resp, status)
     if field:
         assert [e["field"] for e in body["errors"]] == [field]
+
+
+def test_json_nested_too_deeply_is_a_400_problem_not_a_server_error(app, client, clinics):
+    """Found by hand: 100 000 nested arrays (well under 1 MB) overflowed the JSON parser."""
+    deep = "[" * 100_000 + "]" * 100_000
+    for headers in (clinics.a, {**clinics.a, "Idempotency-Key": "deep"}):
+        resp = client.post("/api/v1/plans", data=deep, content_type="application/json",
+                           headers=headers)
+        assert "nested" in assert_problem(resp, 400)["detail"]
