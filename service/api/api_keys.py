@@ -11,6 +11,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
 from service.api.bodies import require_json_body
+from service.api.examples import API_KEY_PAGE_EXAMPLE, NEW_API_KEY_EXAMPLE
 from service.api.pagination import (
     LINK_HEADER_DOC,
     MAX_INT_ID,
@@ -74,7 +75,8 @@ def key_view(row: ApiKey) -> dict[str, Any]:
 @blp.route("")
 class ApiKeys(MethodView):
     @blp.arguments(ApiKeyListArgsSchema, location="query", unknown=RAISE)
-    @blp.response(200, ApiKeyPageSchema, headers=LINK_HEADER_DOC)
+    @blp.response(200, ApiKeyPageSchema, headers=LINK_HEADER_DOC,
+                  example=API_KEY_PAGE_EXAMPLE)
     @blp.doc(security=SECURITY)
     def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """List your clinic's API keys, revoked ones included, newest first"""
@@ -84,7 +86,7 @@ class ApiKeys(MethodView):
 
     # Not @idempotent on purpose: replaying would mean storing the plain key to replay it.
     @blp.arguments(ApiKeyCreateSchema)
-    @blp.response(201, NewApiKeySchema)
+    @blp.response(201, NewApiKeySchema, example=NEW_API_KEY_EXAMPLE)
     @blp.doc(security=SECURITY)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a key; the response is the only time the key itself is shown"""

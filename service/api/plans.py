@@ -13,6 +13,12 @@ from sqlalchemy.orm import selectinload
 
 from service import planning
 from service.api.bodies import require_json_body
+from service.api.examples import (
+    CREATE_REFUSALS,
+    PLAN_CREATE_EXAMPLE,
+    PLAN_EXAMPLE,
+    PLAN_PAGE_EXAMPLE,
+)
 from service.api.pagination import LINK_HEADER_DOC, paginate
 from service.api.schemas import (
     HandoutPendingSchema,
@@ -34,41 +40,6 @@ blp.before_request(require_api_key)
 blp.before_request(require_json_body)
 
 SECURITY = [{"bearerAuth": []}]
-
-_RED_FLAG_TEXT = ("red flags present (emergency): saddle_numbness; the patient needs care "
-                  "before exercises, unless you record that you assessed and cleared them")
-CREATE_REFUSALS = {
-    "invalid-fields": {"summary": "A field is missing or invalid", "value": {
-        "type": "https://limber.example/problems/validation",
-        "title": "Your request has invalid fields", "status": 422, "instance": "/api/v1/plans",
-        "errors": [{"field": "patient.display_name",
-                    "message": "Missing data for required field."}]}},
-    "red-flag-present": {"summary": "A red flag needs the clinician first", "value": {
-        "type": "https://limber.example/problems/red-flag-present",
-        "title": "Red flags need care before exercises", "status": 422,
-        "detail": _RED_FLAG_TEXT, "instance": "/api/v1/plans", "tier": "emergency",
-        "red_flags": ["saddle_numbness"],
-        "errors": [{"field": "screening.red_flags", "message": _RED_FLAG_TEXT}]}},
-    "dose-out-of-range": {"summary": "A dose change outside the exercise's safe range", "value": {
-        "type": "https://limber.example/problems/validation",
-        "title": "Your request has invalid fields", "status": 422, "instance": "/api/v1/plans",
-        "detail": "reps of 'glute_bridge' must be between 5 and 10, got 40",
-        "allowed": [5, 10],
-        "errors": [{"field": "dose_changes.glute_bridge.reps",
-                    "message": "reps of 'glute_bridge' must be between 5 and 10, got 40"}]}},
-}
-
-PLAN_CREATE_EXAMPLE = {
-    "template_id": "core_routine",
-    "patient": {"display_name": "Ana P.", "reference": "MRN-20931"},
-    "screening": {"red_flags": [], "nerve_symptoms": True, "irritability": "moderate",
-                  "desk_bound": True},
-    "dose_changes": {"strap_hamstring_stretch": {"hold_seconds": 20}},
-    "notes": "Stop the floss if the tingling spreads below the knee.",
-    "clinician": "Sam Okafor, PT",
-    "handout": {"large_print": True, "page_size": "letter"},
-}
-
 
 def plan_for_clinic(public_id: str) -> Plan:
     """Another clinic's plan answers 404, exactly like a plan that does not exist."""
@@ -118,7 +89,7 @@ def plan_view(plan: Plan) -> dict[str, Any]:
 @blp.route("")
 class Plans(MethodView):
     @blp.arguments(PlanListArgsSchema, location="query", unknown=RAISE)
-    @blp.response(200, PlanPageSchema, headers=LINK_HEADER_DOC)
+    @blp.response(200, PlanPageSchema, headers=LINK_HEADER_DOC, example=PLAN_PAGE_EXAMPLE)
     @blp.doc(security=SECURITY)
     def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """List your clinic's plans, newest first, a page at a time"""
@@ -137,7 +108,7 @@ class Plans(MethodView):
 
     @idempotent
     @blp.arguments(PlanCreateSchema, example=PLAN_CREATE_EXAMPLE)
-    @blp.response(201, PlanSchema, headers={"Location": {
+    @blp.response(201, PlanSchema, example=PLAN_EXAMPLE, headers={"Location": {
         "description": "The new plan's URL.", "schema": {"type": "string", "format": "uri"}}})
     @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM_MIME,
                       examples=CREATE_REFUSALS,
@@ -153,7 +124,7 @@ class Plans(MethodView):
 
 @blp.route("/<string:public_id>")
 class PlanById(MethodView):
-    @blp.response(200, PlanSchema)
+    @blp.response(200, PlanSchema, example=PLAN_EXAMPLE)
     @blp.doc(security=SECURITY)
     def get(self, public_id: str) -> dict[str, Any]:
         """One plan at its latest revision"""
@@ -164,7 +135,7 @@ class PlanById(MethodView):
     @blp.arguments(PlanPatchSchema, example={"notes": "Week 3: hold the strap stretch longer.",
                                              "dose_changes": {"strap_hamstring_stretch":
                                                               {"hold_seconds": 40}}})
-    @blp.response(200, PlanSchema)
+    @blp.response(200, PlanSchema, example=PLAN_EXAMPLE)
     @blp.doc(security=SECURITY)
     def patch(self, changes: dict[str, Any], public_id: str) -> dict[str, Any]:
         """Revise a plan: the fields sent replace the latest revision's, making a new revision"""
