@@ -21,6 +21,7 @@ from service.api.examples import (
 )
 from service.api.pagination import LINK_HEADER_DOC, paginate
 from service.api.schemas import (
+    PATCH_MERGED_OBJECTS,
     HandoutPendingSchema,
     PlanCreateSchema,
     PlanListArgsSchema,
@@ -138,9 +139,13 @@ class PlanById(MethodView):
     @blp.response(200, PlanSchema, example=PLAN_EXAMPLE)
     @blp.doc(security=SECURITY)
     def patch(self, changes: dict[str, Any], public_id: str) -> dict[str, Any]:
-        """Revise a plan: the fields sent replace the latest revision's, making a new revision"""
+        """Revise a plan: the fields sent change the latest revision's, making a new revision"""
         plan = plan_for_clinic(public_id)
-        merged = {**plan.latest.request, **changes}
+        latest = plan.latest.request
+        merged = {**latest, **changes}
+        for name in PATCH_MERGED_OBJECTS:
+            if name in changes and isinstance(latest.get(name), dict):
+                merged[name] = {**latest[name], **changes[name]}
         planning.revise_plan(plan, g.clinic, merged, created_by=f"api-key:{g.api_key_id}")
         return plan_view(plan)
 
