@@ -88,11 +88,12 @@ class ApiKeys(MethodView):
     @blp.arguments(ApiKeyCreateSchema)
     @blp.response(201, NewApiKeySchema, example=NEW_API_KEY_EXAMPLE)
     @blp.doc(security=SECURITY)
-    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+    def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Create a key; the response is the only time the key itself is shown"""
         row, plain = issue_api_key(g.clinic, name=data["name"])
         db.session.commit()
-        return {**key_view(row), "key": plain}
+        # The only copy of a secret: no proxy or browser cache may keep it.
+        return {**key_view(row), "key": plain}, 201, {"Cache-Control": "no-store"}
 
 
 @blp.route("/<int:key_id>")

@@ -42,6 +42,7 @@ blp.before_request(require_json_body)
 
 SECURITY = [{"bearerAuth": []}]
 
+
 def plan_for_clinic(public_id: str) -> Plan:
     """Another clinic's plan answers 404, exactly like a plan that does not exist."""
     plan = db.session.scalar(
