@@ -32,6 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from service import errors, health, queue, security, ui
     from service.api import register_api
+    from service.api.bodies import check_api_input
 
     queue.celery_init_app(app)
     errors.init_app(app)
@@ -39,4 +40,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ui.init_app(app)
     app.register_blueprint(health.blp)
     register_api(rest_api)
+    app.before_request(check_api_input)
     return app

@@ -31,6 +31,12 @@ class ProblemSchema(Schema):
     detail = fields.String()
     instance = fields.String()
     errors = fields.List(fields.Nested(FieldErrorSchema))
+    tier = fields.String(metadata={"description": "Red-flag refusals only: emergency, same_day "
+                                                  "or slow_down."})
+    red_flags = fields.List(fields.String(), metadata={
+        "description": "Red-flag refusals only: the ids of the flags present."})
+    allowed = fields.List(fields.Integer(), allow_none=True, metadata={
+        "description": "Dose refusals only: the [low, high] range the dose must be within."})
 
 
 def problem(status: int, title: str, detail: str = "", *, kind: str = "",

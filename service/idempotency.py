@@ -1,4 +1,4 @@
-"""Idempotency-Key for POSTs: a retried request gets the first answer, and nothing twice."""
+"""Idempotency-Key for POST and PATCH: a retried request gets the first answer, nothing twice."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def fingerprint() -> str:
     body = request.get_data(cache=True)
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         canonical = body
     query = "&".join(sorted(f"{k}={v}" for k, v in request.args.items(multi=True)))
     digest = hashlib.sha256()
@@ -108,50 +108,13 @@ def _key_problem(status: int, title: str, detail: str, **headers: str) -> Respon
                    errors=[{"field": HEADER, "message": detail}], headers=headers or None)
 
 
-def _claim(clinic_id: int, key: str, digest: str) -> IdempotencyRecord | Response:
-    """Insert the in-flight row, or explain why this request may not run. The unique
-    (clinic_id, key) constraint is the lock: of two concurrent first requests one insert wins."""
-    now = utcnow()
-    # Lazily forget this key if it expired, in case the sweeper has not run yet.
-    db.session.execute(delete(IdempotencyRecord).where(
-        IdempotencyRecord.clinic_id == clinic_id, IdempotencyRecord.key == key,
-        IdempotencyRecord.expires_at <= now))
-    db.session.commit()
-    record = IdempotencyRecord(clinic_id=clinic_id, key=key, fingerprint=digest,
-                               state=IdempotencyRecord.IN_FLIGHT, created_at=now,
-                               expires_at=now + KEEP_FOR)
-    db.session.add(record)
-    try:
-        db.session.commit()
-        return record
-    except IntegrityError:
-        db.session.rollback()
-    existing = db.session.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.clinic_id == clinic_id, IdempotencyRecord.key == key))
-    if existing is None:  # released by a failing first request in between: try once more
-        return _claim_once_more(clinic_id, key, digest)
-    if existing.fingerprint != digest:
-        return _key_problem(422, "Idempotency-Key reused with a different request",
-                            "This Idempotency-Key was already used with a different method, "
-                            "path or body. Use a new key for a new request.")
-    if existing.state == IdempotencyRecord.DONE:
-        return _replay(existing)
-    if _aware(existing.created_at) <= now - ABANDONED_AFTER:
-        taken = db.session.execute(
-            update(IdempotencyRecord)
-            .where(IdempotencyRecord.id == existing.id,
-                   IdempotencyRecord.state == IdempotencyRecord.IN_FLIGHT,
-                   IdempotencyRecord.created_at == existing.created_at)
-            .values(created_at=now, expires_at=now + KEEP_FOR))
-        db.session.commit()
-        if taken.rowcount == 1:
-            return db.session.get(IdempotencyRecord, existing.id)
+def _busy() -> Response:
     return _key_problem(409, "A request with this Idempotency-Key is still in progress",
                         "The first request with this Idempotency-Key has not finished. "
                         "Retry after a moment to get its answer.", **{"Retry-After": "1"})
 
 
-def _claim_once_more(clinic_id: int, key: str, digest: str) -> IdempotencyRecord | Response:
+def _insert(clinic_id: int, key: str, digest: str) -> IdempotencyRecord | None:
     now = utcnow()
     record = IdempotencyRecord(clinic_id=clinic_id, key=key, fingerprint=digest,
                                state=IdempotencyRecord.IN_FLIGHT, created_at=now,
@@ -159,12 +122,49 @@ def _claim_once_more(clinic_id: int, key: str, digest: str) -> IdempotencyRecord
     db.session.add(record)
     try:
         db.session.commit()
-        return record
     except IntegrityError:
         db.session.rollback()
-        return _key_problem(409, "A request with this Idempotency-Key is still in progress",
-                            "Another request with this Idempotency-Key is running. Retry after "
-                            "a moment to get its answer.", **{"Retry-After": "1"})
+        return None
+    return record
+
+
+def _claim(clinic_id: int, key: str, digest: str) -> IdempotencyRecord | Response:
+    """Insert the in-flight row, or answer why this request may not run. The unique
+    (clinic_id, key) constraint is the lock: of two concurrent first requests one insert wins."""
+    # Lazily forget this key if it expired, in case the sweeper has not run yet.
+    db.session.execute(delete(IdempotencyRecord).where(
+        IdempotencyRecord.clinic_id == clinic_id, IdempotencyRecord.key == key,
+        IdempotencyRecord.expires_at <= utcnow()))
+    db.session.commit()
+    # Twice: a failing first request may release the key between our insert and our read.
+    for _ in range(2):
+        record = _insert(clinic_id, key, digest)
+        if record is not None:
+            return record
+        existing = db.session.scalar(select(IdempotencyRecord).where(
+            IdempotencyRecord.clinic_id == clinic_id, IdempotencyRecord.key == key))
+        if existing is None:
+            continue
+        if existing.fingerprint != digest:
+            return _key_problem(422, "Idempotency-Key reused with a different request",
+                                "This Idempotency-Key was already used with a different "
+                                "method, path or body. Use a new key for a new request.")
+        if existing.state == IdempotencyRecord.DONE:
+            return _replay(existing)
+        now = utcnow()
+        if _aware(existing.created_at) <= now - ABANDONED_AFTER:
+            # Compare-and-set on created_at, so of two retries only one takes the key over.
+            taken = db.session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.id == existing.id,
+                       IdempotencyRecord.state == IdempotencyRecord.IN_FLIGHT,
+                       IdempotencyRecord.created_at == existing.created_at)
+                .values(created_at=now, expires_at=now + KEEP_FOR))
+            db.session.commit()
+            if taken.rowcount == 1:
+                return existing
+        return _busy()
+    return _busy()
 
 
 def _replay(record: IdempotencyRecord) -> Response:
@@ -183,8 +183,8 @@ def _release(record_id: int) -> None:
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Honour Idempotency-Key on a POST view. Put it above flask-smorest's decorators so it sees
-    the finished response; it needs `g.clinic` (set by `require_api_key`).
+    """Honour Idempotency-Key on a POST or PATCH view. Put it above flask-smorest's decorators
+    so it sees the finished response; it needs `g.clinic` (set by `require_api_key`).
 
     Only successful (2xx) answers are kept and replayed, like Stripe's rule that a request
     which failed validation saved nothing: a portal fixing a 422 retries with the same key.

@@ -11,7 +11,14 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
 from service.api.bodies import require_json_body
-from service.api.pagination import LINK_HEADER_DOC, PageArgsSchema, page_schema, paginate
+from service.api.examples import API_KEY_PAGE_EXAMPLE, NEW_API_KEY_EXAMPLE
+from service.api.pagination import (
+    LINK_HEADER_DOC,
+    MAX_INT_ID,
+    PageArgsSchema,
+    page_schema,
+    paginate,
+)
 from service.api.schemas import UtcDateTime
 from service.auth import issue_api_key, require_api_key
 from service.extensions import db
@@ -23,7 +30,6 @@ blp.before_request(require_api_key)
 blp.before_request(require_json_body)
 
 SECURITY = [{"bearerAuth": []}]
-MAX_ID = 2**31 - 1
 
 
 class ApiKeySchema(Schema):
@@ -69,7 +75,8 @@ def key_view(row: ApiKey) -> dict[str, Any]:
 @blp.route("")
 class ApiKeys(MethodView):
     @blp.arguments(ApiKeyListArgsSchema, location="query", unknown=RAISE)
-    @blp.response(200, ApiKeyPageSchema, headers=LINK_HEADER_DOC)
+    @blp.response(200, ApiKeyPageSchema, headers=LINK_HEADER_DOC,
+                  example=API_KEY_PAGE_EXAMPLE)
     @blp.doc(security=SECURITY)
     def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """List your clinic's API keys, revoked ones included, newest first"""
@@ -79,13 +86,14 @@ class ApiKeys(MethodView):
 
     # Not @idempotent on purpose: replaying would mean storing the plain key to replay it.
     @blp.arguments(ApiKeyCreateSchema)
-    @blp.response(201, NewApiKeySchema)
+    @blp.response(201, NewApiKeySchema, example=NEW_API_KEY_EXAMPLE)
     @blp.doc(security=SECURITY)
-    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+    def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Create a key; the response is the only time the key itself is shown"""
         row, plain = issue_api_key(g.clinic, name=data["name"])
         db.session.commit()
-        return {**key_view(row), "key": plain}
+        # The only copy of a secret: no proxy or browser cache may keep it.
+        return {**key_view(row), "key": plain}, 201, {"Cache-Control": "no-store"}
 
 
 @blp.route("/<int:key_id>")
@@ -94,7 +102,7 @@ class ApiKeyById(MethodView):
     @blp.doc(security=SECURITY)
     def delete(self, key_id: int) -> None:
         """Revoke a key; it stops working at once, even if it is the one making this call"""
-        if key_id > MAX_ID:  # beyond the column's range: cannot exist, and must not reach SQL
+        if key_id > MAX_INT_ID:  # beyond the column's range: cannot exist, and must not reach SQL
             abort(404, message="No API key with that id in your clinic.")
         row = db.session.scalar(
             select(ApiKey).where(ApiKey.id == key_id, ApiKey.clinic_id == g.clinic.id))

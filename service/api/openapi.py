@@ -17,6 +17,13 @@ from service.idempotency import IDEMPOTENCY_PARAMETER
 
 SECURITY = [{"bearerAuth": []}]
 
+PATH_PARAMETERS = {
+    "public_id": "The plan's id (`pln_...`), as returned when it was created. Another "
+                 "clinic's plan ids answer 404.",
+    "key_id": "The API key's `id`, as `GET /api/v1/api-keys` lists it.",
+    "template_id": "A template id from `GET /api/v1/templates`.",
+}
+
 
 def _example(status: int, title: str, detail: str, kind: str, instance: str,
              errors: list[dict[str, str]] | None = None, **extra: Any) -> dict[str, Any]:
@@ -103,6 +110,16 @@ class ContractPlugin(BasePlugin):
     def init_spec(self, spec: APISpec) -> None:
         self.spec = spec
 
+    def path_helper(self, path: str | None = None, operations: dict | None = None,
+                    parameters: list | None = None, **kwargs: Any) -> None:
+        """Describe path parameters (Flask's plugin, which runs first, only names them)."""
+        if not path or not path.startswith("/api/v1/"):
+            return
+        for parameter in parameters or []:
+            if isinstance(parameter, dict) and parameter.get("in") == "path":
+                parameter.setdefault("description", PATH_PARAMETERS.get(
+                    parameter.get("name", ""), "The id, as the API returned it."))
+
     def operation_helper(self, path: str | None = None, operations: dict | None = None,
                          **kwargs: Any) -> None:
         if not path or not path.startswith("/api/v1/") or not operations:
@@ -162,7 +179,8 @@ templates, and fetch the patient handout (PDF or accessible HTML) once a worker 
 
 * **Auth**: `Authorization: Bearer <api key>`; a key belongs to one clinic and sees only its
   rows (another clinic's ids answer 404). Manage keys with `/api/v1/api-keys`.
-* **Retries**: send `Idempotency-Key` on `POST /api/v1/plans`; a retry replays the first answer.
+* **Retries**: send `Idempotency-Key` on `POST /api/v1/plans` and `PATCH /api/v1/plans/{id}`;
+  a retry replays the first answer.
 * **Lists** are newest first, `limit` (1-100, default 20) and an opaque `cursor` taken from
   `next_cursor` (also in the `Link: <...>; rel="next"` header).
 * **Errors** are RFC 9457 `application/problem+json`; `errors[].field` names each bad field.

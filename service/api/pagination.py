@@ -20,6 +20,8 @@ from service.extensions import db
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+# Integer primary keys are 32-bit on PostgreSQL; SQLite cannot bind past 64 bits at all.
+MAX_INT_ID = 2**31 - 1
 
 
 class PageArgsSchema(Schema):
@@ -62,6 +64,10 @@ def decode_cursor(cursor: str, tiebreak_type: type) -> tuple[datetime, Any]:
         if when.tzinfo is None or not isinstance(tiebreak, tiebreak_type) \
                 or isinstance(tiebreak, bool):
             raise ValueError("wrong shape")
+        if isinstance(tiebreak, str) and "\x00" in tiebreak:
+            raise ValueError("NUL")  # PostgreSQL cannot compare text holding it
+        if isinstance(tiebreak, int) and not 0 <= tiebreak <= MAX_INT_ID:
+            raise ValueError("beyond the id column")  # the database would refuse to compare
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise ValidationError("This cursor is not one we issued; start again without "
                               "it.") from None
@@ -75,7 +81,7 @@ def paginate(query: Select, created_col: InstrumentedAttribute,
 
     Ordering by (created_at, a unique column) and seeking past the cursor's pair, rather than
     OFFSET, keeps pages stable while new rows arrive: they land before page one, never shift
-    later pages. Raises ValidationError on a cursor we did not issue (the API answers 422).
+    later pages. A cursor we did not issue aborts with a 422 problem naming `cursor`.
     """
     limit = args.get("limit") or DEFAULT_LIMIT
     if args.get("cursor"):

@@ -9,11 +9,19 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
 from sqlalchemy import and_, select
+from sqlalchemy.orm import selectinload
 
 from service import planning
 from service.api.bodies import require_json_body
+from service.api.examples import (
+    CREATE_REFUSALS,
+    PLAN_CREATE_EXAMPLE,
+    PLAN_EXAMPLE,
+    PLAN_PAGE_EXAMPLE,
+)
 from service.api.pagination import LINK_HEADER_DOC, paginate
 from service.api.schemas import (
+    PATCH_MERGED_OBJECTS,
     HandoutPendingSchema,
     PlanCreateSchema,
     PlanListArgsSchema,
@@ -22,6 +30,7 @@ from service.api.schemas import (
     PlanSchema,
 )
 from service.auth import require_api_key
+from service.errors import PROBLEM_MIME, ProblemSchema
 from service.extensions import db
 from service.idempotency import idempotent
 from service.models import Handout, Plan, PlanRevision, RenderJob
@@ -32,17 +41,6 @@ blp.before_request(require_api_key)
 blp.before_request(require_json_body)
 
 SECURITY = [{"bearerAuth": []}]
-
-PLAN_CREATE_EXAMPLE = {
-    "template_id": "core_routine",
-    "patient": {"display_name": "Ana P.", "reference": "MRN-20931"},
-    "screening": {"red_flags": [], "nerve_symptoms": True, "irritability": "moderate",
-                  "desk_bound": True},
-    "dose_changes": {"strap_hamstring_stretch": {"hold_seconds": 20}},
-    "notes": "Stop the floss if the tingling spreads below the knee.",
-    "clinician": "Sam Okafor, PT",
-    "handout": {"large_print": True, "page_size": "letter"},
-}
 
 
 def plan_for_clinic(public_id: str) -> Plan:
@@ -93,11 +91,13 @@ def plan_view(plan: Plan) -> dict[str, Any]:
 @blp.route("")
 class Plans(MethodView):
     @blp.arguments(PlanListArgsSchema, location="query", unknown=RAISE)
-    @blp.response(200, PlanPageSchema, headers=LINK_HEADER_DOC)
+    @blp.response(200, PlanPageSchema, headers=LINK_HEADER_DOC, example=PLAN_PAGE_EXAMPLE)
     @blp.doc(security=SECURITY)
     def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """List your clinic's plans, newest first, a page at a time"""
-        query = select(Plan).where(Plan.clinic_id == g.clinic.id)
+        # One query for the page's revisions rather than one per plan.
+        query = select(Plan).where(Plan.clinic_id == g.clinic.id).options(
+            selectinload(Plan.revisions))
         if args.get("patient_reference") is not None:
             query = query.where(Plan.patient_ref == args["patient_reference"])
         if args.get("template_id") is not None:
@@ -110,10 +110,12 @@ class Plans(MethodView):
 
     @idempotent
     @blp.arguments(PlanCreateSchema, example=PLAN_CREATE_EXAMPLE)
-    @blp.response(201, PlanSchema, headers={"Location": {
+    @blp.response(201, PlanSchema, example=PLAN_EXAMPLE, headers={"Location": {
         "description": "The new plan's URL.", "schema": {"type": "string", "format": "uri"}}})
-    @blp.alt_response(422, description="Invalid fields, an out-of-range dose, or red flags "
-                                       "present without a recorded clearance.")
+    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM_MIME,
+                      examples=CREATE_REFUSALS,
+                      description="Invalid fields, an out-of-range dose, or red flags present "
+                                  "without a recorded clearance; nothing was stored.")
     @blp.doc(security=SECURITY)
     def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Create a plan from a template; its handout renders in the background"""
@@ -124,21 +126,27 @@ class Plans(MethodView):
 
 @blp.route("/<string:public_id>")
 class PlanById(MethodView):
-    @blp.response(200, PlanSchema)
+    @blp.response(200, PlanSchema, example=PLAN_EXAMPLE)
     @blp.doc(security=SECURITY)
     def get(self, public_id: str) -> dict[str, Any]:
         """One plan at its latest revision"""
         return plan_view(plan_for_clinic(public_id))
 
+    # A retried PATCH would otherwise add a second, identical revision (and handout render).
+    @idempotent
     @blp.arguments(PlanPatchSchema, example={"notes": "Week 3: hold the strap stretch longer.",
                                              "dose_changes": {"strap_hamstring_stretch":
                                                               {"hold_seconds": 40}}})
-    @blp.response(200, PlanSchema)
+    @blp.response(200, PlanSchema, example=PLAN_EXAMPLE)
     @blp.doc(security=SECURITY)
     def patch(self, changes: dict[str, Any], public_id: str) -> dict[str, Any]:
-        """Revise a plan: the fields sent replace the latest revision's, making a new revision"""
+        """Revise a plan: the fields sent change the latest revision's, making a new revision"""
         plan = plan_for_clinic(public_id)
-        merged = {**plan.latest.request, **changes}
+        latest = plan.latest.request
+        merged = {**latest, **changes}
+        for name in PATCH_MERGED_OBJECTS:
+            if name in changes and isinstance(latest.get(name), dict):
+                merged[name] = {**latest[name], **changes[name]}
         planning.revise_plan(plan, g.clinic, merged, created_by=f"api-key:{g.api_key_id}")
         return plan_view(plan)
 
@@ -159,8 +167,8 @@ def _pending(plan: Plan, job: RenderJob | None) -> Response:
 _PENDING_DOC = {"schema": HandoutPendingSchema, "headers": {
     "Retry-After": {"description": "Seconds to wait before asking again.",
                     "schema": {"type": "string"}}},
-    "description": "Still rendering: the status, and Retry-After seconds to wait. A webhook "
-                   "(handout.ready) also tells you when it is done."}
+    "description": "Still rendering: the status, and Retry-After seconds to wait. A "
+                   "subscribed webhook endpoint is also told when it is done."}
 _FAILED_DOC = {"description": "The render failed for good; revising the plan renders it again."}
 
 

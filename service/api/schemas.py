@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate, validates_schema
 
 from service.api.pagination import PageArgsSchema, page_schema
 
@@ -85,11 +86,28 @@ class PlanCreateSchema(StrictSchema):
                             load_default=lambda: HandoutOptionsSchema().load({}))
 
 
-class PlanPatchSchema(StrictSchema):
-    """Every field optional; what is sent replaces the same field of the latest revision."""
+def changes_of(schema: type[StrictSchema], name: str) -> type[Schema]:
+    """The same fields, none required and none defaulted: a PATCH sends only what changes,
+    and a default must never overwrite what the clinician chose before."""
+    declared = {}
+    for field_name, field in schema._declared_fields.items():
+        field = copy.deepcopy(field)
+        field.required, field.load_default = False, missing
+        declared[field_name] = field
+    return StrictSchema.from_dict(declared, name=name)
 
-    patient = fields.Nested(PatientSchema)
-    screening = fields.Nested(ScreeningSchema)
+
+PatientChangeSchema = changes_of(PatientSchema, "PatientChange")
+ScreeningChangeSchema = changes_of(ScreeningSchema, "ScreeningChange")
+HandoutOptionsChangeSchema = changes_of(HandoutOptionsSchema, "HandoutOptionsChange")
+
+
+class PlanPatchSchema(StrictSchema):
+    """Every field optional. `patient`, `screening` and `handout` merge key by key into the
+    latest revision's (JSON Merge Patch style); any other field sent replaces it whole."""
+
+    patient = fields.Nested(PatientChangeSchema)
+    screening = fields.Nested(ScreeningChangeSchema)
     red_flag_clearance = fields.Nested(ClearanceSchema, allow_none=True)
     dose_changes = fields.Dict(keys=fields.String(validate=validate.Length(max=64)),
                                values=fields.Nested(DoseChangeSchema))
@@ -99,12 +117,17 @@ class PlanPatchSchema(StrictSchema):
                                    validate=validate.Length(max=30))
     notes = fields.String(validate=validate.Length(max=4000))
     clinician = fields.String(validate=validate.Length(max=120))
-    handout = fields.Nested(HandoutOptionsSchema)
+    handout = fields.Nested(HandoutOptionsChangeSchema)
 
     @validates_schema
     def not_empty(self, data: dict, **_: object) -> None:
         if not data:
             raise ValidationError("Send at least one field to change.", "body")
+
+
+# Objects a PATCH merges key by key rather than replaces: a PATCH of `screening.irritability`
+# must not drop the red flags recorded on the plan.
+PATCH_MERGED_OBJECTS = ("patient", "screening", "handout")
 
 
 class DoseSchema(Schema):

@@ -22,6 +22,7 @@ def stored_keys(app) -> list:
 def test_created_key_is_shown_once_works_and_is_stored_only_as_a_hash(app, client, clinics):
     resp = client.post(KEYS, json={"name": "Portal production"}, headers=clinics.a)
     assert resp.status_code == 201
+    assert resp.headers["Cache-Control"] == "no-store"
     new = resp.get_json()
     plain = new["key"]
     assert plain.startswith("lmb_") and new["prefix"] == plain[:12]

@@ -138,6 +138,7 @@ def test_an_expired_key_is_forgotten_and_the_sweeper_purges_old_keys(app, client
     from service.extensions import db
     from service.idempotency import IdempotencyRecord, purge_expired
     from service.models import utcnow
+    from workers.tasks import sweep_outbox
 
     client.post(PLANS, json=plan_body(notes="day one"), headers=keyed(clinics.a, "old"))
     client.post(PLANS, json=plan_body(), headers=keyed(clinics.a, "fresh"))
@@ -152,8 +153,10 @@ def test_an_expired_key_is_forgotten_and_the_sweeper_purges_old_keys(app, client
         db.session.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == "old")
                            .values(expires_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
-        assert purge_expired() == 1
+        # The beat-scheduled sweep task is what purges in production.
+        sweep_outbox.run()
         assert db.session.scalars(select(IdempotencyRecord.key)).all() == ["fresh"]
+        assert purge_expired() == 0
 
 
 def test_key_must_be_1_to_255_printable_ascii_characters(app, client, clinics):
@@ -170,3 +173,18 @@ def test_without_a_key_every_post_creates_a_plan(app, client, clinics):
     client.post(PLANS, json=plan_body(), headers=clinics.a)
     client.post(PLANS, json=plan_body(), headers=clinics.a)
     assert counts(app) == (2, 2, 2)
+
+
+def test_a_retried_patch_with_its_key_makes_one_new_revision(app, client, clinics):
+    plan = client.post(PLANS, json=plan_body(), headers=clinics.a).get_json()
+    url = f"{PLANS}/{plan['id']}"
+    first = client.patch(url, json={"notes": "week 2"}, headers=keyed(clinics.a, "rev-2"))
+    again = client.patch(url, json={"notes": "week 2"}, headers=keyed(clinics.a, "rev-2"))
+    assert first.status_code == again.status_code == 200
+    assert again.get_json()["revision"] == first.get_json()["revision"] == 2
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert counts(app) == (1, 2, 2)
+    # The key names one request: the same key on another route is a mismatch, not a replay.
+    other = client.post(PLANS, json={"notes": "week 2"}, headers=keyed(clinics.a, "rev-2"))
+    assert other.status_code == 422
+    assert other.get_json()["errors"][0]["field"] == "Idempotency-Key"

@@ -81,6 +81,8 @@ def test_filters_patient_reference_exactly_and_template_id(client, clinics):
     ({"limit": "ten"}, "limit"),
     ({"cursor": "not-a-cursor"}, "cursor"),
     ({"cursor": "WyIyMDI2IiwxXQ"}, "cursor"),  # base64 JSON, but not a (time, id) we issued
+    # A well-formed position whose id holds U+0000, which PostgreSQL cannot compare.
+    ({"cursor": "WyIyMDI2LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwiYVx1MDAwMGIiXQ"}, "cursor"),
     ({"patient_ref": "MRN-7"}, "patient_ref"),  # a typo'd filter must not list every plan
 ])
 def test_bad_paging_arguments_are_422_problems_naming_the_field(client, clinics, query, field):
@@ -96,3 +98,26 @@ def test_limit_100_is_allowed_and_list_items_are_full_plans(client, clinics):
     item = resp.get_json()["items"][0]
     assert item["handout"]["status"] in ("pending", "queued")
     assert item["created_at"].endswith("+00:00")
+
+
+def test_api_keys_page_the_same_way_and_refuse_forged_cursors(client, clinics):
+    """The shared helper behind every list: ids a cursor could carry stay in range."""
+    import base64
+    import json as _json
+
+    for _ in range(3):
+        client.post("/api/v1/api-keys", json={"name": "k"}, headers=clinics.a)
+    first = client.get("/api/v1/api-keys", query_string={"limit": 2}, headers=clinics.a)
+    second = client.get("/api/v1/api-keys",
+                        query_string={"limit": 2, "cursor": first.get_json()["next_cursor"]},
+                        headers=clinics.a).get_json()
+    ids = [k["id"] for k in first.get_json()["items"] + second["items"]]
+    assert len(ids) == len(set(ids)) == 4 and second["next_cursor"] is None
+    for forged in (["2026-01-01T00:00:00+00:00", 2**70], ["2026-01-01T00:00:00+00:00", 2**40],
+                   ["2026-01-01T00:00:00+00:00", "7"],
+                   ["2026-01-01T00:00:00", 7]):
+        cursor = base64.urlsafe_b64encode(_json.dumps(forged).encode()).decode()
+        resp = client.get("/api/v1/api-keys", query_string={"cursor": cursor},
+                          headers=clinics.a)
+        assert resp.status_code == 422, forged
+        assert resp.get_json()["errors"][0]["field"] == "cursor"

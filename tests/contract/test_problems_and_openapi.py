@@ -120,7 +120,18 @@ def test_every_operation_has_summary_tags_security_and_problem_answers(spec):
             media = response["content"][PROBLEM]
             assert media["schema"] == {"$ref": "#/components/schemas/Problem"}, (where, code)
             if code != "default":
-                assert media["example"]["status"] == int(code), (where, code)
+                examples = [media["example"]] if "example" in media else [
+                    e["value"] for e in media["examples"].values()]
+                assert examples and all(e["status"] == int(code) for e in examples), (where, code)
+
+
+def test_every_parameter_is_described(spec):
+    for path, item in spec["paths"].items():
+        params = list(item.get("parameters", []))
+        params += [p for _, _, op in operations({"paths": {path: item}})
+                   for p in op.get("parameters", [])]
+        for p in params:
+            assert p.get("description"), (path, p["name"])
 
 
 def test_plan_create_documents_its_example_and_idempotency(spec):
@@ -143,3 +154,67 @@ def test_lists_document_limit_cursor_and_the_link_header(spec):
         assert "Link" in op["responses"]["200"]["headers"]
     plans = {p["name"] for p in spec["paths"]["/api/v1/plans"]["get"]["parameters"]}
     assert {"patient_reference", "template_id"} <= plans
+
+
+@pytest.mark.parametrize(("example", "body"), [
+    ("red-flag-present", plan_body(screening={"red_flags": ["saddle_numbness"]})),
+    ("dose-out-of-range", plan_body(dose_changes={"glute_bridge": {"reps": 40}})),
+])
+def test_documented_refusal_examples_are_what_the_api_really_answers(client, clinics, spec,
+                                                                      example, body):
+    """The examples integrators copy from the docs cannot drift from the real answers."""
+    documented = spec["paths"]["/api/v1/plans"]["post"]["responses"]["422"]["content"][
+        PROBLEM]["examples"][example]["value"]
+    real = assert_problem(client.post("/api/v1/plans", json=body, headers=clinics.a), 422)
+    assert real == documented
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status", "field"), [
+    ("GET", "/api/v1/plans/pln_%00x", {}, 404, None),
+    ("GET", "/api/v1/plans/pln_%00x/handout", {}, 404, None),
+    ("GET", "/api/v1/plans", {"query_string": {"patient_reference": "a\x00b"}}, 422,
+     "patient_reference"),
+    ("GET", "/api/v1/plans", {"query_string": {"template_id": "a\x00b"}}, 422, "template_id"),
+    ("POST", "/api/v1/plans", {"json": plan_body(patient={"display_name": "A\x00B"})}, 422,
+     "patient.display_name"),
+    ("POST", "/api/v1/api-keys", {"json": {"name": "x\x00"}}, 422, "name"),
+])
+def test_text_with_a_nul_character_is_refused_not_a_server_error(
+        client, clinics, method, path, kwargs, status, field):
+    """PostgreSQL cannot store or compare U+0000; it was a 500 there before this rule."""
+    resp = client.open(path, method=method, headers=clinics.a, **kwargs)
+    body = assert_problem(resp, status)
+    if field:
+        assert [e["field"] for e in body["errors"]] == [field]
+
+
+def test_json_nested_too_deeply_is_a_400_problem_not_a_server_error(app, client, clinics):
+    """Found by hand: 100 000 nested arrays (well under 1 MB) overflowed the JSON parser."""
+    deep = "[" * 100_000 + "]" * 100_000
+    for headers in (clinics.a, {**clinics.a, "Idempotency-Key": "deep"}):
+        resp = client.post("/api/v1/plans", data=deep, content_type="application/json",
+                           headers=headers)
+        assert "nested" in assert_problem(resp, 400)["detail"]
+
+
+def test_every_documented_example_fits_its_schema(spec):
+    """Request and response examples are what integrators copy; each must be valid."""
+    import jsonschema_rs
+
+    checked = 0
+    for path, method, op in operations(spec):
+        media_types = list(op.get("requestBody", {}).get("content", {}).values())
+        for response in op["responses"].values():
+            media_types += list(resolve(spec, response).get("content", {}).values())
+        for media in media_types:
+            if "schema" not in media:
+                continue
+            examples = [media["example"]] if "example" in media else [
+                e["value"] for e in media.get("examples", {}).values()]
+            validator = jsonschema_rs.Draft202012Validator(
+                {**media["schema"], "components": spec["components"]})
+            for example in examples:
+                errors = [e.message for e in validator.iter_errors(example)]
+                assert not errors, (method.upper(), path, errors)
+                checked += 1
+    assert checked >= 12

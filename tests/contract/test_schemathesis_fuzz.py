@@ -17,7 +17,7 @@ from tests.contract.helpers import make_plan
 # whole suite stays fast. 30 runs (every operation, valid and invalid input, plus the plan-id
 # routes against a real plan) x examples each. Hypothesis may stop early on an operation with
 # a small input space, so the total is counted, not assumed.
-RUNS = {"postgresql": (18, 500), "sqlite": (6, 150)}  # backend -> (examples per run, minimum)
+RUNS = {"postgresql": (18, 500), "sqlite": (4, 100)}  # backend -> (examples per run, minimum)
 
 
 @pytest.mark.slow
