@@ -90,7 +90,8 @@ class DeliverySchema(Schema):
 
 
 class DeliveryQuerySchema(StrictSchema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100),
+                           metadata={"description": "How many deliveries, newest first."})
 
 
 # The payloads we POST, described for the OpenAPI `webhooks` section.
