@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import request
 from flask_smorest import abort
+from werkzeug.exceptions import BadRequest
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 NUL = "\x00"
@@ -48,6 +49,7 @@ def check_api_input() -> None:
       body field holding it is a 422 naming it.
     """
     if not request.path.startswith("/api/"):
+        _check_page_input()
         return
     if NUL in request.path:
         abort(404, message="No such resource.")
@@ -62,3 +64,13 @@ def check_api_input() -> None:
     if fields:
         abort(422, errors=[{"field": f, "message": "Text may not contain the NUL character "
                                                    "(U+0000)."} for f in fields])
+
+
+def _check_page_input() -> None:
+    """The same rule for the clinician pages: a browser cannot type U+0000, so text holding it
+    is a crafted request, answered with a plain 400 page rather than a 500 from PostgreSQL."""
+    values = [request.path, *request.args.values()]
+    if request.method in _BODY_METHODS:
+        values += [*request.form.keys(), *request.form.values()]
+    if any(NUL in v for v in values):
+        raise BadRequest("Text may not contain the NUL character (U+0000).")

@@ -205,3 +205,13 @@ def test_builder_functions_need_no_session_so_an_embed_can_serve_them(app, peopl
         assert builder.save(refused, clinic, created_by="embed:test", clinician_name="") is None
         assert "screening.red_flags" in refused.errors
         assert refused.value("patient.display_name") == "E. M."
+
+
+def test_a_nul_character_in_a_form_field_is_a_400_page_not_a_server_error(app, client, people):
+    """PostgreSQL cannot store U+0000; a crafted form must be refused before it gets there."""
+    signed_in(client, "pt@a.example")
+    resp = client.post(f"/plans/new/{TEMPLATE.id}",
+                       data=_form(client, **{"patient.display_name": "A\x00B"}))
+    assert resp.status_code == 400
+    assert resp.mimetype == "text/html" and "NUL" in resp.get_data(as_text=True)
+    assert _plans(app) == 0
