@@ -11,4 +11,5 @@ RUN pip install --no-cache-dir . && useradd --system --home /var/lib/limber limb
     && mkdir -p /var/lib/limber && chown limber /var/lib/limber
 USER limber
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "service.wsgi:app"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", \
+     "--logger-class", "service.access_log.RedactingGunicornLogger", "service.wsgi:app"]
