@@ -32,8 +32,9 @@ from service.api.schemas import (
 from service.auth import require_api_key
 from service.errors import PROBLEM_MIME, ProblemSchema
 from service.extensions import db
+from service.handouts import handout_state, html_response, pdf_response
 from service.idempotency import idempotent
-from service.models import Handout, Plan, PlanRevision, RenderJob
+from service.models import Plan, PlanRevision, RenderJob
 
 blp = Blueprint("plans", __name__, url_prefix="/api/v1/plans",
                 description="Personalised home plans and their handouts.")
@@ -50,14 +51,6 @@ def plan_for_clinic(public_id: str) -> Plan:
     if plan is None:
         abort(404, message="No plan with that id in your clinic.")
     return plan
-
-
-def handout_state(revision: PlanRevision) -> tuple[RenderJob | None, Handout | None]:
-    job = db.session.scalar(select(RenderJob).where(RenderJob.revision_id == revision.id)
-                            .order_by(RenderJob.id))
-    handout = db.session.scalar(select(Handout).where(Handout.revision_id == revision.id)
-                                .order_by(Handout.id))
-    return job, handout
 
 
 def plan_view(plan: Plan) -> dict[str, Any]:
@@ -185,13 +178,7 @@ class PlanHandout(MethodView):
         job, handout = handout_state(plan.latest)
         if handout is None:
             return _pending(plan, job)
-        resp = Response(handout.pdf, mimetype="application/pdf")
-        # The file name carries ids only: patient names never go into names or URLs.
-        resp.headers["Content-Disposition"] = (
-            f'inline; filename="limber-{plan.public_id}-r{plan.latest.number}.pdf"')
-        resp.headers["Cache-Control"] = "private, no-store"
-        resp.headers["ETag"] = f'"{handout.sha256}"'
-        return resp
+        return pdf_response(plan.public_id, plan.latest.number, handout)
 
 
 @blp.route("/<string:public_id>/handout.html", endpoint="plan_handout_html")
@@ -207,6 +194,4 @@ class PlanHandoutHtml(MethodView):
         job, handout = handout_state(plan.latest)
         if handout is None:
             return _pending(plan, job)
-        resp = Response(handout.html, mimetype="text/html")
-        resp.headers["Cache-Control"] = "private, no-store"
-        return resp
+        return html_response(handout)

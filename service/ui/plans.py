@@ -20,8 +20,8 @@ from sqlalchemy import func, or_, select
 from plans.catalogue import default_catalogue
 from plans.errors import UnknownTemplate
 from service.accounts.sessions import clinician_required
-from service.api.plans import handout_state
 from service.extensions import db
+from service.handouts import handout_state, html_response, pdf_response
 from service.models import Handout, Plan, PlanRevision, RenderJob
 from service.security import relax_csp, set_frame_ancestors
 from service.ui import builder
@@ -180,11 +180,7 @@ def handout_pdf(public_id: str) -> Response:
     plan, revision, handout = _handout(public_id)
     # The Print button loads the PDF in a frame on the plan page; only our own pages may.
     set_frame_ancestors(["'self'"])
-    resp = Response(handout.pdf, mimetype="application/pdf")
-    # Ids only in the file name: patient names never go into names or URLs.
-    resp.headers["Content-Disposition"] = (
-        f'inline; filename="limber-{plan.public_id}-r{revision.number}.pdf"')
-    return resp
+    return pdf_response(plan.public_id, revision.number, handout)
 
 
 @blp.get("/<public_id>/handout.html")
@@ -193,4 +189,4 @@ def handout_html(public_id: str) -> Response:
     _, _, handout = _handout(public_id)
     # The renderer writes its print styles inline; scripts stay forbidden.
     relax_csp(style_src="'self' 'unsafe-inline'")
-    return Response(handout.html, mimetype="text/html")
+    return html_response(handout)

@@ -167,7 +167,7 @@ def test_stored_handout_is_served_to_its_clinic_with_ids_only_in_the_file_name(a
     assert client.get(f"{location}/status").get_json() == {
         "plan_id": location.rsplit("/", 1)[1], "revision": 1, "status": "done", "pages": 3}
     pdf = client.get(f"{location}/handout.pdf")
-    assert pdf.data.startswith(b"%PDF") and pdf.headers["Cache-Control"] == "no-store"
+    assert pdf.data.startswith(b"%PDF") and "no-store" in pdf.headers["Cache-Control"]
     assert "Ana" not in pdf.headers["Content-Disposition"]
     assert "frame-ancestors 'self'" in pdf.headers["Content-Security-Policy"]
     html = client.get(f"{location}/handout.html")
