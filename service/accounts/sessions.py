@@ -205,6 +205,9 @@ def admin_required(view: F) -> F:
 
 
 def init_app(app: Flask) -> None:
+    """Raises RuntimeError if production is configured with cookies that travel over http."""
+    if app.config.get("LIMBER_ENV") == "production" and app.config.get("UI_INSECURE_COOKIES"):
+        raise RuntimeError("LIMBER_INSECURE_COOKIES=1 is for development hosts, never production")
     app.before_request(load_session)
     app.before_request(check_csrf)
     app.after_request(_issue_signin_cookie)

@@ -37,6 +37,10 @@ def actor_name(actor: str) -> str:
     return names[actor]
 
 
+STATUS_WORDS = {"pending": "Waiting", "queued": "Making…", "rendering": "Making…",
+                "done": "Ready", "failed": "Failed"}
+
+
 def init_app(app: Flask) -> None:
     from service.accounts import routes as account_routes
     from service.accounts import sessions
@@ -44,6 +48,7 @@ def init_app(app: Flask) -> None:
 
     sessions.init_app(app)
     app.jinja_env.filters["fid"] = field_id
+    app.jinja_env.filters["status_words"] = lambda status: STATUS_WORDS.get(status, status)
     app.jinja_env.globals.update(actor_name=actor_name, irritability=builder.IRRITABILITY,
                                  page_sizes=builder.PAGE_SIZES)
     app.register_blueprint(account_routes.blp)

@@ -110,7 +110,9 @@ class BuilderForm:
                           default=getattr(dose, f), low=ex.dose_range.bounds[f][0],
                           high=ex.dose_range.bounds[f][1])
                 for f in DOSE_FIELDS
-                if f in ex.dose_range.bounds and getattr(dose, f) is not None)
+                # A range of one value is a fixed dose: it reads as text, not as a box.
+                if f in ex.dose_range.bounds and getattr(dose, f) is not None
+                and ex.dose_range.bounds[f][0] != ex.dose_range.bounds[f][1])
             rows.append(ExerciseRow(id=ex_id, name=ex.name, purpose=ex.purpose, phase=phase,
                                     optional=optional, included=ex_id in self.included,
                                     doses=doses, fixed_text=dose_text(dose)))

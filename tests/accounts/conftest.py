@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -23,15 +24,22 @@ class People:
     keys: ClinicKeys
 
 
+@functools.cache
+def _hashed(password: str) -> str:
+    """argon2id is slow on purpose; one hash per password per test session is plenty."""
+    from service.accounts.passwords import hash_password
+
+    return hash_password(password)
+
+
 def add_clinician(app: Flask, clinic_id: int, email: str, role: str = "clinician",
                   password: str = PASSWORD, name: str = "Dr Test") -> int:
     from service.accounts.models import Clinician
-    from service.accounts.passwords import hash_password
     from service.extensions import db
 
     with app.app_context():
         row = Clinician(clinic_id=clinic_id, email=email, name=name, role=role,
-                        password_hash=hash_password(password))
+                        password_hash=_hashed(password))
         db.session.add(row)
         db.session.commit()
         return row.id

@@ -12,7 +12,7 @@ from service import audit
 from service.accounts.models import Clinician
 from service.extensions import db
 from service.models import ApiKey, Clinic
-from tests.accounts.conftest import PASSWORD, csrf_from, sign_in, signed_in
+from tests.accounts.conftest import PASSWORD, add_clinician, csrf_from, sign_in, signed_in
 
 
 def _png(width: int, height: int) -> bytes:
@@ -131,6 +131,23 @@ def test_audit_log_records_sign_ins_and_failures_without_the_typed_address(app, 
     assert actions == [(audit.SIGN_IN_FAILED, None), (audit.SIGN_IN_FAILED, people.clinic_a),
                        (audit.SIGN_IN, people.clinic_a)]
     assert "someone.unknown" not in dumped and "127.0.0.1" not in dumped
+
+
+def test_audit_page_lists_plan_and_key_events_by_id_never_by_patient(app, client, people):
+    created = client.post("/api/v1/plans", headers=people.keys.a, json={
+        "template_id": "core_routine", "patient": {"display_name": "Wilhelmina Auditcheck"}})
+    plan_id = created.get_json()["id"]
+    signed_in(client, "admin@a.example")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert plan_id in page and "plan created" in page and "sign in" in page
+    assert "Wilhelmina" not in page
+    with app.app_context():
+        rows = repr(db.session.execute(select(audit.AuditEvent.__table__)).all())
+    assert "Wilhelmina" not in rows
+    add_clinician(app, people.clinic_b, "admin@b.example", role="admin")
+    other = signed_in(app.test_client(), "admin@b.example")
+    other_page = other.get("/admin/audit").get_data(as_text=True)
+    assert "sign in" in other_page and plan_id not in other_page
 
 
 def test_security_headers_on_pages_api_and_docs(app, client, people):

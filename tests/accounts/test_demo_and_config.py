@@ -48,6 +48,14 @@ def test_insecure_cookie_switch_drops_secure_and_the_host_prefix(app, people):
     assert client.get("/plans").status_code == 200
 
 
+def test_production_refuses_insecure_cookies(tmp_path):
+    from service import create_app
+
+    with pytest.raises(RuntimeError, match="never production"):
+        create_app({"LIMBER_ENV": "production", "SECRET_KEY": "x" * 40,
+                    "UI_INSECURE_COOKIES": True, "INSTANCE_PATH": str(tmp_path)})
+
+
 @pytest.mark.services
 def test_sign_in_limit_is_shared_by_every_web_process_through_redis(app, people):
     """Two app instances (two gunicorn workers) count failures in the same Redis."""

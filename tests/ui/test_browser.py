@@ -157,6 +157,7 @@ def test_a_ticked_red_flag_shows_the_urgent_advice_and_blocks_the_plan(page, liv
     page.locator("#f-screening-red_flags-error").wait_for()
     assert "No plan was made" in page.locator("#f-screening-red_flags-error").inner_text()
     assert "/plans/new/" in page.url
+    _shot(page, "builder-red-flag")
     page.goto(f"{live.url}/plans")
     assert page.get_by_role("link", name="R. F.").count() == 0
 

@@ -149,3 +149,59 @@ def test_pages_need_a_signed_in_clinician(client, people):
     for path in ("/plans", "/plans/new", f"/plans/new/{TEMPLATE.id}"):
         resp = client.get(path)
         assert resp.status_code == 302 and resp.headers["Location"].startswith("/sign-in")
+
+
+def test_stored_handout_is_served_to_its_clinic_with_ids_only_in_the_file_name(app, client, people):
+    from service.models import Handout
+
+    signed_in(client, "pt@a.example")
+    location = client.post(f"/plans/new/{TEMPLATE.id}", data=_form(client)).headers["Location"]
+    assert client.get(f"{location}/status").get_json()["status"] in ("pending", "queued")
+    assert client.get(f"{location}/handout.pdf").status_code == 404  # not rendered yet
+    with app.app_context():
+        revision = db.session.scalar(select(PlanRevision))
+        db.session.add(Handout(revision_id=revision.id, options_key="a4-standard",
+                               pdf=b"%PDF-1.7 test", html="<html><style>p{}</style></html>",
+                               sha256="0" * 64, pages=3))
+        db.session.commit()
+    assert client.get(f"{location}/status").get_json() == {
+        "plan_id": location.rsplit("/", 1)[1], "revision": 1, "status": "done", "pages": 3}
+    pdf = client.get(f"{location}/handout.pdf")
+    assert pdf.data.startswith(b"%PDF") and pdf.headers["Cache-Control"] == "no-store"
+    assert "Ana" not in pdf.headers["Content-Disposition"]
+    assert "frame-ancestors 'self'" in pdf.headers["Content-Security-Policy"]
+    html = client.get(f"{location}/handout.html")
+    assert html.mimetype == "text/html"
+    csp = html.headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in csp and "script-src" not in csp
+    page = client.get(location).get_data(as_text=True)
+    assert "Open PDF" in page and "http-equiv=\"refresh\"" not in page
+
+
+def test_builder_functions_need_no_session_so_an_embed_can_serve_them(app, people):
+    """The portal embed will call these with its own auth: no request, no g, no cookie."""
+    from werkzeug.datastructures import MultiDict
+
+    from service.models import Clinic
+    from service.ui import builder
+
+    posted = MultiDict([("patient.display_name", "E. M."), ("screening.irritability", "high"),
+                        ("handout.page_size", "letter"), *[("exercises", e) for e in IN_PHASES],
+                        ("dose_changes.nope.reps", "x")])
+    with app.app_context():
+        clinic = db.session.get(Clinic, people.clinic_a)
+        form = builder.form_from_post(TEMPLATE, posted)
+        plan = builder.save(form, clinic, created_by="embed:test", clinician_name="Portal user")
+        assert plan is not None, form.errors
+        revision = db.session.scalar(select(PlanRevision))
+        assert revision.created_by == "embed:test"
+        assert revision.request["screening"]["irritability"] == "high"
+        # High irritability eased the doses: nothing the form sent pinned them.
+        assert revision.request["dose_changes"] == {}
+        assert any(ex["adapted_because"] for ex in revision.snapshot["plan"]["exercises"])
+
+        flagged = MultiDict([*posted.items(multi=True), ("screening.red_flags", "weight_loss")])
+        refused = builder.form_from_post(TEMPLATE, flagged)
+        assert builder.save(refused, clinic, created_by="embed:test", clinician_name="") is None
+        assert "screening.red_flags" in refused.errors
+        assert refused.value("patient.display_name") == "E. M."
