@@ -138,7 +138,7 @@ def session_plan(row: EmbedSession, public_id: str) -> Plan | None:
 # token for its first GET, the session key after. Both servers log through the logging module
 # ("werkzeug" for `limber run`, "gunicorn.access" for gunicorn), so one filter covers both.
 
-_EMBED_PATH = re.compile(r"/embed/(s/)?[A-Za-z0-9_.~-]+")
+_EMBED_PATH = re.compile(r"(?<!/static)/embed/(s/)?[A-Za-z0-9_.~-]+")
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 
 

@@ -191,5 +191,9 @@ def test_access_log_lines_never_carry_an_embed_link_or_session_key(app, client, 
                                                          "s": "200"}, None)
     RedactEmbedPaths().filter(gunicorn)
     assert gunicorn.getMessage() == '"GET /embed/s/[redacted]/new" 200'
+    static = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
+                               "GET /static/embed/embed.js", (), None)
+    RedactEmbedPaths().filter(static)
+    assert static.getMessage() == "GET /static/embed/embed.js"
     assert RedactEmbedPaths in {type(f) for f in logging.getLogger("werkzeug").filters}
     assert RedactEmbedPaths in {type(f) for f in logging.getLogger("gunicorn.access").filters}
