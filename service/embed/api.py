@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, g, url_for
+from flask import Response, current_app, g, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError, fields, validate, validates
@@ -64,6 +64,15 @@ class EmbedLinkSchema(StrictSchema):
     expires_at = UtcDateTime(metadata={"description": "The link stops working at this time."})
 
 
+def link_url(link_id: str) -> str:
+    """The browser opens this, so it is built on the public address when one is configured:
+    a portal's server may reach the API by an internal name its users' browsers cannot."""
+    path = url_for("embed.open_link", token=link_id)
+    public = current_app.config.get("PUBLIC_URL")
+    return public.rstrip("/") + path if public else url_for("embed.open_link", token=link_id,
+                                                             _external=True)
+
+
 def _with_link_mac(view: Callable[..., Any]) -> Callable[..., Any]:
     """Adds the link token's secret half to fresh and replayed answers alike; see link_mac."""
 
@@ -108,5 +117,4 @@ class EmbedSessions(MethodView):
         data["parent_origin"] = origin
         link = sessions.create_link(g.clinic, g.api_key_id, data)
         db.session.commit()
-        return {"url": url_for("embed.open_link", token=link.link_id, _external=True),
-                "expires_at": link.session.token_expires_at}
+        return {"url": link_url(link.link_id), "expires_at": link.session.token_expires_at}

@@ -13,6 +13,7 @@ from service.embed.models import EmbedSession
 from service.embed.sessions import RedactEmbedPaths
 from service.extensions import db
 from service.models import ApiKey, Plan, utcnow
+from tests.accounts.conftest import add_clinician, signed_in
 from tests.embed.conftest import CSRF, PORTAL_A, PORTAL_B, create_link, link_path, open_session
 
 TEMPLATE = default_catalogue().template("core_routine")
@@ -197,3 +198,14 @@ def test_access_log_lines_never_carry_an_embed_link_or_session_key(app, client, 
     assert static.getMessage() == "GET /static/embed/embed.js"
     assert RedactEmbedPaths in {type(f) for f in logging.getLogger("werkzeug").filters}
     assert RedactEmbedPaths in {type(f) for f in logging.getLogger("gunicorn.access").filters}
+
+
+def test_the_clinics_own_plan_page_says_the_portal_made_the_revision(app, client, portals):
+    base = open_session(client, portals.a)
+    plan_id = _save(client, base).headers["Location"].rsplit("/", 1)[1].split("?")[0]
+    with app.app_context():
+        clinic_id = db.session.scalar(select(Plan.clinic_id))
+    add_clinician(app, clinic_id, "pt@a.example")
+    signed_in(client, "pt@a.example")
+    text = client.get(f"/plans/{plan_id}").get_data(as_text=True)
+    assert "Portal (API key test)" in text

@@ -108,3 +108,11 @@ def test_clinic_b_cannot_use_clinic_a_origins(app, client, portals):
     """Tenancy: the origin check uses the caller's clinic, not anyone's."""
     assert create_link(client, portals.b, parent_origin=PORTAL_A).status_code == 422
     assert create_link(client, portals.b, parent_origin=PORTAL_B).status_code == 201
+
+
+def test_the_link_uses_the_public_url_when_one_is_configured(app, client, portals):
+    """A portal's server may call the API by an internal name; the browser needs the public one."""
+    app.config["PUBLIC_URL"] = "https://limber.clinic.example/"
+    resp = create_link(client, portals.a)
+    assert resp.get_json()["url"].startswith("https://limber.clinic.example/embed/")
+    assert client.get(link_path(resp)).status_code == 303
