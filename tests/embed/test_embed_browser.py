@@ -3,6 +3,7 @@ worker on one origin, a tiny portal page on two others (one allowed, one not).""
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from tests.ui.live import CHROMIUM, CHROMIUM_ARGS, LiveLimber
 pytestmark = pytest.mark.browser
 
 CANARY = "Quillon Fenwhistle"
+SHOTS = os.environ.get("LIMBER_SCREENSHOTS")  # a folder: also save pictures for the docs
 ISSUED: list[str] = []  # every link the tests created, to look for in the logs
 TEMPLATE_TITLE = default_catalogue().template("core_routine").title
 TIMEOUT = 30_000  # ms; the worker's first start takes a few seconds
@@ -99,6 +101,12 @@ def browser(live: LiveLimber):  # noqa: ANN201
         chromium.close()
 
 
+def _shot(page, name: str) -> None:  # noqa: ANN001
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
+
+
 def _link(live: LiveLimber, parent_origin: str) -> str:
     resp = requests.post(f"{live.url}/api/v1/embed-sessions", timeout=10,
                          headers={"Authorization": f"Bearer {live.api_key}"},
@@ -124,6 +132,7 @@ def test_an_allowed_portal_embeds_the_builder_and_hears_when_the_plan_is_saved(
     page.goto(_portal_url(allowed, live, link))
     frame = page.frame_locator("#limber")
     frame.get_by_role("heading", level=1, name=TEMPLATE_TITLE).wait_for()
+    _shot(page, "embed-builder")
     assert frame.get_by_label("Patient's name or initials").input_value() == CANARY
     assert frame.locator("#f-patient-reference").input_value() == "MRN-4471"
     frame.get_by_label("Nerve symptoms in the leg").check()
@@ -143,6 +152,7 @@ def test_an_allowed_portal_embeds_the_builder_and_hears_when_the_plan_is_saved(
     frame.get_by_role("heading", name=CANARY).wait_for()
     frame.get_by_role("link", name="Open PDF").wait_for(state="visible")
     assert frame.get_by_role("link", name="Accessible HTML handout").is_visible()
+    _shot(page, "embed-plan")
 
     api = requests.get(f"{live.url}/api/v1/plans/{plan_id}", timeout=10,
                        headers={"Authorization": f"Bearer {live.api_key}"})
