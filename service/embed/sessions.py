@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from service.accounts.sessions import aware
 from service.embed.models import EmbedSession, EmbedSessionPlan
@@ -113,6 +113,23 @@ def touch(row: EmbedSession, now: datetime) -> None:
     if row.last_seen_at is None or now - aware(row.last_seen_at) > timedelta(minutes=1):
         row.last_seen_at = now
         db.session.commit()
+
+
+def purge_ended(now: datetime | None = None) -> int:
+    """Delete sessions that can no longer be used (link expired unused, or past the absolute
+    limit), with their plan lists: they hold a patient name and reference that nothing needs
+    once the session is over. The plans and the audit log stay. Returns how many went."""
+    now = now or utcnow()
+    absolute = now - _seconds("EMBED_ABSOLUTE_SECONDS")
+    ended = select(EmbedSession.id).where(or_(
+        and_(EmbedSession.started_at.is_(None), EmbedSession.token_expires_at <= now),
+        EmbedSession.started_at <= absolute))
+    ids = list(db.session.scalars(ended))
+    if ids:
+        db.session.execute(delete(EmbedSessionPlan).where(EmbedSessionPlan.session_id.in_(ids)))
+        db.session.execute(delete(EmbedSession).where(EmbedSession.id.in_(ids)))
+    db.session.commit()
+    return len(ids)
 
 
 def actor(row: EmbedSession) -> str:

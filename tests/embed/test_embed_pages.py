@@ -209,3 +209,44 @@ def test_the_clinics_own_plan_page_says_the_portal_made_the_revision(app, client
     signed_in(client, "pt@a.example")
     text = client.get(f"/plans/{plan_id}").get_data(as_text=True)
     assert "Portal (API key test)" in text
+
+
+def test_ended_sessions_and_unused_expired_links_are_purged_but_their_plans_stay(app, client,
+                                                                               portals):
+    from service.embed.sessions import purge_ended
+
+    base = open_session(client, portals.a)
+    plan_id = _save(client, base).headers["Location"].rsplit("/", 1)[1].split("?")[0]
+    link_path(create_link(client, portals.a))  # never opened
+    live = open_session(client, portals.a)
+    with app.app_context():
+        assert purge_ended() == 0
+        assert purge_ended(utcnow() + timedelta(minutes=6)) == 1  # the unused link
+        assert purge_ended(utcnow() + timedelta(hours=2, minutes=1)) == 2
+        assert db.session.scalar(select(EmbedSession)) is None
+        assert db.session.scalar(select(Plan).where(Plan.public_id == plan_id)) is not None
+    assert client.get(f"{live}new").status_code == 404
+
+
+def test_two_simultaneous_opens_of_one_link_start_one_session(app, portals):
+    """The conditional UPDATE is the lock: a double-loaded iframe cannot fork the session."""
+    import threading
+
+    client = app.test_client()
+    path = link_path(create_link(client, portals.a))
+    statuses: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def open_it() -> None:
+        own = app.test_client()
+        barrier.wait()
+        statuses.append(own.get(path).status_code)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [303, 410, 410, 410]
+    with app.app_context():
+        assert db.session.scalar(select(EmbedSession.session_hash)) is not None
