@@ -108,6 +108,13 @@ def start() -> Response:
     return redirect(url_for("embed.choose_template"), code=303)
 
 
+@blp.get("/s/<key>/alive")
+def alive() -> Response:
+    """The builder's script calls this while the clinician types, so a long form does not meet
+    the idle timeout and lose what was typed; an untouched page still times out."""
+    return Response(status=204)
+
+
 @blp.get("/s/<key>/new")
 def choose_template() -> str:
     return render_template("embed/choose_template.html",

@@ -90,6 +90,8 @@ def test_a_session_ends_after_idle_time_and_after_its_absolute_limit(app, client
         resp = client.get(f"{base}new")
         assert resp.status_code == 410, column
         assert "session has ended" in resp.get_data(as_text=True)
+        # Keeping a session alive cannot revive one that has ended.
+        assert client.get(f"{base}alive").status_code == 410
 
 
 def test_revoking_the_portals_api_key_ends_its_sessions(app, client, portals):
@@ -250,3 +252,16 @@ def test_two_simultaneous_opens_of_one_link_start_one_session(app, portals):
     assert sorted(statuses) == [303, 410, 410, 410]
     with app.app_context():
         assert db.session.scalar(select(EmbedSession.session_hash)) is not None
+
+
+def test_activity_on_the_page_keeps_the_session_from_idling_out(app, client, portals):
+    base = open_session(client, portals.a)
+    with app.app_context():
+        db.session.execute(update(EmbedSession).values(
+            last_seen_at=utcnow() - timedelta(minutes=29)))
+        db.session.commit()
+    assert client.get(f"{base}alive").status_code == 204
+    with app.app_context():
+        seen = db.session.scalar(select(EmbedSession.last_seen_at))
+        assert utcnow() - (seen if seen.tzinfo else seen.replace(tzinfo=utcnow().tzinfo)) \
+            < timedelta(minutes=1)
