@@ -28,6 +28,8 @@ _ENV: dict[str, tuple[str, Any]] = {
     "LIMBER_EMBED_LINK_SECONDS": ("EMBED_LINK_SECONDS", float),
     "LIMBER_EMBED_IDLE_SECONDS": ("EMBED_IDLE_SECONDS", float),
     "LIMBER_EMBED_ABSOLUTE_SECONDS": ("EMBED_ABSOLUTE_SECONDS", float),
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host.
+    "LIMBER_PROXY_HOPS": ("PROXY_HOPS", int),
 }
 
 MAX_BODY_BYTES = 1024 * 1024

@@ -56,4 +56,11 @@ def apply_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops:
+        # Behind TLS-terminating proxies the client address and scheme arrive in X-Forwarded-*;
+        # the sign-in limit and the audit log need the real client, not the proxy.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.after_request(apply_headers)

@@ -48,6 +48,20 @@ def test_insecure_cookie_switch_drops_secure_and_the_host_prefix(app, people):
     assert client.get("/plans").status_code == 200
 
 
+def test_behind_a_proxy_the_sign_in_limit_counts_each_forwarded_client_apart(app, people):
+    from service import create_app
+
+    proxied = create_app({**app.config, "PROXY_HOPS": 1})
+
+    def attempt(client_ip: str) -> int:
+        c = proxied.test_client()
+        c.environ_base["HTTP_X_FORWARDED_FOR"] = client_ip
+        return sign_in(c, "pt@a.example", "wrong wrong wrong").status_code
+
+    assert [attempt("203.0.113.5") for _ in range(6)][-1] == 429
+    assert attempt("203.0.113.6") == 401, "another client behind the same proxy was locked out"
+
+
 def test_production_refuses_insecure_cookies(tmp_path):
     from service import create_app
 

@@ -135,6 +135,11 @@ def test_out_of_range_dose_shows_its_error_next_to_the_field_and_keeps_what_was_
     assert box.locator(f"#{field_id}-error").count() == 1
     assert f"{field_id}-error" in page.locator(f"#{field_id}").get_attribute("aria-describedby")
     assert page.locator(".error-summary").is_visible()
+    # Keyboard: the summary has focus after the reload; its link moves focus to the field.
+    assert page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == field_id
     assert page.locator(f"#{field_id}").input_value() == str(high + 5)
     assert page.get_by_label("Patient's name or initials").input_value() == CANARY
     assert page.get_by_label("Reference (optional)").input_value() == "MRN-5"
