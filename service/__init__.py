@@ -30,7 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     rest_api.init_app(app)
 
-    from service import errors, health, queue, security, ui
+    from service import embed, errors, health, queue, security, ui
     from service.api import register_api
     from service.api.bodies import check_api_input
 
@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     security.init_app(app)
     ui.init_app(app)
+    embed.init_app(app)
     app.register_blueprint(health.blp)
     register_api(rest_api)
     app.before_request(check_api_input)

@@ -24,6 +24,10 @@ _ENV: dict[str, tuple[str, Any]] = {
     "LIMBER_WEBHOOK_CA_BUNDLE": ("WEBHOOK_CA_BUNDLE", str),
     # Plain-http hosts other than localhost only: drops Secure and the __Host- cookie prefix.
     "LIMBER_INSECURE_COOKIES": ("UI_INSECURE_COOKIES", lambda v: v == "1"),
+    # Portal embedding (docs/embedding.md); defaults in service/embed/sessions.py.
+    "LIMBER_EMBED_LINK_SECONDS": ("EMBED_LINK_SECONDS", float),
+    "LIMBER_EMBED_IDLE_SECONDS": ("EMBED_IDLE_SECONDS", float),
+    "LIMBER_EMBED_ABSOLUTE_SECONDS": ("EMBED_ABSOLUTE_SECONDS", float),
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host.
     "LIMBER_PROXY_HOPS": ("PROXY_HOPS", int),
 }

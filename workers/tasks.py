@@ -17,6 +17,7 @@ from pdf.render import render_handout_with_pages
 from plans.model import HandoutOptions, PageSize
 from plans.snapshot import snapshot_from_dict
 from service import idempotency, outbox, webhooks
+from service.embed import sessions as embed_sessions
 from service.extensions import db
 from service.models import Handout, RenderJob, utcnow
 from service.queue import RENDER_TASK, SWEEP_TASK
@@ -91,4 +92,5 @@ def _record_handout_event(job: RenderJob, event_type: str) -> None:
 @shared_task(name=SWEEP_TASK)
 def sweep_outbox() -> int:
     idempotency.purge_expired()
+    embed_sessions.purge_ended()
     return outbox.sweep() + webhooks.sweep_deliveries()

@@ -134,6 +134,8 @@ def _signin_token(nonce: str) -> str:
 
 def csrf_token() -> str:
     """The token for forms on this page; templates call it as csrf_token()."""
+    if g.get("embed_csrf_token"):  # a portal embed session keeps its own (service/embed)
+        return g.embed_csrf_token
     if g.get("user_session") is not None:
         return g.user_session.csrf_token
     nonce = request.cookies.get(signin_cookie_name()) or g.get("signin_nonce")

@@ -6,7 +6,7 @@ from flask_smorest import Api
 
 
 def register_api(api: Api) -> None:
-    from service import webhooks
+    from service import embed, webhooks
     from service.api import api_keys, plans, templates
     from service.api.openapi import register_contract
 
@@ -17,3 +17,4 @@ def register_api(api: Api) -> None:
     for module in (templates, plans, api_keys):
         api.register_blueprint(module.blp)
     webhooks.register(api)
+    embed.register_api(api)

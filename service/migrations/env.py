@@ -5,6 +5,7 @@ from sqlalchemy import engine_from_config, pool
 
 from service import audit, idempotency, models  # noqa: F401  registers the tables on db.metadata
 from service.accounts import models as account_models  # noqa: F401
+from service.embed import models as embed_models  # noqa: F401
 from service.extensions import db
 from service.webhooks import models as webhook_models  # noqa: F401
 

@@ -14,13 +14,16 @@ def field_id(name: str) -> str:
 
 
 def actor_name(actor: str) -> str:
-    """'clinician:5' -> that clinician's name, 'api-key:3' -> 'API key lmb_…', within the
-    signed-in clinic only."""
+    """'clinician:5' -> that clinician's name, 'api-key:3' -> 'API key lmb_…', 'embed:3' ->
+    'Portal (API key lmb_…)', within the signed-in clinic only."""
     from service.accounts.models import Clinician
     from service.extensions import db
     from service.models import ApiKey
 
     kind, _, ident = actor.partition(":")
+    if kind == "embed":  # a portal embed session acts with its API key (service/embed)
+        key = actor_name(f"api-key:{ident}")
+        return f"Portal ({key})" if key.startswith("API key ") else actor
     if not ident.isdigit() or g.get("clinic") is None:
         return actor
     names = g.setdefault("actor_names", {})
