@@ -66,7 +66,8 @@ def _list_page(errors: dict[str, str] | None = None, form: dict[str, Any] | None
 
 
 def _endpoint_page(endpoint: WebhookEndpoint, errors: dict[str, str] | None = None,
-                   rotated: str | None = None, status: int = 200) -> tuple[str, int]:
+                   rotated: str | None = None, form: dict[str, Any] | None = None,
+                   status: int = 200) -> tuple[str, int]:
     query = (select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
              .options(selectinload(WebhookDelivery.attempts)))
     before = request.args.get("before", type=int)
@@ -79,8 +80,33 @@ def _endpoint_page(endpoint: WebhookEndpoint, errors: dict[str, str] | None = No
                            deliveries=rows[:DELIVERIES_PER_PAGE],
                            more=len(rows) > DELIVERIES_PER_PAGE, errors=errors or {},
                            rotated=rotated, overlap_hours=overlap_hours,
+                           form=form or {"url": endpoint.url, "events": endpoint.events,
+                                         "description": endpoint.description},
                            redelivered=request.args.get("redelivered"),
                            event_words=EVENT_WORDS), status
+
+
+def _posted() -> dict[str, Any]:
+    return {"url": request.form.get("url", "").strip(),
+            "events": request.form.getlist("events"),
+            "description": request.form.get("description", "").strip()}
+
+
+def _loaded(form: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The form through the API's own schema: (data, {}) or (None, errors by field)."""
+    try:
+        return EndpointCreateSchema().load(form), {}
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for found in flatten_messages(exc.messages):
+            field = found["field"].split(".", 1)[0]
+            blank = field == "url" and not form["url"] or field == "events" and not form["events"]
+            errors.setdefault(field, FRIENDLIER[field] if blank else found["message"])
+        return None, errors
+
+
+def _refused(problem: endpoints.EndpointProblem) -> dict[str, str]:
+    return {problem.field: f"Limber cannot send webhooks to this address: {problem}."}
 
 
 @blp.get("")
@@ -92,23 +118,15 @@ def endpoint_list() -> tuple[str, int]:
 @blp.post("")
 @admin_required
 def add_endpoint() -> tuple[str, int]:
-    form = {"url": request.form.get("url", "").strip(),
-            "events": request.form.getlist("events"),
-            "description": request.form.get("description", "").strip()}
+    form = _posted()
+    data, errors = _loaded(form)
+    if data is None:
+        return _list_page(errors, form, status=422)
     try:
-        data = EndpointCreateSchema().load(form)
         endpoint, secret = endpoints.register(g.clinic.id, _actor(), data["url"],
                                               data["events"], data["description"])
-    except ValidationError as exc:
-        errors = {}
-        for found in flatten_messages(exc.messages):
-            field = found["field"].split(".", 1)[0]
-            blank = field == "url" and not form["url"] or field == "events" and not form["events"]
-            errors.setdefault(field, FRIENDLIER[field] if blank else found["message"])
-        return _list_page(errors, form, status=422)
     except endpoints.EndpointProblem as problem:
-        return _list_page({problem.field: "Limber cannot send webhooks to this address: "
-                                          f"{problem}."}, form, status=422)
+        return _list_page(_refused(problem), form, status=422)
     db.session.commit()
     # Rendered, never redirected: the plain secret must not travel through a URL or session.
     return _list_page(new_secret=(endpoint, secret))
@@ -118,6 +136,32 @@ def add_endpoint() -> tuple[str, int]:
 @admin_required
 def endpoint_detail(endpoint_id: str) -> tuple[str, int]:
     return _endpoint_page(_endpoint(endpoint_id))
+
+
+@blp.post("/<string:endpoint_id>")
+@admin_required
+def change_endpoint(endpoint_id: str) -> Response | tuple[str, int]:
+    endpoint = _endpoint(endpoint_id)
+    form = _posted()
+    data, errors = _loaded(form)
+    if data is None:
+        return _endpoint_page(endpoint, errors, form=form, status=422)
+    # Only what differs, so the audit log names the fields that really changed.
+    changes: dict[str, Any] = {}
+    if data["url"] != endpoint.url:
+        changes["url"] = data["url"]
+    if endpoints.ordered(data["events"]) != endpoint.events:
+        changes["events"] = data["events"]
+    if data["description"] != endpoint.description:
+        changes["description"] = data["description"]
+    try:
+        endpoints.change(endpoint, _actor(), **changes)
+    except endpoints.EndpointProblem as problem:
+        db.session.rollback()
+        return _endpoint_page(endpoint, _refused(problem), form=form, status=422)
+    db.session.commit()
+    return redirect(url_for("ui_admin_webhooks.endpoint_detail", endpoint_id=endpoint_id,
+                            saved=1), code=303)
 
 
 @blp.post("/<string:endpoint_id>/enabled")

@@ -274,3 +274,35 @@ def test_admin_nav_links_to_webhooks_and_the_audit_page_names_the_endpoint(app, 
     page = client.get("/admin/audit").get_data(as_text=True)
     assert f'href="{PAGE}"' in client.get("/admin/clinicians").get_data(as_text=True)
     assert "webhook endpoint created" in page and row.public_id in page
+
+
+def test_admin_changes_address_events_and_description_with_the_same_checks(app, client, people):
+    endpoint = register(client, people.keys.a, "http://127.0.0.1:9/hooks")
+    signed_in(client, "admin@a.example")
+    detail = f"{PAGE}/{endpoint['id']}"
+    resp = client.post(detail, data={"csrf_token": csrf_from(client, detail),
+                                     "url": "http://127.0.0.1:9/v2", "description": "Portal v2",
+                                     "events": ["handout.failed", "handout.ready"]})
+    assert resp.status_code == 303
+    assert "Saved." in client.get(resp.headers["Location"]).get_data(as_text=True)
+    row = _endpoint(app, endpoint["id"])
+    assert (row.url, row.events, row.description) == (
+        "http://127.0.0.1:9/v2", ["handout.ready", "handout.failed"], "Portal v2")
+    [changed] = _events(app, audit.WEBHOOK_ENDPOINT_UPDATED)
+    assert changed.detail == {"fields": ["url", "events", "description"]}
+
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = False
+    resp = client.post(detail, data={"csrf_token": csrf_from(client, detail),
+                                     "url": "https://192.168.1.20/hooks", "description": "x",
+                                     "events": ["plan.created"]})
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "cannot send webhooks" in _field_error(text, "url")
+    assert 'value="https://192.168.1.20/hooks"' in text
+    resp = client.post(detail, data={"csrf_token": csrf_from(client, detail),
+                                     "url": "http://127.0.0.1:9/v2", "description": "x"})
+    assert resp.status_code == 422
+    assert "Tick at least one event" in _field_error(resp.get_data(as_text=True), "events")
+    row = _endpoint(app, endpoint["id"])
+    assert (row.url, row.description) == ("http://127.0.0.1:9/v2", "Portal v2"), "nothing kept"
+    assert len(_events(app, audit.WEBHOOK_ENDPOINT_UPDATED)) == 1
