@@ -306,3 +306,19 @@ def test_admin_changes_address_events_and_description_with_the_same_checks(app, 
     row = _endpoint(app, endpoint["id"])
     assert (row.url, row.description) == ("http://127.0.0.1:9/v2", "Portal v2"), "nothing kept"
     assert len(_events(app, audit.WEBHOOK_ENDPOINT_UPDATED)) == 1
+
+
+def test_a_long_delivery_log_pages_fifty_at_a_time_newest_first(app, client, people):
+    endpoint = register(client, people.keys.a, "http://127.0.0.1:9/hooks")
+    with app.app_context():
+        row = db.session.scalars(select(WebhookEndpoint)).one()
+        db.session.add_all([WebhookDelivery(endpoint_id=row.id, webhook_id=f"msg_test{i:03d}",
+                                            event_type="plan.created", payload="{}",
+                                            state="succeeded") for i in range(51)])
+        db.session.commit()
+    signed_in(client, "admin@a.example")
+    first = client.get(f"{PAGE}/{endpoint['id']}").get_data(as_text=True)
+    assert "msg_test050" in first and "msg_test001" in first and "msg_test000" not in first
+    older = re.search(r'href="([^"]+before=\d+)">Older deliveries', first).group(1)
+    rest = client.get(older.replace("&amp;", "&")).get_data(as_text=True)
+    assert "msg_test000" in rest and "msg_test001" not in rest and "Older deliveries" not in rest

@@ -229,3 +229,25 @@ def test_openapi_describes_each_event_payload_and_the_signature_headers(client):
         "patient_reference"}
     assert "/api/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver" in (
         spec["paths"])
+
+
+def test_changes_through_the_api_are_in_the_audit_log_by_key_and_never_with_the_secret(
+        app, client, clinics, receivers):
+    from sqlalchemy import select
+
+    from service.audit import AuditEvent
+    from service.extensions import db
+
+    endpoint = register(client, clinics.a, receivers().url)
+    base = f"/api/v1/webhook-endpoints/{endpoint['id']}"
+    client.patch(base, headers=clinics.a, json={"description": "Portal", "enabled": False})
+    rotated = client.post(f"{base}/rotate-secret", headers=clinics.a).get_json()["secret"]
+    client.delete(base, headers=clinics.a)
+    with app.app_context():
+        rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        logged = [(e.action, e.target, e.actor.split(":")[0]) for e in rows]
+        text = " ".join(str(e.detail) for e in rows)
+    assert logged == [(action, endpoint["id"], "api-key") for action in (
+        "webhook_endpoint_created", "webhook_endpoint_updated", "webhook_endpoint_disabled",
+        "webhook_secret_rotated", "webhook_endpoint_deleted")]
+    assert endpoint["secret"] not in text and rotated not in text and "whsec_" not in text
