@@ -30,7 +30,7 @@ if __name__ == "__main__":
     env = {**os.environ, "LIMBER_SCREENSHOTS": str(SHOTS)}
     code = subprocess.call([sys.executable, "-m", "pytest", "-q",  # noqa: S603
                             "tests/ui/test_browser.py",
-                            "-k", "build_a_plan or out_of_range or red_flag",
+                            "-k", "build_a_plan or out_of_range or red_flag or webhook",
                             *sys.argv[1:]], cwd=ROOT, env=env)
     if code == 0:
         for png in sorted(SHOTS.glob("*.png")):

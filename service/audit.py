@@ -29,6 +29,11 @@ PASSWORD_SET = "password_set"  # noqa: S105 - an action name, not a secret
 CLINIC_UPDATED = "clinic_updated"
 WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint_created"
 WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint_deleted"
+WEBHOOK_ENDPOINT_UPDATED = "webhook_endpoint_updated"
+WEBHOOK_ENDPOINT_ENABLED = "webhook_endpoint_enabled"
+WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
+WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated"  # noqa: S105 - an action name
+WEBHOOK_REDELIVERED = "webhook_redelivered"
 
 
 class AuditEvent(db.Model):

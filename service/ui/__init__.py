@@ -47,7 +47,7 @@ STATUS_WORDS = {"pending": "Waiting", "queued": "Making…", "rendering": "Makin
 def init_app(app: Flask) -> None:
     from service.accounts import routes as account_routes
     from service.accounts import sessions
-    from service.ui import admin, builder, plans
+    from service.ui import admin, admin_webhooks, builder, plans
 
     sessions.init_app(app)
     app.jinja_env.filters["fid"] = field_id
@@ -57,10 +57,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(account_routes.blp)
     app.register_blueprint(plans.blp)
     app.register_blueprint(admin.blp)
+    app.register_blueprint(admin_webhooks.blp)
     # Other features add admin pages here (for example webhook endpoints): (label, endpoint).
     app.config.setdefault("UI_ADMIN_NAV", [
         ("Clinicians", "ui_admin.clinician_list"),
         ("API keys", "ui_admin.api_keys"),
+        ("Webhooks", "ui_admin_webhooks.endpoint_list"),
         ("Clinic profile", "ui_admin.clinic_profile"),
         ("Audit log", "ui_admin.audit_log"),
     ])

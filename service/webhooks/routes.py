@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
-from flask import current_app, g, url_for
+from flask import g, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from marshmallow import RAISE
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from service.api.pagination import LINK_HEADER_DOC, PageArgsSchema, paginate
 from service.auth import require_api_key
 from service.extensions import db
-from service.models import utcnow
-from service.webhooks import delivery as deliveries
-from service.webhooks import events, http
-from service.webhooks.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
+from service.webhooks import endpoints, events
+from service.webhooks.models import WebhookDelivery, WebhookEndpoint
 from service.webhooks.schemas import (
-    DeliveryQuerySchema,
+    DeliveryPageSchema,
     DeliverySchema,
     EndpointCreateSchema,
+    EndpointPageSchema,
     EndpointPatchSchema,
     EndpointSchema,
     EndpointWithSecretSchema,
     RotatedSecretSchema,
 )
-from service.webhooks.secret_store import encrypt, new_secret
 
 blp = Blueprint("webhook_endpoints", __name__, url_prefix="/api/v1/webhook-endpoints",
                 description="Where we POST signed events (Standard Webhooks). See "
@@ -38,36 +37,32 @@ _SHOWN = ("public_id", "url", "description", "events", "enabled", "disabled_reas
           "previous_secret_expires_at", "created_at", "updated_at")
 
 
+def _actor() -> str:
+    return f"api-key:{g.api_key_id}"
+
+
 def endpoint_for_clinic(endpoint_id: str) -> WebhookEndpoint:
     """Another clinic's endpoint answers 404, exactly like one that does not exist."""
-    endpoint = db.session.scalar(select(WebhookEndpoint).where(
-        WebhookEndpoint.public_id == endpoint_id, WebhookEndpoint.clinic_id == g.clinic.id))
+    endpoint = endpoints.find(g.clinic.id, endpoint_id)
     if endpoint is None:
         abort(404, message="No webhook endpoint with that id in your clinic.")
     return endpoint
 
 
 def delivery_for_endpoint(endpoint: WebhookEndpoint, delivery_id: str) -> WebhookDelivery:
-    found = db.session.scalar(select(WebhookDelivery).where(
-        WebhookDelivery.public_id == delivery_id, WebhookDelivery.endpoint_id == endpoint.id))
+    found = endpoints.find_delivery(endpoint, delivery_id)
     if found is None:
         abort(404, message="No delivery with that id for this endpoint.")
     return found
 
 
-def ordered(events: list[str]) -> list[str]:
-    """Each event type once, in the documented order."""
-    return [e for e in EVENT_TYPES if e in events]
-
-
-def checked_url(url: str) -> str:
-    """Refuse at registration what delivery would refuse: a 422 naming `url`."""
-    try:
-        http.check_url(url, current_app.config["WEBHOOK_ALLOW_PRIVATE"])
-    except http.AddressNotAllowed as exc:
-        abort(422, message="Webhooks can only go to public https URLs.",
-              errors=[{"field": "url", "message": str(exc)}])
-    return url
+def refused(problem: endpoints.EndpointProblem) -> NoReturn:
+    """A refused change as problem+json naming its field."""
+    if problem.status == 422:
+        abort(422, message="Webhooks can only go to public https URLs."
+              if problem.field == "url" else str(problem),
+              errors=[{"field": problem.field, "message": str(problem)}])
+    abort(problem.status, message=str(problem))
 
 
 @blp.route("")
@@ -78,11 +73,11 @@ class WebhookEndpoints(MethodView):
     @blp.doc(security=SECURITY)
     def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Register an endpoint; its signing secret is in this response and nowhere else"""
-        secret = new_secret()
-        endpoint = WebhookEndpoint(clinic_id=g.clinic.id, url=checked_url(data["url"]),
-                                   events=ordered(data["events"]), description=data["description"],
-                                   secret_ciphertext=encrypt(secret))
-        db.session.add(endpoint)
+        try:
+            endpoint, secret = endpoints.register(g.clinic.id, _actor(), data["url"],
+                                                  data["events"], data["description"])
+        except endpoints.EndpointProblem as problem:
+            refused(problem)
         db.session.commit()
         # The response is the only place the plain secret ever appears.
         body = {**{name: getattr(endpoint, name) for name in _SHOWN}, "secret": secret}
@@ -90,12 +85,20 @@ class WebhookEndpoints(MethodView):
                            endpoint_id=endpoint.public_id, _external=True)
         return body, 201, {"Location": location}
 
-    @blp.response(200, EndpointSchema(many=True))
+    @blp.arguments(PageArgsSchema, location="query", unknown=RAISE)
+    @blp.response(200, EndpointPageSchema, headers=LINK_HEADER_DOC)
     @blp.doc(security=SECURITY)
-    def get(self) -> list[WebhookEndpoint]:
-        """Your clinic's endpoints (secrets are never listed)"""
-        return list(db.session.scalars(select(WebhookEndpoint).where(
-            WebhookEndpoint.clinic_id == g.clinic.id).order_by(WebhookEndpoint.id)))
+    def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Your clinic's endpoints, newest first, a page at a time (secrets are never listed)"""
+        query = select(WebhookEndpoint).where(WebhookEndpoint.clinic_id == g.clinic.id)
+        page, headers = paginate(query, WebhookEndpoint.created_at, WebhookEndpoint.public_id,
+                                 args, _as_is)
+        return page, 200, headers
+
+
+def _as_is(row: Any) -> Any:
+    """The page schema serialises the rows themselves."""
+    return row
 
 
 @blp.route("/<string:endpoint_id>")
@@ -112,19 +115,16 @@ class WebhookEndpointById(MethodView):
     def patch(self, changes: dict[str, Any], endpoint_id: str) -> WebhookEndpoint:
         """Change the URL, events or description; disable or enable deliveries"""
         endpoint = endpoint_for_clinic(endpoint_id)
-        now = utcnow()
-        if "url" in changes:
-            endpoint.url = checked_url(changes["url"])
-        if "events" in changes:
-            endpoint.events = ordered(changes["events"])
-        if "description" in changes:
-            endpoint.description = changes["description"]
-        if changes.get("enabled") is False and endpoint.enabled:
-            endpoint.enabled, endpoint.disabled_reason = False, "Disabled through the API"
-            deliveries.cancel_pending(endpoint, now)
-        elif changes.get("enabled") is True:
-            endpoint.enabled, endpoint.disabled_reason = True, ""
-        endpoint.updated_at = now
+        try:
+            endpoints.change(endpoint, _actor(), url=changes.get("url"),
+                             events=changes.get("events"),
+                             description=changes.get("description"))
+        except endpoints.EndpointProblem as problem:
+            db.session.rollback()
+            refused(problem)
+        if "enabled" in changes:
+            endpoints.set_enabled(endpoint, _actor(), changes["enabled"],
+                                  "Disabled through the API")
         db.session.commit()
         return endpoint
 
@@ -132,7 +132,7 @@ class WebhookEndpointById(MethodView):
     @blp.doc(security=SECURITY)
     def delete(self, endpoint_id: str) -> None:
         """Remove an endpoint with its delivery log; nothing more is sent to it"""
-        deliveries.remove_endpoint(endpoint_for_clinic(endpoint_id))
+        endpoints.remove(endpoint_for_clinic(endpoint_id), _actor())
         db.session.commit()
 
 
@@ -143,13 +143,7 @@ class RotateSecret(MethodView):
     def post(self, endpoint_id: str) -> dict[str, Any]:
         """New signing secret; the old one keeps signing beside it during the overlap (24 h)"""
         endpoint = endpoint_for_clinic(endpoint_id)
-        now = utcnow()
-        secret = new_secret()
-        overlap = timedelta(seconds=current_app.config["WEBHOOK_SECRET_OVERLAP_SECONDS"])
-        endpoint.previous_secret_ciphertext = endpoint.secret_ciphertext
-        endpoint.previous_secret_expires_at = now + overlap
-        endpoint.secret_ciphertext = encrypt(secret)
-        endpoint.updated_at = now
+        secret = endpoints.rotate_secret(endpoint, _actor())
         db.session.commit()
         return {"id": endpoint.public_id, "secret": secret,
                 "previous_secret_expires_at": endpoint.previous_secret_expires_at}
@@ -157,16 +151,18 @@ class RotateSecret(MethodView):
 
 @blp.route("/<string:endpoint_id>/deliveries")
 class Deliveries(MethodView):
-    @blp.arguments(DeliveryQuerySchema, location="query")
-    @blp.response(200, DeliverySchema(many=True))
+    @blp.arguments(PageArgsSchema, location="query", unknown=RAISE)
+    @blp.response(200, DeliveryPageSchema, headers=LINK_HEADER_DOC)
     @blp.doc(security=SECURITY)
-    def get(self, query: dict[str, Any], endpoint_id: str) -> list[WebhookDelivery]:
-        """The delivery log, newest first, with every attempt"""
+    def get(self, args: dict[str, Any], endpoint_id: str
+            ) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """The delivery log, newest first, with every attempt, a page at a time"""
         endpoint = endpoint_for_clinic(endpoint_id)
-        return list(db.session.scalars(
-            select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
-            .options(selectinload(WebhookDelivery.attempts))
-            .order_by(WebhookDelivery.id.desc()).limit(query["limit"])))
+        query = (select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+                 .options(selectinload(WebhookDelivery.attempts)))
+        page, headers = paginate(query, WebhookDelivery.created_at, WebhookDelivery.public_id,
+                                 args, _as_is)
+        return page, 200, headers
 
 
 @blp.route("/<string:endpoint_id>/deliveries/<string:delivery_id>/redeliver")
@@ -179,11 +175,10 @@ class Redeliver(MethodView):
         """Send the same event again, with the same webhook-id and body"""
         endpoint = endpoint_for_clinic(endpoint_id)
         found = delivery_for_endpoint(endpoint, delivery_id)
-        if not endpoint.enabled:
-            abort(409, message="The endpoint is disabled; enable it first.")
-        if found.state == WebhookDelivery.SENDING:
-            abort(409, message="That delivery is being sent right now.")
-        deliveries.redeliver(found)
+        try:
+            endpoints.redeliver(endpoint, found, _actor())
+        except endpoints.EndpointProblem as problem:
+            refused(problem)
         db.session.commit()
         events.send(found.id)
         return found

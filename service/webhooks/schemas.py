@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from service.api.pagination import page_schema
 from service.webhooks.models import EVENT_TYPES
 
 _URL = validate.Length(min=1, max=2000)
@@ -89,9 +90,8 @@ class DeliverySchema(Schema):
     attempts = fields.List(fields.Nested(AttemptSchema))
 
 
-class DeliveryQuerySchema(StrictSchema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100),
-                           metadata={"description": "How many deliveries, newest first."})
+EndpointPageSchema = page_schema(EndpointSchema, "WebhookEndpointPage")
+DeliveryPageSchema = page_schema(DeliverySchema, "WebhookDeliveryPage")
 
 
 # The payloads we POST, described for the OpenAPI `webhooks` section.

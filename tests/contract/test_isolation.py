@@ -41,7 +41,7 @@ ROUTES = [
 # Ids that are not a clinic's rows: the vetted template catalogue is the same for everyone.
 NOT_CLINIC_OWNED = {("GET", "/api/v1/templates/<template_id>")}
 
-LISTS = ["/api/v1/plans", "/api/v1/api-keys"]
+LISTS = ["/api/v1/plans", "/api/v1/api-keys", "/api/v1/webhook-endpoints"]
 
 
 def a_rows(app, client, clinics) -> dict[str, str]:
@@ -97,6 +97,9 @@ def test_every_api_route_that_takes_an_id_is_in_the_matrix(app):
 
 @pytest.mark.parametrize("path", LISTS)
 def test_lists_only_ever_show_the_callers_clinic(app, client, clinics, path):
+    for headers in (clinics.a, clinics.b):
+        assert client.post("/api/v1/webhook-endpoints", headers=headers, json={
+            "url": "http://127.0.0.1:9/hooks"}).status_code == 201
     make_plan(client, clinics.a, patient={"display_name": "A1", "reference": "SAME"})
     make_plan(client, clinics.b, patient={"display_name": "B1", "reference": "SAME"})
     a_items = client.get(path, headers=clinics.a).get_json()["items"]

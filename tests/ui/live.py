@@ -33,7 +33,10 @@ class LiveLimber:
                     "LIMBER_BROKER_URL": "filesystem://",
                     "LIMBER_INSTANCE_PATH": str(directory / "instance"),
                     "LIMBER_SECRET_KEY": "browser-test-secret",
-                    "LIMBER_SWEEP_SECONDS": "1"}
+                    "LIMBER_SWEEP_SECONDS": "1",
+                    # The worker may deliver webhooks to a receiver on loopback; the server
+                    # keeps refusing such addresses unless a test switches it on.
+                    "LIMBER_WEBHOOK_ALLOW_PRIVATE": "1"}
         self.app = create_app({"SQLALCHEMY_DATABASE_URI": self.env["LIMBER_DATABASE_URL"],
                                "INSTANCE_PATH": self.env["LIMBER_INSTANCE_PATH"],
                                "SECRET_KEY": self.env["LIMBER_SECRET_KEY"],

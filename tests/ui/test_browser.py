@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from pypdf import PdfReader
 from plans.catalogue import default_catalogue
 from tests.conftest import need
 from tests.ui.live import (
+    ADMIN_A,
     CHROMIUM,
     CHROMIUM_ARGS,
     CLINICIAN_A,
@@ -216,6 +218,62 @@ def test_api_docs_render_under_the_content_security_policy(browser, live):
     # (no third-party traffic). Nothing the page needs may be blocked.
     assert [v for v in violations if "https://cdn.redoc.ly/" not in v] == []
     context.close()
+
+
+def _reload_until(page, text: str, times: int = 1, seconds: float = 30) -> None:  # noqa: ANN001
+    """The delivery log is a plain page: reload it until the worker's attempts show."""
+    deadline = time.monotonic() + seconds
+    while page.locator("main").inner_text().count(text) < times:
+        assert time.monotonic() < deadline, page.locator("main").inner_text()
+        page.wait_for_timeout(250)
+        page.reload()
+
+
+def test_an_admin_adds_a_webhook_endpoint_then_reads_and_redelivers_from_its_log(browser, live):
+    from tests.webhooks.conftest import Receiver
+
+    receiver = Receiver(answers=[(503, {})]).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    try:
+        sign_in(page, live.url, ADMIN_A)
+        page.get_by_role("link", name="Webhooks").click()
+        page.get_by_label("Address (URL)").fill("https://10.0.0.7/hooks")
+        page.get_by_role("button", name="Add endpoint").click()
+        assert "cannot send webhooks" in page.locator("#f-url-error").inner_text()
+        live.app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+        try:
+            page.get_by_label("Address (URL)").fill(receiver.url)
+            page.get_by_label("Description (optional)").fill("Front desk portal")
+            page.get_by_role("button", name="Add endpoint").click()
+            assert page.locator("#new-webhook-secret").input_value().startswith("whsec_")
+        finally:
+            live.app.config["WEBHOOK_ALLOW_PRIVATE"] = False
+        page.get_by_role("link", name="Open the endpoint and its delivery log").click()
+        log_url = page.url
+
+        page.goto(f"{live.url}/plans/new")
+        page.get_by_role("link", name=re.compile("^Use this template")).first.click()
+        page.get_by_label("Patient's name or initials").fill("W. H.")
+        page.get_by_role("button", name="Save plan and make handout").click()
+        page.wait_for_url(re.compile(r"/plans/pln_[\w-]+$"))
+        page.goto(log_url)
+        # plan.created gets a 503 and waits for its retry; handout.ready gets a 204.
+        _reload_until(page, "HTTP 503")
+        _reload_until(page, "HTTP 204")
+        page.locator("tr", has_text="plan.created").get_by_role(
+            "button", name=re.compile("^Redeliver")).click()
+        page.get_by_text("is being sent again, with the same webhook-id").wait_for()
+        _reload_until(page, "succeeded", times=2)
+        assert "redelivery" in page.locator("tr", has_text="plan.created").inner_text()
+        assert "W. H." not in page.content()
+        _shot(page, "admin-webhook-delivery-log")
+    finally:
+        context.close()
+        receiver.stop()
+    ids = [r.headers["webhook-id"] for r in receiver.received]
+    assert len(ids) == 3 and len(set(ids)) == 2, "the redelivery keeps its webhook-id"
 
 
 def test_the_canary_patient_name_is_in_no_server_or_worker_log(live):

@@ -148,7 +148,7 @@ def deliveries_of(client: FlaskClient, headers: dict[str, str],
                   endpoint_id: str) -> list[dict[str, Any]]:
     resp = client.get(f"/api/v1/webhook-endpoints/{endpoint_id}/deliveries", headers=headers)
     assert resp.status_code == 200, resp.get_json()
-    return resp.get_json()
+    return resp.get_json()["items"]
 
 
 __all__ = ["CANARY_NAME", "CANARY_NOTE", "ClinicKeys", "Receiver", "attempt_all_due",

@@ -247,7 +247,8 @@ def test_manual_redelivery_sends_the_same_webhook_id_and_body_again(
         app, client, clinics, receivers):
     receiver = receivers()
     secret = register(client, clinics.a, receiver.url)["secret"]
-    endpoint_id = client.get("/api/v1/webhook-endpoints", headers=clinics.a).get_json()[0]["id"]
+    listed = client.get("/api/v1/webhook-endpoints", headers=clinics.a).get_json()
+    endpoint_id = listed["items"][0]["id"]
     make_plan(client, clinics.a)
     attempt_all_due(app)
     [done] = deliveries_of(client, clinics.a, endpoint_id)

@@ -37,7 +37,7 @@ def test_registering_shows_a_standard_webhooks_secret_once_and_never_again(
         assert resp.status_code == 200
         assert secret not in resp.get_data(as_text=True)
         assert "secret" not in resp.get_data(as_text=True).replace("previous_secret", "")
-    assert [e["id"] for e in listed.get_json()] == [body["id"]]
+    assert [e["id"] for e in listed.get_json()["items"]] == [body["id"]]
 
 
 def test_the_secret_is_stored_encrypted_and_signs_after_a_restart(app, clinics, receivers):
@@ -149,6 +149,39 @@ def test_deliveries_limit_is_validated(client, clinics, receivers):
     assert resp.status_code == 422 and fields_named(resp) == {"limit"}
 
 
+def test_endpoints_and_deliveries_are_listed_newest_first_a_cursor_page_at_a_time(
+        client, clinics, receivers):
+    """The same envelope as /api/v1/plans: items, next_cursor, and a Link to the next page."""
+    receiver = receivers()
+    ids = [register(client, clinics.a, receiver.url, description=f"n{i}")["id"] for i in range(3)]
+    seen, path = [], "/api/v1/webhook-endpoints?limit=2"
+    while path:
+        resp = client.get(path, headers=clinics.a)
+        assert resp.status_code == 200
+        body = resp.get_json()
+        seen += [e["id"] for e in body["items"]]
+        assert ("Link" in resp.headers) == (body["next_cursor"] is not None)
+        path = resp.headers.get("Link", "").removeprefix("<").partition(">")[0] or None
+    assert seen == ids[::-1]
+
+    for _ in range(3):
+        make_plan(client, clinics.a)
+    first = client.get(f"/api/v1/webhook-endpoints/{ids[0]}/deliveries?limit=2",
+                       headers=clinics.a).get_json()
+    rest = client.get(f"/api/v1/webhook-endpoints/{ids[0]}/deliveries",
+                      query_string={"limit": 2, "cursor": first["next_cursor"]},
+                      headers=clinics.a).get_json()
+    assert len(first["items"]) == 2 and len(rest["items"]) == 1 and rest["next_cursor"] is None
+    every = [d["id"] for d in first["items"] + rest["items"]]
+    assert len(set(every)) == 3 and all(d["attempts"] == [] for d in rest["items"])
+
+    bad = client.get(f"/api/v1/webhook-endpoints/{ids[0]}/deliveries?cursor=nonsense",
+                     headers=clinics.a)
+    assert bad.status_code == 422 and fields_named(bad) == {"cursor"}
+    unknown = client.get("/api/v1/webhook-endpoints?page=2", headers=clinics.a)
+    assert unknown.status_code == 422 and fields_named(unknown) == {"page"}
+
+
 def test_webhook_routes_need_an_api_key(client):
     assert client.get("/api/v1/webhook-endpoints").status_code == 401
 
@@ -169,7 +202,7 @@ def test_another_clinics_endpoint_and_delivery_ids_answer_404_on_every_route(
         resp = getattr(client, method)(path, headers=clinics.b, json=body)
         assert resp.status_code == 404, (method, path)
         assert resp.mimetype == "application/problem+json"
-    assert client.get("/api/v1/webhook-endpoints", headers=clinics.b).get_json() == []
+    assert client.get("/api/v1/webhook-endpoints", headers=clinics.b).get_json()["items"] == []
 
     # Clinic B's own endpoint cannot reach A's delivery through its own URL either.
     other = register(client, clinics.b, receiver.url)
@@ -196,3 +229,25 @@ def test_openapi_describes_each_event_payload_and_the_signature_headers(client):
         "patient_reference"}
     assert "/api/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver" in (
         spec["paths"])
+
+
+def test_changes_through_the_api_are_in_the_audit_log_by_key_and_never_with_the_secret(
+        app, client, clinics, receivers):
+    from sqlalchemy import select
+
+    from service.audit import AuditEvent
+    from service.extensions import db
+
+    endpoint = register(client, clinics.a, receivers().url)
+    base = f"/api/v1/webhook-endpoints/{endpoint['id']}"
+    client.patch(base, headers=clinics.a, json={"description": "Portal", "enabled": False})
+    rotated = client.post(f"{base}/rotate-secret", headers=clinics.a).get_json()["secret"]
+    client.delete(base, headers=clinics.a)
+    with app.app_context():
+        rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        logged = [(e.action, e.target, e.actor.split(":")[0]) for e in rows]
+        text = " ".join(str(e.detail) for e in rows)
+    assert logged == [(action, endpoint["id"], "api-key") for action in (
+        "webhook_endpoint_created", "webhook_endpoint_updated", "webhook_endpoint_disabled",
+        "webhook_secret_rotated", "webhook_endpoint_deleted")]
+    assert endpoint["secret"] not in text and rotated not in text and "whsec_" not in text

@@ -102,7 +102,7 @@ def test_registration_refuses_private_targets_with_a_problem_naming_url(
         problem = resp.get_json()
         assert resp.mimetype == "application/problem+json"
         assert [e["field"] for e in problem["errors"]] == ["url"], url
-    assert client.get("/api/v1/webhook-endpoints", headers=clinics.a).get_json() == []
+    assert client.get("/api/v1/webhook-endpoints", headers=clinics.a).get_json()["items"] == []
 
 
 def test_development_allows_loopback_but_never_the_metadata_address(app, client, clinics):

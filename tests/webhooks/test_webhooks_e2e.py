@@ -120,7 +120,7 @@ def test_on_redis_and_postgresql_410_disables_and_a_redirect_is_not_followed(
         assert wait_for(lambda: endpoint(gone_id)["enabled"] is False, 20, 0.2)
         redirect_log = wait_for(lambda: [d for d in client.get(
             f"/api/v1/webhook-endpoints/{redirect_id}/deliveries",
-            headers=clinics.a).get_json() if len(d["attempts"]) >= 2], 30, 0.2)
+            headers=clinics.a).get_json()["items"] if len(d["attempts"]) >= 2], 30, 0.2)
     finally:
         worker.stop()
         for r in (good, gone, target, redirecting):
