@@ -12,4 +12,4 @@ RUN pip install --no-cache-dir . && useradd --system --home /var/lib/limber limb
 USER limber
 EXPOSE 8000
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", \
-     "--logger-class", "service.access_log.RedactingGunicornLogger", "service.wsgi:app"]
+     "--access-logformat", "%(h)s %(t)s \"%(m)s %(U)s\" %(s)s %(b)s %(L)s", "service.wsgi:app"]

@@ -30,10 +30,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     rest_api.init_app(app)
 
-    from service import embed, errors, health, queue, security, ui
+    from service import access_log, embed, errors, health, queue, security, ui
     from service.api import register_api
     from service.api.bodies import check_api_input
 
+    access_log.install()
     queue.celery_init_app(app)
     errors.init_app(app)
     security.init_app(app)

@@ -1,51 +1,39 @@
-"""Access logs without secrets or patient data: no query strings, no tokens from paths."""
+"""Access logs without secrets or patient data: no query strings, no credentials from paths."""
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
-from gunicorn.glogging import Logger as GunicornLogger
+# Both web servers log requests through the logging module: "werkzeug" for `limber run`,
+# "gunicorn.access" for gunicorn. A filter on each covers every handler they have.
+ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 
-# Paths whose last segment is a bearer secret (a single-use link); the rest of the path is kept
-# so an operator can still see which kind of request it was.
-_TOKEN_PATHS = re.compile(r"^(/set-password/|/embed/)[^/?\s]+")
+# Path segments that are credentials: a single-use link token (set-password, embed) or an embed
+# session key. The route prefix stays so an operator can tell what kind of request it was.
+_SECRET_SEGMENT = re.compile(r"(?<!/static)(/embed/(?:s/)?|/set-password/)[A-Za-z0-9_.~-]+")
+# A query string inside a logged request line: it may hold a portal's patient reference.
+_QUERY = re.compile(r"(?<=[^\s\"])\?[^\s\"]*")
 
 
-def redact_path(path: str) -> str:
-    """The path as it may be logged: query string dropped, link tokens replaced by '…'."""
-    path = path.split("?", 1)[0]
-    return _TOKEN_PATHS.sub(r"\1…", path)
+def redact(text: str) -> str:
+    return _SECRET_SEGMENT.sub(r"\1[redacted]", _QUERY.sub("", text))
 
 
 class RedactingFilter(logging.Filter):
-    """For werkzeug's development-server log, whose request line is '"GET /path?q HTTP/1.1"'."""
-
-    _REQUEST_LINE = re.compile(r'"([A-Z]+) (\S+) (HTTP/[0-9.]+)"')
+    """Rewrites the formatted message, so no handler ever sees what it removes."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args and isinstance(record.args, tuple):
-            record.args = tuple(self._clean(a) if isinstance(a, str) else a
-                                for a in record.args)
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
         return True
 
-    def _clean(self, text: str) -> str:
-        return self._REQUEST_LINE.sub(
-            lambda m: f'"{m.group(1)} {redact_path(m.group(2))} {m.group(3)}"', text)
 
-
-def redact_werkzeug_log() -> None:
-    logging.getLogger("werkzeug").addFilter(RedactingFilter())
-
-
-class RedactingGunicornLogger(GunicornLogger):
-    """`gunicorn --logger-class service.access_log.RedactingGunicornLogger`."""
-
-    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict:
-        atoms = super().atoms(resp, req, environ, request_time)
-        atoms["U"] = redact_path(atoms.get("U") or "")
-        atoms["r"] = f"{atoms['m']} {atoms['U']} {atoms['H']}"
-        atoms["q"] = "-"
-        atoms["f"] = "-"  # the referrer can hold another page's query string
-        return atoms
+def install() -> None:
+    """Idempotent, so every app the process builds may call it."""
+    for name in ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())

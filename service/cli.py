@@ -53,9 +53,6 @@ def run(host: str, port: int, demo: bool) -> None:
     try:
         from werkzeug.serving import run_simple
 
-        from service.access_log import redact_werkzeug_log
-
-        redact_werkzeug_log()
         run_simple(host, port, app, threaded=True, use_reloader=False)
     except KeyboardInterrupt:
         pass

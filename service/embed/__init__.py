@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from service.embed.sessions import DEFAULTS, install_log_redaction
+from service.embed.sessions import DEFAULTS
 
 
 def init_app(app: Flask) -> None:
@@ -13,7 +13,6 @@ def init_app(app: Flask) -> None:
 
     for name, value in DEFAULTS.items():
         app.config.setdefault(name, value)
-    install_log_redaction()
     app.register_blueprint(routes.blp)
 
 

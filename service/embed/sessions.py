@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -148,33 +146,3 @@ def session_plan(row: EmbedSession, public_id: str) -> Plan | None:
         select(Plan).join(EmbedSessionPlan, EmbedSessionPlan.plan_id == Plan.id)
         .where(EmbedSessionPlan.session_id == row.id, Plan.public_id == public_id,
                Plan.clinic_id == row.clinic_id))
-
-
-# --- logs ----------------------------------------------------------------------------------
-# An access log line carries the request path, and an embed path is a credential: the link
-# token for its first GET, the session key after. Both servers log through the logging module
-# ("werkzeug" for `limber run`, "gunicorn.access" for gunicorn), so one filter covers both.
-
-_EMBED_PATH = re.compile(r"(?<!/static)/embed/(s/)?[A-Za-z0-9_.~-]+")
-ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
-
-
-def redact(text: str) -> str:
-    return _EMBED_PATH.sub(lambda m: f"/embed/{m.group(1) or ''}[redacted]", text)
-
-
-class RedactEmbedPaths(logging.Filter):
-    """Rewrites the formatted message so no handler ever sees an embed credential."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "/embed/" in message:
-            record.msg, record.args = redact(message), None
-        return True
-
-
-def install_log_redaction() -> None:
-    for name in ACCESS_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactEmbedPaths) for f in logger.filters):
-            logger.addFilter(RedactEmbedPaths())

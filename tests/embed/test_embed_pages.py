@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from plans.catalogue import default_catalogue
+from service.access_log import RedactingFilter
 from service.audit import AuditEvent
 from service.embed.models import EmbedSession
-from service.embed.sessions import RedactEmbedPaths
 from service.extensions import db
 from service.models import ApiKey, Plan, utcnow
 from tests.accounts.conftest import add_clinician, signed_in
@@ -189,19 +189,19 @@ def test_access_log_lines_never_carry_an_embed_link_or_session_key(app, client, 
     record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
                                '%s - - [%s] "%s" %s %s', ("127.0.0.1", "now",
                                "GET /embed/abc.def123 HTTP/1.1", "303", "-"), None)
-    RedactEmbedPaths().filter(record)
+    RedactingFilter().filter(record)
     assert "abc" not in record.getMessage() and "/embed/[redacted]" in record.getMessage()
     gunicorn = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1,
                                  '"%(m)s %(U)s" %(s)s', {"m": "GET", "U": "/embed/s/KEY123/new",
                                                          "s": "200"}, None)
-    RedactEmbedPaths().filter(gunicorn)
+    RedactingFilter().filter(gunicorn)
     assert gunicorn.getMessage() == '"GET /embed/s/[redacted]/new" 200'
     static = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
                                "GET /static/embed/embed.js", (), None)
-    RedactEmbedPaths().filter(static)
+    RedactingFilter().filter(static)
     assert static.getMessage() == "GET /static/embed/embed.js"
-    assert RedactEmbedPaths in {type(f) for f in logging.getLogger("werkzeug").filters}
-    assert RedactEmbedPaths in {type(f) for f in logging.getLogger("gunicorn.access").filters}
+    assert RedactingFilter in {type(f) for f in logging.getLogger("werkzeug").filters}
+    assert RedactingFilter in {type(f) for f in logging.getLogger("gunicorn.access").filters}
 
 
 def test_the_clinics_own_plan_page_says_the_portal_made_the_revision(app, client, portals):
