@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, abort
 from sqlalchemy import select
 
 from service.extensions import db
@@ -30,3 +30,14 @@ def html_response(handout: Handout) -> Response:
     resp = Response(handout.html, mimetype="text/html")
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
+
+
+def ready_handout(revision: PlanRevision) -> Handout:
+    """For the clinician and embed pages: the stored handout, or a page saying why not yet."""
+    job, handout = handout_state(revision)
+    if handout is None:
+        failed = job is not None and job.status == RenderJob.FAILED
+        abort(503 if failed else 404,
+              description="The handout could not be made. Save the plan again to retry."
+              if failed else "The handout is still being made. Go back and wait a moment.")
+    return handout

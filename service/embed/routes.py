@@ -22,11 +22,11 @@ from sqlalchemy import select
 from plans.catalogue import default_catalogue
 from plans.errors import UnknownTemplate
 from service.accounts.sessions import CSRF_FIELD, csrf_exempt
-from service.api.plans import handout_state
 from service.embed import sessions
 from service.embed.models import EmbedSession
 from service.extensions import db
-from service.models import Plan, PlanRevision, RenderJob, utcnow
+from service.handouts import handout_state, html_response, pdf_response, ready_handout
+from service.models import Plan, PlanRevision, utcnow
 from service.security import relax_csp, set_frame_ancestors
 from service.ui import builder
 from service.ui.plans import status_of
@@ -184,26 +184,17 @@ def plan_status(public_id: str) -> Response:
 
 def _handout(public_id: str) -> tuple[Plan, PlanRevision, Any]:
     plan, revision = _plan(public_id)
-    job, handout = handout_state(revision)
-    if handout is None:
-        failed = job is not None and job.status == RenderJob.FAILED
-        abort(503 if failed else 404,
-              description="The handout could not be made. Save the plan again to retry."
-              if failed else "The handout is still being made. Go back and wait a moment.")
-    return plan, revision, handout
+    return plan, revision, ready_handout(revision)
 
 
 @blp.get("/s/<key>/plans/<public_id>/handout.pdf")
 def handout_pdf(public_id: str) -> Response:
     plan, revision, handout = _handout(public_id)
-    resp = Response(handout.pdf, mimetype="application/pdf")
-    resp.headers["Content-Disposition"] = (
-        f'inline; filename="limber-{plan.public_id}-r{revision.number}.pdf"')
-    return resp
+    return pdf_response(plan.public_id, revision.number, handout)
 
 
 @blp.get("/s/<key>/plans/<public_id>/handout.html")
 def handout_html(public_id: str) -> Response:
     _, _, handout = _handout(public_id)
     relax_csp(style_src="'self' 'unsafe-inline'")
-    return Response(handout.html, mimetype="text/html")
+    return html_response(handout)

@@ -21,8 +21,8 @@ from plans.catalogue import default_catalogue
 from plans.errors import UnknownTemplate
 from service.accounts.sessions import clinician_required
 from service.extensions import db
-from service.handouts import handout_state, html_response, pdf_response
-from service.models import Handout, Plan, PlanRevision, RenderJob
+from service.handouts import handout_state, html_response, pdf_response, ready_handout
+from service.models import Handout, Plan, PlanRevision
 from service.security import relax_csp, set_frame_ancestors
 from service.ui import builder
 
@@ -165,13 +165,7 @@ def status(public_id: str) -> Response:
 def _handout(public_id: str) -> tuple[Plan, PlanRevision, Handout]:
     plan = plan_in_clinic(public_id)
     revision = revision_of(plan, request.args.get("revision", type=int))
-    job, handout = handout_state(revision)
-    if handout is None:
-        failed = job is not None and job.status == RenderJob.FAILED
-        abort(503 if failed else 404,
-              description="The handout could not be made. Save the plan again to retry."
-              if failed else "The handout is still being made. Go back and wait a moment.")
-    return plan, revision, handout
+    return plan, revision, ready_handout(revision)
 
 
 @blp.get("/<public_id>/handout.pdf")
