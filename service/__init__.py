@@ -25,7 +25,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     app.config["INSTANCE_PATH"] = str(instance)
     app.config["SECRET_KEY"] = cfg.ensure_secret_key(dict(app.config), instance)
-    app.config["CELERY"] = cfg.celery_config(app.config["BROKER_URL"], instance)
+    app.config["CELERY"] = cfg.celery_config(app.config["BROKER_URL"], instance,
+                                            app.config.get("BROKER_KEY_PREFIX", ""))
 
     db.init_app(app)
     rest_api.init_app(app)

@@ -30,6 +30,8 @@ _ENV: dict[str, tuple[str, Any]] = {
     "LIMBER_EMBED_ABSOLUTE_SECONDS": ("EMBED_ABSOLUTE_SECONDS", float),
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host.
     "LIMBER_PROXY_HOPS": ("PROXY_HOPS", int),
+    # Prefix for every broker key on Redis, so deployments (or test runs) can share one server.
+    "LIMBER_BROKER_KEY_PREFIX": ("BROKER_KEY_PREFIX", str),
 }
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -87,7 +89,7 @@ def from_environment() -> dict[str, Any]:
     return out
 
 
-def celery_config(broker_url: str, instance: Path) -> dict[str, Any]:
+def celery_config(broker_url: str, instance: Path, key_prefix: str = "") -> dict[str, Any]:
     """Celery settings; see DESIGN.md for why each one is set."""
     conf: dict[str, Any] = {
         "broker_url": broker_url,
@@ -122,6 +124,8 @@ def celery_config(broker_url: str, instance: Path) -> dict[str, Any]:
             "socket_connect_timeout": 1.0,
             "max_retries": 0,
         }
+        if key_prefix:
+            conf["broker_transport_options"]["global_keyprefix"] = key_prefix
     return conf
 
 

@@ -20,6 +20,10 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 PG_ADMIN_URL = os.environ.get(
     "LIMBER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LIMBER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Test runs of several checkouts can share the machine's Redis: each run's apps and the worker
+# processes it starts (they inherit the environment) use their own broker keys, so one run's
+# worker never takes another run's tasks.
+os.environ.setdefault("LIMBER_BROKER_KEY_PREFIX", f"limbertest-{uuid.uuid4().hex[:8]}:")
 
 
 def need(available: bool, what: str) -> None:
