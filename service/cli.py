@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 WORKER_CMD = [sys.executable, "-m", "celery", "-A", "workers.app", "worker",
               "--loglevel", "INFO"]
+BEAT_CMD = [sys.executable, "-m", "celery", "-A", "workers.app", "beat", "--loglevel", "INFO"]
 
 
 def _app():  # noqa: ANN202 - imported lazily so `limber --help` is instant
@@ -44,8 +46,13 @@ def run(host: str, port: int, demo: bool) -> None:
         clinic, key = seed_demo(app)
         _print_demo(clinic.name, key, f"http://{host}:{port}", demo_sign_ins(app))
     env = {**os.environ, "LIMBER_INSTANCE_PATH": app.config["INSTANCE_PATH"]}
-    # -B runs beat inside this worker: fine for one machine; production runs one `limber beat`.
-    worker = subprocess.Popen([*WORKER_CMD, "-B", "--concurrency", "2"], env=env)  # noqa: S603
+    # Worker and beat are separate processes, each restarted if it dies: the sweeper that
+    # rescues lost handouts must not die with a worker (it once did, and handouts stalled).
+    children = Supervisor([
+        ("worker", [*WORKER_CMD, "--concurrency", "2"]),
+        ("beat", BEAT_CMD),
+    ], env)
+    children.start()
     # Ctrl-C, and SIGTERM from a supervisor, stop web and worker together. Installed explicitly
     # because a shell starting us in the background hands us SIGINT ignored.
     signal.signal(signal.SIGINT, _interrupt)
@@ -57,8 +64,55 @@ def run(host: str, port: int, demo: bool) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        click.echo("Stopping the worker ...")
-        _stop(worker)
+        click.echo("Stopping the worker and beat ...")
+        children.stop()
+
+
+class Supervisor:
+    """Keeps `limber run`'s worker and beat running: one that exits is started again, and the
+    restart is said on the console. Restarts back off (1 s, doubling to 30 s) while a process
+    keeps dying within a minute of its start, so a broken setup does not spin."""
+
+    def __init__(self, commands: Sequence[tuple[str, list[str]]], env: dict[str, str]) -> None:
+        self.commands = list(commands)
+        self.env = env
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.started_at: dict[str, float] = {}
+        self.delay: dict[str, float] = {}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="limber-supervisor",
+                                       daemon=True)
+
+    def start(self) -> None:
+        for name, cmd in self.commands:
+            self._spawn(name, cmd)
+        self.thread.start()
+
+    def _spawn(self, name: str, cmd: list[str]) -> None:
+        self.procs[name] = subprocess.Popen(cmd, env=self.env)  # noqa: S603
+        self.started_at[name] = time.monotonic()
+
+    def _watch(self) -> None:
+        while not self.stopping.wait(0.5):
+            for name, cmd in self.commands:
+                code = self.procs[name].poll()
+                if code is None or self.stopping.is_set():
+                    continue
+                lived = time.monotonic() - self.started_at[name]
+                delay = 1.0 if lived > 60 else min(self.delay.get(name, 0.5) * 2, 30.0)
+                self.delay[name] = delay
+                click.echo(f"limber run: the {name} stopped unexpectedly (exit code {code}); "
+                           f"starting it again in {delay:.0f} s", err=True)
+                if self.stopping.wait(delay):
+                    return
+                self._spawn(name, cmd)
+                click.echo(f"limber run: the {name} is running again", err=True)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        for proc in self.procs.values():
+            _stop(proc)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -87,8 +141,7 @@ def worker(beat: bool, celery_args: tuple[str, ...]) -> None:
 @main.command()
 def beat() -> None:
     """Celery beat: sends the outbox sweep on schedule. Run exactly one in production."""
-    os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "workers.app", "beat",  # noqa: S606
-                              "--loglevel", "INFO"])
+    os.execv(sys.executable, BEAT_CMD)  # noqa: S606
 
 
 @main.group()

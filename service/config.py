@@ -106,11 +106,17 @@ def celery_config(broker_url: str, instance: Path, key_prefix: str = "") -> dict
         "beat_schedule_filename": str(instance / "celerybeat-schedule"),
     }
     if broker_url.startswith("filesystem://"):
-        queue_dir = instance / "broker" / "queue"
+        broker = instance / "broker"
+        # Our transport writes messages atomically and sets malformed ones aside (why:
+        # service/filesystem_broker.py); every folder it uses is under the instance path.
+        conf["broker_transport"] = "service.filesystem_broker:Transport"
         conf["broker_transport_options"] = {
-            "data_folder_in": str(queue_dir),
-            "data_folder_out": str(queue_dir),
-            "processed_folder": str(instance / "broker" / "processed"),
+            "data_folder_in": str(broker / "queue"),
+            "data_folder_out": str(broker / "queue"),
+            "processed_folder": str(broker / "processed"),
+            "control_folder": str(broker / "control"),
+            "staging_folder": str(broker / "staging"),
+            "malformed_folder": str(broker / "malformed"),
             "store_processed": False,
             # 50 ms polling measured at ~46 ms enqueue-to-run (DESIGN.md).
             "polling_interval": 0.05,

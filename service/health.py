@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 from sqlalchemy import text
 
+from service import heartbeats
 from service.extensions import db
 
 blp = Blueprint("health", __name__)
@@ -18,13 +19,22 @@ def healthz() -> tuple[dict[str, str], int]:
 
 @blp.get("/readyz")
 def readyz() -> tuple[dict[str, object], int]:
-    """Ready when the database answers and the schema is migrated; the broker is reported only,
-    because plans are accepted while it is down (the outbox sends them later)."""
+    """Ready when the database answers, the schema is migrated and a worker beat lately.
+
+    The broker is reported only, because plans are accepted while it is down (the outbox sends
+    them later). A service with no worker would accept plans whose handouts never come, so no
+    recent worker heartbeat is not ready.
+    """
     checks: dict[str, str] = {}
     ready = True
     try:
         db.session.execute(text("SELECT 1 FROM alembic_version"))
         checks["database"] = "ok"
+        if heartbeats.worker_alive():
+            checks["worker"] = "ok"
+        else:
+            checks["worker"] = f"no worker seen in the last {heartbeats.STALE_SECONDS:.0f} s"
+            ready = False
     except Exception as exc:  # noqa: BLE001
         db.session.rollback()
         checks["database"] = f"unavailable ({type(exc).__name__})"

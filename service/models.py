@@ -152,4 +152,13 @@ class Handout(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-__all__ = ["ApiKey", "Clinic", "Handout", "Plan", "PlanRevision", "RenderJob"]
+class WorkerHeartbeat(db.Model):
+    """When each Celery worker was last alive: /readyz is not ready when none was seen lately."""
+
+    __tablename__ = "worker_heartbeats"
+
+    hostname: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+__all__ = ["ApiKey", "Clinic", "Handout", "Plan", "PlanRevision", "RenderJob", "WorkerHeartbeat"]

@@ -8,6 +8,8 @@ from pathlib import Path
 from celery import Celery, Task
 from flask import Flask, current_app
 
+from service import filesystem_broker
+
 log = logging.getLogger(__name__)
 
 RENDER_TASK = "limber.render_handout"
@@ -23,11 +25,10 @@ def celery_init_app(app: Flask) -> Celery:
                 return self.run(*args, **kwargs)
 
     Path(app.config["CELERY"]["beat_schedule_filename"]).parent.mkdir(parents=True, exist_ok=True)
+    # The embedded broker needs its folders before the first message in or out.
     options = app.config["CELERY"].get("broker_transport_options", {})
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
-        # The filesystem broker needs its folders before the first message in or out.
-        if key in options:
-            Path(options[key]).mkdir(parents=True, exist_ok=True)
+    for folder in filesystem_broker.folders(options):
+        folder.mkdir(parents=True, exist_ok=True)
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.conf.beat_schedule = {

@@ -32,8 +32,32 @@ def test_human_api_docs_are_served(client):
     assert client.get("/api/docs").status_code == 200
 
 
-def test_healthz_and_readyz(client):
+def test_healthz_and_readyz(app, client):
+    """Ready needs the database and a worker that beat within the stale limit; a service with
+    no worker would accept plans whose handouts never come."""
+    from datetime import timedelta
+
+    from service import heartbeats
+    from service.models import utcnow
+
     assert client.get("/healthz").get_json() == {"status": "ok"}
+    alone = client.get("/readyz")
+    assert alone.status_code == 503
+    assert alone.get_json()["checks"] == {
+        "database": "ok", "worker": "no worker seen in the last 30 s",
+        "broker": alone.get_json()["checks"]["broker"]}
+
+    with app.app_context():
+        heartbeats.beat("celery@old", utcnow() - timedelta(seconds=31))
+    assert client.get("/readyz").status_code == 503
+
+    with app.app_context():
+        heartbeats.beat("celery@test")
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json()["checks"]["database"] == "ok"
+    assert ready.get_json()["checks"]["worker"] == "ok"
+
+    with app.app_context():
+        heartbeats.forget("celery@test")
+    assert client.get("/readyz").status_code == 503
