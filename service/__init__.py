@@ -25,6 +25,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     app.config["INSTANCE_PATH"] = str(instance)
     app.config["SECRET_KEY"] = cfg.ensure_secret_key(dict(app.config), instance)
+    if app.config["LIMBER_ENV"] == "production" and \
+            app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        # Each gunicorn worker would count sign-in attempts apart: N workers, N times the
+        # guesses. Production shares one count in Redis.
+        raise RuntimeError("LIMBER_RATELIMIT_STORAGE_URL must name Redis when "
+                           "LIMBER_ENV=production")
+    cfg.prepare_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["CELERY"] = cfg.celery_config(app.config["BROKER_URL"], instance,
                                             app.config.get("BROKER_KEY_PREFIX", ""))
 

@@ -75,6 +75,7 @@ API_KEY_EXAMPLE: dict[str, Any] = {
     "id": 7, "name": "Portal production", "prefix": "lmb_Q2x9fT0a",
     "created_at": "2026-11-02T09:14:03.120931+00:00",
     "last_used_at": "2026-11-28T19:02:41.500112+00:00", "revoked_at": None,
+    "scopes": ["plans", "webhooks", "embed"],
 }
 
 API_KEY_PAGE_EXAMPLE: dict[str, Any] = {"items": [API_KEY_EXAMPLE], "next_cursor": None}
