@@ -6,9 +6,16 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
 
 from service import config as cfg
 from service.extensions import db, rest_api
+
+
+class BoundedInt(IntegerConverter):
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -20,6 +27,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """
     instance = Path((config or {}).get("INSTANCE_PATH") or cfg.instance_path())
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=False)
+    # Every <int:...> in every route, now and later: an id the database cannot hold cannot
+    # exist, so it does not match (404) instead of overflowing in SQL (500).
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(cfg.defaults(instance))
     app.config.update(cfg.from_environment())
     app.config.update(config or {})
