@@ -11,7 +11,7 @@ from marshmallow import RAISE
 from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 
-from service import planning
+from service import audit, planning
 from service.api.bodies import require_json_body
 from service.api.examples import (
     CREATE_REFUSALS,
@@ -123,7 +123,9 @@ class PlanById(MethodView):
     @blp.doc(security=SECURITY)
     def get(self, public_id: str) -> dict[str, Any]:
         """One plan at its latest revision"""
-        return plan_view(plan_for_clinic(public_id))
+        plan = plan_for_clinic(public_id)
+        audit.record_read(plan.public_id, plan.clinic_id, "plan", "api", plan.latest.number)
+        return plan_view(plan)
 
     # A retried PATCH would otherwise add a second, identical revision (and handout render).
     @idempotent
@@ -178,6 +180,7 @@ class PlanHandout(MethodView):
         job, handout = handout_state(plan.latest)
         if handout is None:
             return _pending(plan, job)
+        audit.record_read(plan.public_id, plan.clinic_id, "pdf", "api", plan.latest.number)
         return pdf_response(plan.public_id, plan.latest.number, handout)
 
 
@@ -194,4 +197,5 @@ class PlanHandoutHtml(MethodView):
         job, handout = handout_state(plan.latest)
         if handout is None:
             return _pending(plan, job)
+        audit.record_read(plan.public_id, plan.clinic_id, "html", "api", plan.latest.number)
         return html_response(handout)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from plans.catalogue import default_catalogue
 from plans.errors import UnknownTemplate
+from service import audit
 from service.accounts.sessions import CSRF_FIELD, csrf_exempt
 from service.embed import sessions
 from service.embed.models import EmbedSession
@@ -167,6 +168,7 @@ def _plan(public_id: str) -> tuple[Plan, PlanRevision]:
 @blp.get("/s/<key>/plans/<public_id>")
 def plan(public_id: str) -> str:
     plan, revision = _plan(public_id)
+    _audit_read(plan, revision, "plan")
     return render_template("embed/plan.html", plan=plan, revision=revision,
                            snapshot=revision.snapshot, status=status_of(revision),
                            catalogue=default_catalogue(),
@@ -182,6 +184,11 @@ def plan_status(public_id: str) -> Response:
                     "status": status_of(revision), "pages": handout.pages if handout else None})
 
 
+def _audit_read(plan: Plan, revision: PlanRevision, what: str) -> None:
+    audit.record_read(plan.public_id, plan.clinic_id, what, "embed", revision.number,
+                      actor=sessions.actor(g.embed))
+
+
 def _handout(public_id: str) -> tuple[Plan, PlanRevision, Any]:
     plan, revision = _plan(public_id)
     return plan, revision, ready_handout(revision)
@@ -190,11 +197,13 @@ def _handout(public_id: str) -> tuple[Plan, PlanRevision, Any]:
 @blp.get("/s/<key>/plans/<public_id>/handout.pdf")
 def handout_pdf(public_id: str) -> Response:
     plan, revision, handout = _handout(public_id)
+    _audit_read(plan, revision, "pdf")
     return pdf_response(plan.public_id, revision.number, handout)
 
 
 @blp.get("/s/<key>/plans/<public_id>/handout.html")
 def handout_html(public_id: str) -> Response:
-    _, _, handout = _handout(public_id)
+    plan, revision, handout = _handout(public_id)
+    _audit_read(plan, revision, "html")
     relax_csp(style_src="'self' 'unsafe-inline'")
     return html_response(handout)

@@ -163,9 +163,13 @@ def clinic_logo() -> Response:
 @admin_required
 def audit_log() -> tuple[str, int]:
     before = request.args.get("before", type=int)
+    # "Who looked at this patient's plan?": the plan's opaque id, never a name, in the URL.
+    plan_id = request.args.get("plan", "").strip()[:40]
     query = select(audit.AuditEvent).where(audit.AuditEvent.clinic_id == g.clinic.id)
+    if plan_id:
+        query = query.where(audit.AuditEvent.target == plan_id)
     if before:
         query = query.where(audit.AuditEvent.id < before)
     events = db.session.scalars(query.order_by(audit.AuditEvent.id.desc()).limit(101)).all()
-    return render_template("admin/audit.html", events=events[:100],
+    return render_template("admin/audit.html", events=events[:100], plan_id=plan_id,
                            more=len(events) > 100), 200

@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select
 
 from plans.catalogue import default_catalogue
 from plans.errors import UnknownTemplate
+from service import audit
 from service.accounts.sessions import clinician_required
 from service.extensions import db
 from service.handouts import handout_state, html_response, pdf_response, ready_handout
@@ -130,6 +131,7 @@ def edit(public_id: str) -> Response | tuple[str, int]:
     plan = plan_in_clinic(public_id)
     template = _template(plan.latest.template_id)
     if request.method == "GET":
+        audit.record_read(plan.public_id, plan.clinic_id, "edit_form", "ui", plan.latest.number)
         return _builder_page(builder.form_from_request(template, plan.latest.request), plan)
     form = builder.form_from_post(template, request.form)
     saved = builder.save(form, g.clinic, created_by=_created_by(g.clinician.id),
@@ -144,6 +146,7 @@ def edit(public_id: str) -> Response | tuple[str, int]:
 def show(public_id: str) -> str:
     plan = plan_in_clinic(public_id)
     revision = revision_of(plan, request.args.get("revision", type=int))
+    audit.record_read(plan.public_id, plan.clinic_id, "plan", "ui", revision.number)
     return render_template("ui/plan.html", plan=plan, revision=revision,
                            snapshot=revision.snapshot, status=status_of(revision),
                            catalogue=default_catalogue(), status_of=status_of)
@@ -172,6 +175,7 @@ def _handout(public_id: str) -> tuple[Plan, PlanRevision, Handout]:
 @clinician_required
 def handout_pdf(public_id: str) -> Response:
     plan, revision, handout = _handout(public_id)
+    audit.record_read(plan.public_id, plan.clinic_id, "pdf", "ui", revision.number)
     # The Print button loads the PDF in a frame on the plan page; only our own pages may.
     set_frame_ancestors(["'self'"])
     return pdf_response(plan.public_id, revision.number, handout)
@@ -180,7 +184,8 @@ def handout_pdf(public_id: str) -> Response:
 @blp.get("/<public_id>/handout.html")
 @clinician_required
 def handout_html(public_id: str) -> Response:
-    _, _, handout = _handout(public_id)
+    plan, revision, handout = _handout(public_id)
+    audit.record_read(plan.public_id, plan.clinic_id, "html", "ui", revision.number)
     # The renderer writes its print styles inline; scripts stay forbidden.
     relax_csp(style_src="'self' 'unsafe-inline'")
     return html_response(handout)
