@@ -85,7 +85,9 @@ def set_password(token: str) -> Response | str | tuple[str, int]:
     password = request.form.get("password", "")
     confirm = request.form.get("confirm", "")
     errors: dict[str, str] = {}
-    problem = password_problem(password)
+    # Guessers try the person's own name, address and clinic first.
+    problem = password_problem(password, [clinician.name, clinician.email,
+                                          *clinician.email.split("@"), clinician.clinic.name])
     if problem:
         errors["password"] = problem
     elif password != confirm:

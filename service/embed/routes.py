@@ -38,6 +38,14 @@ ENDED = ("This session has ended: sessions close after a while without use, and 
          "hours in all. Open the plan builder again from your portal.")
 
 
+def _frame_for(row: EmbedSession) -> None:
+    """Only the page that asked for this session may frame it: its own parent origin, and only
+    while the clinic still allows that origin (not every origin the clinic allows, which would
+    let any of its other sites frame a session meant for one)."""
+    allowed = row.clinic.allowed_embed_origins or []
+    set_frame_ancestors([row.parent_origin] if row.parent_origin in allowed else [])
+
+
 @blp.url_value_preprocessor
 def _pull_key(endpoint: str | None, values: dict[str, Any] | None) -> None:
     if values and "key" in values:
@@ -64,7 +72,7 @@ def _load_session() -> None:
         abort(404, description="There is no such session. Open the plan builder again from "
                                "your portal.")
     # Even the "ended" page may show inside the portal's frame.
-    set_frame_ancestors(row.clinic.allowed_embed_origins or [])
+    _frame_for(row)
     now = utcnow()
     if sessions.expired(row, now) or row.api_key.revoked_at is not None:
         abort(410, description=ENDED)
@@ -93,12 +101,12 @@ def open_link(token: str) -> Response:
         if refused.session is None:
             abort(404, description="This link is not valid. Open the plan builder again from "
                                    "your portal.")
-        set_frame_ancestors(refused.session.clinic.allowed_embed_origins or [])
+        _frame_for(refused.session)
         abort(410, description="This link has already been used. Each link opens the plan "
                                "builder once; open it again from your portal."
               if refused.reason == "used" else
               "This link has expired. Open the plan builder again from your portal.")
-    set_frame_ancestors(row.clinic.allowed_embed_origins or [])
+    _frame_for(row)
     return redirect(url_for("embed.start", key=key), code=303)
 
 
