@@ -42,6 +42,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         raise RuntimeError("LIMBER_RATELIMIT_STORAGE_URL must name Redis when "
                            "LIMBER_ENV=production")
     cfg.prepare_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
+    from service.accounts import ratelimit
+
+    ratelimit.init_app(app)
     app.config["CELERY"] = cfg.celery_config(app.config["BROKER_URL"], instance,
                                             app.config.get("BROKER_KEY_PREFIX", ""))
 

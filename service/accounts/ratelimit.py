@@ -19,7 +19,7 @@ import math
 import secrets
 import time
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
 from limits import RateLimitItem, parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -41,17 +41,19 @@ PER_DEVICE = [parse("10/minute"), parse("50/day")]
 DEVICE_COOKIE_DAYS = 180
 
 
+def init_app(app: Flask) -> None:
+    """Build the storage with the app, not on the first sign-in: `limits` checks its optional
+    dependencies on first use, and two threads doing that at once can fail."""
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    options = {}
+    if uri.startswith(("redis://", "rediss://")):
+        options["key_prefix"] = app.config.get("RATELIMIT_KEY_PREFIX", "limber")
+    storage: Storage = storage_from_string(uri, **options)
+    app.extensions["limber_signin_limiter"] = MovingWindowRateLimiter(storage)
+
+
 def _limiter() -> MovingWindowRateLimiter:
-    limiter = current_app.extensions.get("limber_signin_limiter")
-    if limiter is None:
-        uri = current_app.config["RATELIMIT_STORAGE_URI"]
-        options = {}
-        if uri.startswith(("redis://", "rediss://")):
-            options["key_prefix"] = current_app.config.get("RATELIMIT_KEY_PREFIX", "limber")
-        storage: Storage = storage_from_string(uri, **options)
-        limiter = MovingWindowRateLimiter(storage)
-        current_app.extensions["limber_signin_limiter"] = limiter
-    return limiter
+    return current_app.extensions["limber_signin_limiter"]
 
 
 def network_of(ip: str) -> str:
