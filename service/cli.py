@@ -158,6 +158,34 @@ def db_upgrade() -> None:
     click.echo("database is up to date")
 
 
+@main.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("prune")
+@click.option("--older-than-days", "days", type=click.IntRange(min=30), required=True,
+              help="Delete events older than this many days (at least 30).")
+def audit_prune(days: int) -> None:
+    """Delete old audit events. Limber never deletes them by itself: how long to keep them is
+    the clinic's records policy, not ours (docs/security.md)."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    from service import audit
+    from service.extensions import db as database
+    from service.models import utcnow
+
+    with _app().app_context():
+        cutoff = utcnow() - timedelta(days=days)
+        result = database.session.execute(delete(audit.AuditEvent)
+                                          .where(audit.AuditEvent.at < cutoff))
+        database.session.commit()
+        click.echo(f"Deleted {result.rowcount} audit events from before "
+                   f"{cutoff:%Y-%m-%d %H:%M} UTC.")
+
+
 @main.command()
 def demo() -> None:
     """Seed the demo clinic (idempotent) and print its API key and how to try it."""

@@ -200,3 +200,28 @@ def test_the_audit_page_filters_by_plan(app, client, people):
     page = client.get(f"/admin/audit?plan={first['id']}").get_data(as_text=True)
     assert first["id"] in page and second["id"] not in page
     assert "plan viewed" in page
+
+
+def test_audit_prune_removes_only_events_older_than_asked(app, clinics, monkeypatch):
+    from datetime import timedelta
+
+    from click.testing import CliRunner
+
+    from service import cli
+    from service.extensions import db
+    from service.models import utcnow
+
+    with app.app_context():
+        for age in (400, 10):
+            db.session.add(audit.AuditEvent(clinic_id=None, actor="system", action="probe",
+                                            at=utcnow() - timedelta(days=age)))
+        db.session.commit()
+    monkeypatch.setattr(cli, "_app", lambda: app)
+    result = CliRunner().invoke(cli.main, ["audit", "prune", "--older-than-days", "365"],
+                                catch_exceptions=False)
+    assert "Deleted 1 audit events" in result.output
+    too_short = CliRunner().invoke(cli.main, ["audit", "prune", "--older-than-days", "1"])
+    assert too_short.exit_code != 0
+    with app.app_context():
+        left = db.session.scalars(select(audit.AuditEvent.action)).all()
+    assert left == ["probe"]
