@@ -152,3 +152,16 @@ def test_a_route_no_scope_covers_is_refused_to_every_key(app, client, clinics):
     app.register_blueprint(extra)
     resp = client.get("/api/v1/late-addition", headers=clinics.a)  # a key with every scope
     assert resp.status_code == 403 and b"reached" not in resp.data
+
+
+def test_the_openapi_document_names_each_operations_scope_and_its_403(client):
+    spec = client.get("/api/openapi.json").get_json()
+    seen = {}
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method in ("get", "post", "patch", "put", "delete"):
+                seen[(method, path)] = op["x-required-scope"]
+                assert "403" in op["responses"], (method, path)
+    assert seen[("post", "/api/v1/api-keys")] == "keys"
+    assert seen[("get", "/api/v1/plans/{public_id}")] == "plans"
+    assert "none" not in seen.values()
