@@ -213,6 +213,12 @@ def prepare_sqlite_file(url: str) -> None:
         return
     path = Path(url[len(prefix):].split("?", 1)[0])
     if path.exists():
+        # A database made by an earlier version (0644): close it to others now.
+        for existing in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm",
+                                                                         "-journal"))):
+            if existing.exists() and existing.stat().st_uid == os.getuid() \
+                    and existing.stat().st_mode & 0o077:
+                existing.chmod(0o600)
         return
     make_private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -225,3 +225,14 @@ def test_audit_prune_removes_only_events_older_than_asked(app, clinics, monkeypa
     with app.app_context():
         left = db.session.scalars(select(audit.AuditEvent.action)).all()
     assert left == ["probe"]
+
+
+def test_a_world_readable_database_from_an_earlier_version_is_closed_at_start(tmp_path):
+    from service import create_app
+
+    db_file = tmp_path / "old.sqlite3"
+    db_file.write_bytes(b"")
+    db_file.chmod(0o644)
+    create_app({"INSTANCE_PATH": str(tmp_path / "i"),
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}"})
+    assert mode(db_file) == 0o600
