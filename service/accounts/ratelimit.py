@@ -120,6 +120,22 @@ def _keys(ip: str, email: str) -> list[tuple[RateLimitItem, str]]:
     return who + [(item, f"signin-net:{network}") for item in PER_NETWORK]
 
 
+def succeeded(email: str) -> None:
+    """The right password was given: the account's (or this browser's) count starts again, so
+    a clinician who signs in often (a shared front-desk computer, several tabs) is never held
+    by her own sign-ins. Whoever knows the password is in anyway, so this gives a guesser
+    nothing. The network count is not cleared: one real account must not buy a network
+    fresh guesses at others."""
+    limiter = _limiter()
+    device = known_device(email)
+    if device is not None:
+        pairs = [(item, f"signin-device:{keyed_hash(device, 'device')}") for item in PER_DEVICE]
+    else:
+        pairs = [(item, f"signin-account:{_account(email)}") for item in PER_ACCOUNT]
+    for item, key in pairs:
+        limiter.clear(item, key)
+
+
 def attempt(ip: str, email: str) -> int:
     """Count one sign-in attempt before its password is checked. Returns 0 if it may go on,
     else the seconds to wait (the attempt was refused and not counted)."""

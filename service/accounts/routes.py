@@ -57,6 +57,7 @@ def sign_in() -> Response | str | tuple[str, int, dict[str, str]]:
         errors["password"] = "That email and password do not match an active account."  # noqa: S105
         return render_template("accounts/sign_in.html", email=email, errors=errors,
                                next=target), 401, {}
+    ratelimit.succeeded(email)
     response = redirect(_safe_next(target), code=303)
     start_session(response, clinician)
     ratelimit.remember_device(response, email)

@@ -95,3 +95,9 @@ def test_25_parallel_guesses_through_redis_let_only_5_reach_the_password_check(a
     for t in threads:
         t.join(60)
     assert sorted(statuses) == [401] * 5 + [429] * 20
+
+
+def test_a_clinician_signing_in_often_from_new_browsers_is_never_held(app, people):
+    """Successful sign-ins start the account's count again (a shared front-desk computer)."""
+    for n in range(8):
+        assert sign_in(client_at(app, f"192.0.2.{n + 20}"), "pt@a.example").status_code == 303
