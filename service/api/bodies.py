@@ -34,6 +34,14 @@ def json_depth(raw: bytes) -> int:
     return deepest
 
 
+def too_deep(raw: bytes) -> bool:
+    """True if the body nests past MAX_JSON_DEPTH. Most bodies have too few opening brackets
+    to get there, which C-speed counting shows without the regex pass (bench/input_checks.py)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    return json_depth(raw) > MAX_JSON_DEPTH
+
+
 def text_problem(value: str) -> str:
     """Why a piece of text cannot be stored, or "" if it can."""
     if NUL in value:
@@ -92,7 +100,7 @@ def check_api_input() -> None:
     """
     if request.method in _BODY_METHODS and request.is_json:
         raw = request.get_data(cache=True)
-        if json_depth(raw) > MAX_JSON_DEPTH:
+        if too_deep(raw):
             abort(400, message=f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
     if not request.path.startswith("/api/"):
         _check_page_input()
