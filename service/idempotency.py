@@ -20,11 +20,13 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     select,
+    text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service import transaction
 from service.errors import problem
 from service.extensions import db
 from service.models import utcnow
@@ -36,6 +38,8 @@ KEEP_FOR = timedelta(hours=24)
 ABANDONED_AFTER = timedelta(minutes=5)
 # Headers worth replaying; the rest (Date, Content-Length, ...) belong to the new response.
 _REPLAYED_HEADERS = ("Location", "Content-Type", "Link")
+# How long a request waits behind another one holding the same key before answering 409.
+LOCK_WAIT_SECONDS = 5.0
 
 IDEMPOTENCY_PARAMETER = {
     "name": HEADER, "in": "header", "required": False,
@@ -114,57 +118,77 @@ def _busy() -> Response:
                         "Retry after a moment to get its answer.", **{"Retry-After": "1"})
 
 
-def _insert(clinic_id: int, key: str, digest: str) -> IdempotencyRecord | None:
+def _is_lock_wait(exc: OperationalError) -> bool:
+    """PostgreSQL's lock_timeout (SQLSTATE 55P03) or SQLite's busy timeout: another request
+    holds this key, as opposed to a database that is down."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code == "55P03" or "database is locked" in str(exc.orig)
+
+
+def _existing(clinic_id: int, key: str) -> IdempotencyRecord | None:
+    return db.session.scalar(select(IdempotencyRecord).where(
+        IdempotencyRecord.clinic_id == clinic_id, IdempotencyRecord.key == key))
+
+
+def _answer_for(existing: IdempotencyRecord, digest: str) -> IdempotencyRecord | Response:
+    """What a committed row means for this request: a mismatch, a replay, or (an in-flight
+    row a view committed on its own, or one from before this release) a takeover or 409."""
+    if existing.fingerprint != digest:
+        return _key_problem(422, "Idempotency-Key reused with a different request",
+                            "This Idempotency-Key was already used with a different "
+                            "method, path or body. Use a new key for a new request.")
+    if existing.state == IdempotencyRecord.DONE:
+        return _replay(existing)
+    now = utcnow()
+    if _aware(existing.created_at) <= now - ABANDONED_AFTER:
+        # Compare-and-set on created_at, so of two retries only one takes the key over.
+        taken = db.session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == existing.id,
+                   IdempotencyRecord.state == IdempotencyRecord.IN_FLIGHT,
+                   IdempotencyRecord.created_at == existing.created_at)
+            .values(created_at=now, expires_at=now + KEEP_FOR))
+        if taken.rowcount == 1:
+            return existing
+    db.session.rollback()
+    return _busy()
+
+
+def _claim(clinic_id: int, key: str, digest: str) -> IdempotencyRecord | Response:
+    """Stage this request's row in the transaction the view's writes will join, or answer why
+    this request may not run.
+
+    The row is flushed, not committed: it commits with the plan and its answer, or not at all.
+    The unique (clinic_id, key) index is the lock: a concurrent request with the same key waits
+    on it until ours ends, then finds our committed answer (or, if we rolled back, its turn).
+    """
+    # Lazily forget this key if it expired, in case the sweeper has not run yet.
+    db.session.execute(delete(IdempotencyRecord).where(
+        IdempotencyRecord.clinic_id == clinic_id, IdempotencyRecord.key == key,
+        IdempotencyRecord.expires_at <= utcnow()))
+    existing = _existing(clinic_id, key)
+    if existing is not None:
+        return _answer_for(existing, digest)
+    if db.engine.dialect.name == "postgresql":
+        # Bound the wait behind a concurrent holder of the key; 409 (retry) after that.
+        db.session.execute(text(f"SET LOCAL lock_timeout = '{int(LOCK_WAIT_SECONDS * 1000)}ms'"))
     now = utcnow()
     record = IdempotencyRecord(clinic_id=clinic_id, key=key, fingerprint=digest,
                                state=IdempotencyRecord.IN_FLIGHT, created_at=now,
                                expires_at=now + KEEP_FOR)
     db.session.add(record)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        return None
-    return record
-
-
-def _claim(clinic_id: int, key: str, digest: str) -> IdempotencyRecord | Response:
-    """Insert the in-flight row, or answer why this request may not run. The unique
-    (clinic_id, key) constraint is the lock: of two concurrent first requests one insert wins."""
-    # Lazily forget this key if it expired, in case the sweeper has not run yet.
-    db.session.execute(delete(IdempotencyRecord).where(
-        IdempotencyRecord.clinic_id == clinic_id, IdempotencyRecord.key == key,
-        IdempotencyRecord.expires_at <= utcnow()))
-    db.session.commit()
-    # Twice: a failing first request may release the key between our insert and our read.
-    for _ in range(2):
-        record = _insert(clinic_id, key, digest)
-        if record is not None:
-            return record
-        existing = db.session.scalar(select(IdempotencyRecord).where(
-            IdempotencyRecord.clinic_id == clinic_id, IdempotencyRecord.key == key))
-        if existing is None:
-            continue
-        if existing.fingerprint != digest:
-            return _key_problem(422, "Idempotency-Key reused with a different request",
-                                "This Idempotency-Key was already used with a different "
-                                "method, path or body. Use a new key for a new request.")
-        if existing.state == IdempotencyRecord.DONE:
-            return _replay(existing)
-        now = utcnow()
-        if _aware(existing.created_at) <= now - ABANDONED_AFTER:
-            # Compare-and-set on created_at, so of two retries only one takes the key over.
-            taken = db.session.execute(
-                update(IdempotencyRecord)
-                .where(IdempotencyRecord.id == existing.id,
-                       IdempotencyRecord.state == IdempotencyRecord.IN_FLIGHT,
-                       IdempotencyRecord.created_at == existing.created_at)
-                .values(created_at=now, expires_at=now + KEEP_FOR))
-            db.session.commit()
-            if taken.rowcount == 1:
-                return existing
+        existing = _existing(clinic_id, key)
+        return _busy() if existing is None else _answer_for(existing, digest)
+    except OperationalError as exc:
+        if not _is_lock_wait(exc):
+            raise
+        db.session.rollback()
         return _busy()
-    return _busy()
+    return record
 
 
 def _replay(record: IdempotencyRecord) -> Response:
@@ -176,15 +200,26 @@ def _replay(record: IdempotencyRecord) -> Response:
 
 
 def _release(record_id: int) -> None:
-    """A failed request keeps nothing, so the same key may be retried with a corrected body."""
+    """A failed request keeps nothing, so the same key may be retried with a corrected body.
+
+    The rollback undoes our uncommitted row. Only a view that committed on its own (so the row
+    committed in flight, before the answer existed) leaves one to remove.
+    """
     db.session.rollback()
-    db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+    db.session.execute(delete(IdempotencyRecord).where(
+        IdempotencyRecord.id == record_id, IdempotencyRecord.state == IdempotencyRecord.IN_FLIGHT))
     db.session.commit()
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
     """Honour Idempotency-Key on a POST or PATCH view. Put it above flask-smorest's decorators
     so it sees the finished response; it needs `g.clinic` (set by `require_api_key`).
+
+    The view runs inside `transaction.deferred()`: the service layer flushes, and this wrapper
+    commits the view's writes together with the key's answer, so a committed plan always has
+    its answer and a retry replays it, whatever happens after. After-commit work (dispatch)
+    runs last and cannot turn the stored answer into an error. Without a key the same single
+    commit applies, just with no answer row.
 
     Only successful (2xx) answers are kept and replayed, like Stripe's rule that a request
     which failed validation saved nothing: a portal fixing a 422 retries with the same key.
@@ -194,30 +229,42 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(HEADER)
-        if key is None:
-            return view(*args, **kwargs)
-        if not valid_key(key):
+        if key is not None and not valid_key(key):
             return _key_problem(422, "Your request has invalid fields",
                                 "Idempotency-Key must be 1-255 printable ASCII characters.")
-        claimed = _claim(g.clinic.id, key, fingerprint())
-        if isinstance(claimed, Response):
-            return claimed
-        record_id = claimed.id
-        try:
-            resp = view(*args, **kwargs)
-        except BaseException:
-            _release(record_id)
-            raise
-        if not isinstance(resp, Response) or not 200 <= resp.status_code < 300:
-            _release(record_id)
-            return resp
-        db.session.execute(
-            update(IdempotencyRecord).where(IdempotencyRecord.id == record_id).values(
-                state=IdempotencyRecord.DONE, response_status=resp.status_code,
-                response_headers={h: resp.headers[h] for h in _REPLAYED_HEADERS
-                                  if h in resp.headers},
-                response_body=resp.get_data(as_text=True)))
-        db.session.commit()
+        with transaction.deferred() as after_commit:
+            record_id = None
+            if key is not None:
+                claimed = _claim(g.clinic.id, key, fingerprint())
+                if isinstance(claimed, Response):
+                    return claimed
+                record_id = claimed.id
+            try:
+                resp = view(*args, **kwargs)
+            except BaseException:
+                if record_id is not None:
+                    _release(record_id)
+                else:
+                    db.session.rollback()
+                raise
+            if not isinstance(resp, Response) or not 200 <= resp.status_code < 300:
+                if record_id is not None:
+                    _release(record_id)
+                else:
+                    db.session.rollback()
+                return resp
+            if record_id is not None:
+                db.session.execute(
+                    update(IdempotencyRecord).where(IdempotencyRecord.id == record_id).values(
+                        state=IdempotencyRecord.DONE, response_status=resp.status_code,
+                        response_headers={h: resp.headers[h] for h in _REPLAYED_HEADERS
+                                          if h in resp.headers},
+                        response_body=resp.get_data(as_text=True)))
+            # The one commit: plan, revision, outbox row, events and the answer together. If it
+            # raises (the database went away) the outcome is unknown to us, so the client gets
+            # 503 and its retry with the same key finds the answer or creates the plan once.
+            db.session.commit()
+        transaction.run_after_commit(after_commit)
         return resp
 
     # service.api.openapi turns this marker into the header parameter and the 409/422 answers.

@@ -129,6 +129,9 @@ class RenderJob(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # "host:pid" of the worker process that claimed it (status rendering): lets a redelivery on
+    # the same host tell a live claim from one whose process was killed.
+    claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # A class name and short reason only: never patient text.
     error: Mapped[str] = mapped_column(String(300), default="")

@@ -22,7 +22,7 @@ from plans.model import (
     Screening,
 )
 from plans.snapshot import snapshot_to_dict
-from service import audit, queue, webhooks
+from service import audit, queue, transaction, webhooks
 from service.extensions import db
 from service.models import Clinic, Plan, PlanRevision, RenderJob, public_id, utcnow
 
@@ -116,11 +116,10 @@ def create_plan(clinic: Clinic, data: dict[str, Any], created_by: str = "") -> P
         webhooks.record_plan_event(plan, job.revision, "plan.created")
         audit.record(audit.PLAN_CREATED, clinic_id=clinic.id, actor=created_by or "system",
                      target=plan.public_id, detail={"revision": 1})
-        db.session.commit()
+        _commit_then_dispatch(job)
     except Exception:
         db.session.rollback()
         raise
-    dispatch(job.id)
     return plan
 
 
@@ -135,12 +134,24 @@ def revise_plan(plan: Plan, clinic: Clinic, data: dict[str, Any], created_by: st
         webhooks.record_plan_event(plan, job.revision, "plan.revised")
         audit.record(audit.PLAN_REVISED, clinic_id=clinic.id, actor=created_by or "system",
                      target=plan.public_id, detail={"revision": number})
-        db.session.commit()
+        _commit_then_dispatch(job)
     except Exception:
         db.session.rollback()
         raise
-    dispatch(job.id)
     return plan
+
+
+def _commit_then_dispatch(job: RenderJob) -> None:
+    """Commit (or, inside an idempotent request, leave the one commit to it), then hand the
+    render over. A failed hand-over is not an error: the job is pending and the sweeper
+    sends it."""
+    db.session.flush()
+    job_id = job.id
+
+    def dispatch_render() -> None:
+        dispatch(job_id)
+
+    transaction.commit(after=dispatch_render)
 
 
 def dispatch(job_id: int) -> bool:

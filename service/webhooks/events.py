@@ -96,12 +96,19 @@ def _send_after_commit(session: Session) -> None:
         if not queue.send(DELIVER_TASK, delivery_id):
             break  # broker down: the rows stay due and the sweeper sends them
         sent.append(delivery_id)
-    if sent:
+    if not sent:
+        return
+    try:
         # This session may not run SQL after commit, so the note that keeps the sweeper from
         # sending them again goes through a connection of its own.
         with db.engine.begin() as connection:
             connection.execute(sa_update(WebhookDelivery.__table__).where(
                 WebhookDelivery.__table__.c.id.in_(sent)).values(queued_at=utcnow()))
+    except Exception as exc:  # noqa: BLE001 - what committed stands; see below
+        # Raising here would turn a committed plan into an error response. Without the note the
+        # sweeper sends these again, and the delivery task's claim makes that a no-op.
+        log.warning("could not note %d sent webhook deliveries: %s", len(sent),
+                    type(exc).__name__)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -119,13 +126,15 @@ def send(delivery_id: int) -> bool:
     return True
 
 
-def sweep_deliveries(now: datetime | None = None) -> int:
+def sweep_deliveries(now: datetime | None = None, requeue_all: bool = False) -> int:
     """Send every delivery whose next attempt is due; free claims a crashed worker left.
 
     Called from the same beat task as the render outbox sweep. Safe to run anywhere, any
-    number of times: the delivery task claims its row before sending.
+    number of times: the delivery task claims its row before sending. `requeue_all` (after a
+    broker reconnect, which may have lost the queue) re-sends those already handed over too.
     """
     now = now or utcnow()
+    requeue_before = now - (_FRESH_GRACE if requeue_all else _REQUEUE_AFTER)
     delivery.release_stuck(now, _STUCK_CLAIM)
     due = db.session.scalars(select(WebhookDelivery.id).where(
         WebhookDelivery.state == WebhookDelivery.PENDING,
@@ -134,7 +143,7 @@ def sweep_deliveries(now: datetime | None = None) -> int:
             WebhookDelivery.queued_at.is_(None)
             & or_(WebhookDelivery.schedule_step > 0,
                   WebhookDelivery.created_at <= now - _FRESH_GRACE),
-            WebhookDelivery.queued_at <= now - _REQUEUE_AFTER,
+            WebhookDelivery.queued_at <= requeue_before,
         ),
     ).order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(500)).all()
     sent = 0
