@@ -109,7 +109,7 @@ def soak(args: argparse.Namespace, base: str, log_path: Path, work: Path) -> int
             if plan_id in ready:
                 continue
             r = requests.get(f"{base}/api/v1/plans/{plan_id}", headers=auth, timeout=10)
-            if r.ok and (r.json().get("handout") or {}).get("status") == "ready":
+            if r.ok and (r.json().get("handout") or {}).get("status") == "done":
                 ready[plan_id] = time.monotonic() - t0
         time.sleep(0.5)
 

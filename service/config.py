@@ -55,7 +55,7 @@ def defaults(instance: Path) -> dict[str, Any]:
         # its message was lost. A re-send is cheap (the render task claims the job, so a
         # duplicate message does nothing); a worker (re)connecting re-sends at once anyway.
         "SWEEP_SECONDS": 10.0,
-        "STUCK_AFTER_SECONDS": 60.0,
+        "STUCK_AFTER_SECONDS": 120.0,
         "RENDER_MAX_ATTEMPTS": 5,
         "WEBHOOK_ALLOW_PRIVATE": False,
         # Seconds before each delivery attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h,

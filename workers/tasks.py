@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from celery import Task, shared_task
 from flask import current_app
@@ -26,6 +29,7 @@ from service.models import Handout, RenderJob, utcnow
 from service.queue import RENDER_TASK, SWEEP_TASK
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def where(exc: BaseException) -> str:
@@ -40,23 +44,48 @@ def _existing(job: RenderJob) -> Handout | None:
         Handout.revision_id == job.revision_id, Handout.options_key == job.options_key))
 
 
-# A database outage must not consume the message: the task is sent again with backoff (1 s
-# doubling, at most 10 s apart, jittered) until the database answers.
+# A database outage must not consume the message. The task waits it out in place (backoff 1 s
+# doubling to 10 s, jittered), keeping its message unacknowledged so a worker killed meanwhile
+# hands it back; past DATABASE_WAIT_SECONDS (inside the render's soft time limit) it is sent
+# again through the broker with the same backoff.
 RETRY_BACKOFF_MAX = 10.0
+DATABASE_WAIT_SECONDS = 20.0
 
 
 def retry_delay(retries: int) -> float:
     return min(RETRY_BACKOFF_MAX, 2.0 ** retries) * random.uniform(0.5, 1.0)  # noqa: S311
 
 
-def claim(job_id: int, retry_of: str | None = None) -> RenderJob | None:
+def waiting_out_database_errors(task: Task, work: Callable[..., T], *args: Any) -> T:
+    """Run `work(*args)` until it gets through a database outage, then `task.retry` (which
+    re-publishes the message) if the outage outlasts the wait."""
+    deadline = time.monotonic() + DATABASE_WAIT_SECONDS
+    tries = 0
+    while True:
+        try:
+            return work(*args)
+        except DATABASE_ERRORS as exc:
+            try:
+                db.session.rollback()
+            except Exception:  # noqa: BLE001, S110 - the connection is gone already
+                pass
+            delay = retry_delay(tries)
+            tries += 1
+            if time.monotonic() + delay > deadline:
+                raise task.retry(countdown=retry_delay(task.request.retries), exc=exc) from None
+            log.warning("%s%s: database unavailable (%s), trying again in %.1f s", task.name,
+                        list(args[:1]), type(exc).__name__, delay)
+            time.sleep(delay)
+
+
+def claim(job_id: int) -> RenderJob | None:
     """Move the job to rendering with a conditional update; None when it is not ours to render.
 
     Only a pending or queued job can be claimed, so of two messages for one job (a duplicate, a
     sweeper re-send) one renders and the other stops here. A job still marked rendering by a
-    process on this host that is gone (killed mid-render; its message came back), or by the
-    attempt this one retries (`retry_of`, after a database error), is taken over by a
-    compare-and-set on the old claim.
+    process on this host that is gone (killed mid-render; its message came back), or by this
+    process (an attempt interrupted by a database error), is taken over by a compare-and-set
+    on the old claim.
     """
     me, now = outbox.this_process(), utcnow()
     values = {"status": RenderJob.RENDERING, "started_at": now, "claimed_by": me,
@@ -68,8 +97,7 @@ def claim(job_id: int, retry_of: str | None = None) -> RenderJob | None:
         current = db.session.execute(select(RenderJob.status, RenderJob.claimed_by)
                                      .where(RenderJob.id == job_id)).first()
         if (current is not None and current.status == RenderJob.RENDERING
-                and current.claimed_by
-                and (current.claimed_by == retry_of or outbox.claimer_gone(current.claimed_by))):
+                and current.claimed_by and outbox.claimer_gone(current.claimed_by)):
             taken = db.session.execute(update(RenderJob).where(
                 RenderJob.id == job_id, RenderJob.status == RenderJob.RENDERING,
                 RenderJob.claimed_by == current.claimed_by).values(**values)).rowcount
@@ -79,23 +107,13 @@ def claim(job_id: int, retry_of: str | None = None) -> RenderJob | None:
 
 @shared_task(name=RENDER_TASK, bind=True, acks_late=True, max_retries=None,
              time_limit=RENDER_TIME_LIMIT, soft_time_limit=RENDER_SOFT_TIME_LIMIT)
-def render_handout(self: Task, job_id: int, retry_of: str | None = None) -> None:
+def render_handout(self: Task, job_id: int) -> None:
     """Render the job's revision once; a duplicate delivery finds the job claimed and stops."""
-    try:
-        _render(job_id, retry_of)
-    except DATABASE_ERRORS as exc:
-        try:
-            db.session.rollback()
-        except Exception:  # noqa: BLE001, S110 - the connection is gone already
-            pass
-        log.warning("render job %s: database unavailable (%s), retrying", job_id,
-                    type(exc).__name__)
-        raise self.retry(args=(job_id,), kwargs={"retry_of": outbox.this_process()},
-                         countdown=retry_delay(self.request.retries), exc=exc) from None
+    waiting_out_database_errors(self, _render, job_id)
 
 
-def _render(job_id: int, retry_of: str | None) -> None:
-    job = claim(job_id, retry_of)
+def _render(job_id: int) -> None:
+    job = claim(job_id)
     if job is None:
         return
     if _existing(job) is not None:
@@ -110,7 +128,7 @@ def _render(job_id: int, retry_of: str | None) -> None:
         data, pages = render_handout_with_pages(snapshot, options)
         html = render_handout_html(snapshot, options)
     except DATABASE_ERRORS:
-        raise  # not the render's fault: retried above, the attempt not counted as failed
+        raise  # not the render's fault: waited out above, not counted as a failed attempt
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, never the text
         db.session.rollback()
         give_up = job.attempts >= current_app.config["RENDER_MAX_ATTEMPTS"]

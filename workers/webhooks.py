@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from celery import Task, shared_task
 
-from service.errors import DATABASE_ERRORS
-from service.extensions import db
 from service.webhooks import delivery
 from service.webhooks.events import DELIVER_TASK
-from workers.tasks import retry_delay
+from workers.tasks import retry_delay, waiting_out_database_errors
 
 
 @shared_task(name=DELIVER_TASK, bind=True, acks_late=True, max_retries=None)
 def deliver_webhook(self: Task, delivery_id: int) -> str | None:
     """Attempt the delivery if it is due and unclaimed; a duplicate message does nothing.
     A database outage sends the task again with backoff instead of consuming it."""
-    try:
-        outcome = delivery.attempt(delivery_id)
-    except DATABASE_ERRORS as exc:
-        try:
-            db.session.rollback()
-        except Exception:  # noqa: BLE001, S110 - the connection is gone already
-            pass
-        raise self.retry(countdown=retry_delay(self.request.retries), exc=exc) from None
+    outcome = waiting_out_database_errors(self, delivery.attempt, delivery_id)
     if outcome == delivery.BUSY:
         # Its clinic has its share of slots: wait a moment without holding one. Other clinics'
         # deliveries meanwhile take the free slots.
