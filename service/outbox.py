@@ -49,12 +49,13 @@ def claimer_gone(claimed_by: str | None) -> bool:
     return False
 
 
-def due_jobs(now: datetime, resend_queued: bool = False) -> list[RenderJob]:
+def due_jobs(now: datetime, resend_sent_before: datetime | None = None) -> list[RenderJob]:
     """Pending jobs past their grace; queued ones waiting long enough that their message may be
-    lost (all of them when `resend_queued`, after a broker reconnect); and claims older than
-    the render time limit."""
-    stuck_after = timedelta(seconds=current_app.config["STUCK_AFTER_SECONDS"])
-    queued_before = now - (_PENDING_GRACE if resend_queued else stuck_after)
+    lost (or sent before `resend_sent_before`, a broker reconnect); and claims older than the
+    render time limit."""
+    queued_before = now - timedelta(seconds=current_app.config["STUCK_AFTER_SECONDS"])
+    if resend_sent_before is not None:
+        queued_before = max(queued_before, resend_sent_before)
     abandoned_before = now - timedelta(seconds=RENDER_TIME_LIMIT) - _CLAIM_GRACE
     return list(db.session.scalars(
         select(RenderJob).where(or_(
@@ -89,7 +90,7 @@ def release_local_claims() -> int:
     return released
 
 
-def sweep(now: datetime | None = None, resend_queued: bool = False) -> int:
+def sweep(now: datetime | None = None, resend_sent_before: datetime | None = None) -> int:
     """Re-send every due, stuck or abandoned job; returns how many were handed to the broker.
 
     Safe to run anywhere, any number of times: the render task claims its job with a
@@ -97,7 +98,7 @@ def sweep(now: datetime | None = None, resend_queued: bool = False) -> int:
     """
     now = now or utcnow()
     sent = 0
-    for job in due_jobs(now, resend_queued):
+    for job in due_jobs(now, resend_sent_before):
         if job.status == RenderJob.RENDERING:
             # Take the abandoned claim back first, so the message sent below finds a job it
             # may claim. If the send fails it waits as queued for the next sweep.

@@ -82,7 +82,8 @@ def test_the_sweeper_takes_back_claims_older_than_the_time_limit_and_resends_on_
         job.status, job.sent_at = RenderJob.QUEUED, now - timedelta(seconds=5)
         db.session.commit()
         assert outbox.due_jobs(now) == []  # queued 5 s ago: its message is on its way
-        assert [j.id for j in outbox.due_jobs(now, resend_queued=True)] == [job.id]
+        # A worker reconnected after it was sent: the broker may have lost it.
+        assert [j.id for j in outbox.due_jobs(now, now - timedelta(seconds=1))] == [job.id]
         job.status, job.claimed_by = RenderJob.RENDERING, "elsewhere:42"
         job.started_at = now - timedelta(seconds=RENDER_TIME_LIMIT + 5)
         db.session.commit()

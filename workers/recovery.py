@@ -14,6 +14,7 @@ from celery import Celery, bootsteps
 from flask import Flask
 
 from service import outbox
+from service.models import utcnow
 from service.queue import SWEEP_TASK
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,12 @@ def recover(app: Flask, celery_app: Celery) -> None:
             outbox.release_local_claims()
     except Exception as exc:  # noqa: BLE001 - a database outage: the periodic sweep follows
         log.warning("could not release claims on (re)connect: %s", type(exc).__name__)
+    # Whatever was handed to the broker before this connection may be gone with it; what is
+    # sent from now on goes to the broker we are connected to.
+    connected_at = utcnow().isoformat()
     try:
-        celery_app.send_task(SWEEP_TASK, kwargs={"resend_queued": True}, retry=False)
+        celery_app.send_task(SWEEP_TASK, kwargs={"resend_sent_before": connected_at},
+                             retry=False)
         log.info("broker (re)connected: sweep requested")
     except Exception as exc:  # noqa: BLE001 - broker gone again; the next connect retries
         log.warning("could not request a sweep on (re)connect: %s", type(exc).__name__)

@@ -8,6 +8,7 @@ import random
 import time
 import traceback
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -163,15 +164,17 @@ def _record_handout_event(job: RenderJob, event_type: str) -> None:
 
 
 @shared_task(name=SWEEP_TASK)
-def sweep_outbox(resend_queued: bool = False) -> int:
-    """The beat's periodic sweep; with `resend_queued` (a worker just (re)connected to the
-    broker, which may have lost its queues) every queued job and delivery is sent again.
-    Not retried on a database error: the next sweep comes within seconds."""
+def sweep_outbox(resend_sent_before: str | None = None) -> int:
+    """The beat's periodic sweep. With `resend_sent_before` (a worker (re)connected to the
+    broker then, and the broker may have lost its queues) every job and delivery handed to the
+    broker before that moment is sent again. Not retried on a database error: the next sweep
+    comes within seconds."""
+    before = datetime.fromisoformat(resend_sent_before) if resend_sent_before else None
     try:
         idempotency.purge_expired()
         embed_sessions.purge_ended()
-        return outbox.sweep(resend_queued=resend_queued) + webhooks.sweep_deliveries(
-            requeue_all=resend_queued)
+        return outbox.sweep(resend_sent_before=before) + webhooks.sweep_deliveries(
+            requeue_sent_before=before)
     except DATABASE_ERRORS as exc:
         db.session.rollback()
         log.warning("sweep skipped, database unavailable: %s", type(exc).__name__)
