@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,6 +84,18 @@ class Stack:
         self.processes = [self.web, self.renders, self.webhooks, self.sweeper, self.beat]
         self.engine: sa.Engine | None = None
         self.api_key = ""
+        self.supervising = threading.Event()
+
+    def _supervise(self) -> None:
+        """What Docker's `restart: unless-stopped` does (docker-compose.yml): a process that
+        exits on its own is started again. kombu 5.7 can end a worker with an AttributeError
+        while it closes a connection to a Redis that just went away; the restart is the cure
+        in production too, so the suite counts restarts rather than hiding the need."""
+        while self.supervising.is_set():
+            time.sleep(0.5)
+            for proc in self.processes:
+                if proc.restart_if_died():
+                    RESULTS.append(f"  (the {proc.name} process exited on its own; restarted)")
 
     def start(self) -> None:
         self.pg.init()
@@ -92,6 +105,8 @@ class Stack:
                                        connect_args={"connect_timeout": 2})
         for proc in self.processes:
             proc.start()
+        self.supervising.set()
+        threading.Thread(target=self._supervise, daemon=True).start()
         self.receiver.start()
         if not wait_for(self.ready, 90, 0.5):
             raise RuntimeError("the fault stack did not become ready; logs in " + str(self.tmp))
@@ -125,6 +140,7 @@ class Stack:
         return requests.get(f"{self.base}/readyz", timeout=3).status_code == 200
 
     def stop(self) -> None:
+        self.supervising.clear()
         self.receiver.stop()
         for proc in self.processes:
             proc.stop(timeout=20)

@@ -148,8 +148,19 @@ class Process:
     def __init__(self, name: str, cmd: list[str], env: dict[str, str], log: Path) -> None:
         self.name, self.cmd, self.env, self.log = name, cmd, env, log
         self.proc: subprocess.Popen | None = None
+        # False while the test means it to be down; a supervisor restarts it otherwise.
+        self.wanted = False
+        self.restarts = 0
+
+    def restart_if_died(self) -> bool:
+        if self.wanted and self.proc is not None and self.proc.poll() is not None:
+            self.restarts += 1
+            self.start()
+            return True
+        return False
 
     def start(self) -> None:
+        self.wanted = True
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env,  # noqa: S603
                                          stdout=out, stderr=subprocess.STDOUT,
@@ -162,10 +173,12 @@ class Process:
     def terminate(self) -> None:
         """SIGTERM to the main process only, as `docker stop` does: Celery's warm shutdown and
         gunicorn's graceful one then finish what they started."""
+        self.wanted = False
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
 
     def stop(self, timeout: float = 30) -> None:
+        self.wanted = False
         if self.proc is None or self.proc.poll() is not None:
             return
         self.terminate()
@@ -177,6 +190,7 @@ class Process:
 
     def kill(self) -> None:
         """SIGKILL to the whole group: the worker and its pool children die at once."""
+        self.wanted = False
         if self.proc is not None:
             self.signal_group(signal.SIGKILL)
             self.proc.wait()
