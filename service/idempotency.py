@@ -125,11 +125,6 @@ def _is_lock_wait(exc: OperationalError) -> bool:
     return code == "55P03" or "database is locked" in str(exc.orig)
 
 
-def _existing(clinic_id: int, key: str) -> IdempotencyRecord | None:
-    return db.session.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.clinic_id == clinic_id, IdempotencyRecord.key == key))
-
-
 def _answer_for(existing: IdempotencyRecord, digest: str) -> IdempotencyRecord | Response:
     """What a committed row means for this request: a mismatch, a replay, or (an in-flight
     row a view committed on its own, or one from before this release) a takeover or 409."""
@@ -154,41 +149,52 @@ def _answer_for(existing: IdempotencyRecord, digest: str) -> IdempotencyRecord |
     return _busy()
 
 
-def _claim(clinic_id: int, key: str, digest: str) -> IdempotencyRecord | Response:
-    """Stage this request's row in the transaction the view's writes will join, or answer why
-    this request may not run.
+def _earlier(clinic_id: int, key: str, digest: str) -> IdempotencyRecord | Response | None:
+    """Before the view runs: the answer a committed row gives this request (a replay, a
+    mismatch, a 409 or a takeover of a legacy in-flight row), or None for a new key."""
+    existing = db.session.scalar(select(IdempotencyRecord).where(
+        IdempotencyRecord.clinic_id == clinic_id, IdempotencyRecord.key == key,
+        IdempotencyRecord.expires_at > utcnow()))
+    return None if existing is None else _answer_for(existing, digest)
 
-    The row is flushed, not committed: it commits with the plan and its answer, or not at all.
-    The unique (clinic_id, key) index is the lock: a concurrent request with the same key waits
-    on it until ours ends, then finds our committed answer (or, if we rolled back, its turn).
+
+def _store_answer(clinic_id: int, key: str, digest: str, resp: Response) -> Response | None:
+    """Stage the key's row, answer included, in the view's transaction; None when staged.
+
+    The unique (clinic_id, key) index settles a race: if another request with this key
+    committed first, our insert fails (on PostgreSQL after waiting for it), everything this
+    request staged is rolled back, and it answers with the winner's stored answer instead.
     """
     # Lazily forget this key if it expired, in case the sweeper has not run yet.
     db.session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.clinic_id == clinic_id, IdempotencyRecord.key == key,
         IdempotencyRecord.expires_at <= utcnow()))
-    existing = _existing(clinic_id, key)
-    if existing is not None:
-        return _answer_for(existing, digest)
     if db.engine.dialect.name == "postgresql":
-        # Bound the wait behind a concurrent holder of the key; 409 (retry) after that.
+        # Bound the wait behind a concurrent request with the key; 409 (retry) after that.
         db.session.execute(text(f"SET LOCAL lock_timeout = '{int(LOCK_WAIT_SECONDS * 1000)}ms'"))
     now = utcnow()
-    record = IdempotencyRecord(clinic_id=clinic_id, key=key, fingerprint=digest,
-                               state=IdempotencyRecord.IN_FLIGHT, created_at=now,
-                               expires_at=now + KEEP_FOR)
-    db.session.add(record)
+    db.session.add(IdempotencyRecord(
+        clinic_id=clinic_id, key=key, fingerprint=digest, state=IdempotencyRecord.DONE,
+        created_at=now, expires_at=now + KEEP_FOR, **_answer_columns(resp)))
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        existing = _existing(clinic_id, key)
-        return _busy() if existing is None else _answer_for(existing, digest)
+        winner = _earlier(clinic_id, key, digest)
+        return winner if isinstance(winner, Response) else _busy()
     except OperationalError as exc:
         if not _is_lock_wait(exc):
             raise
         db.session.rollback()
         return _busy()
-    return record
+    return None
+
+
+def _answer_columns(resp: Response) -> dict[str, Any]:
+    return {"response_status": resp.status_code,
+            "response_headers": {h: resp.headers[h] for h in _REPLAYED_HEADERS
+                                 if h in resp.headers},
+            "response_body": resp.get_data(as_text=True)}
 
 
 def _replay(record: IdempotencyRecord) -> Response:
@@ -199,16 +205,16 @@ def _replay(record: IdempotencyRecord) -> Response:
     return resp
 
 
-def _release(record_id: int) -> None:
+def _release(legacy_id: int | None) -> None:
     """A failed request keeps nothing, so the same key may be retried with a corrected body.
-
-    The rollback undoes our uncommitted row. Only a view that committed on its own (so the row
-    committed in flight, before the answer existed) leaves one to remove.
-    """
+    The rollback undoes everything it staged; only an in-flight row from before this release
+    (taken over above) was committed on its own and is removed."""
     db.session.rollback()
-    db.session.execute(delete(IdempotencyRecord).where(
-        IdempotencyRecord.id == record_id, IdempotencyRecord.state == IdempotencyRecord.IN_FLIGHT))
-    db.session.commit()
+    if legacy_id is not None:
+        db.session.execute(delete(IdempotencyRecord).where(
+            IdempotencyRecord.id == legacy_id,
+            IdempotencyRecord.state == IdempotencyRecord.IN_FLIGHT))
+        db.session.commit()
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -216,10 +222,12 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
     so it sees the finished response; it needs `g.clinic` (set by `require_api_key`).
 
     The view runs inside `transaction.deferred()`: the service layer flushes, and this wrapper
-    commits the view's writes together with the key's answer, so a committed plan always has
-    its answer and a retry replays it, whatever happens after. After-commit work (dispatch)
-    runs last and cannot turn the stored answer into an error. Without a key the same single
-    commit applies, just with no answer row.
+    adds the key's row with the answer and commits everything once, so a committed plan always
+    has its answer and a retry replays it, whatever happens after. The row is added after the
+    view, not before, so no lock is held while the plan is assembled (SQLite has one writer);
+    of two concurrent requests with one key, the unique index lets one commit and the other
+    rolls back and replays it. After-commit work (dispatch) runs last and cannot turn the
+    stored answer into an error. Without a key the same single commit applies, with no row.
 
     Only successful (2xx) answers are kept and replayed, like Stripe's rule that a request
     which failed validation saved nothing: a portal fixing a 422 retries with the same key.
@@ -232,34 +240,31 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         if key is not None and not valid_key(key):
             return _key_problem(422, "Your request has invalid fields",
                                 "Idempotency-Key must be 1-255 printable ASCII characters.")
+        digest = fingerprint() if key is not None else ""
         with transaction.deferred() as after_commit:
-            record_id = None
+            legacy = None
             if key is not None:
-                claimed = _claim(g.clinic.id, key, fingerprint())
-                if isinstance(claimed, Response):
-                    return claimed
-                record_id = claimed.id
+                earlier = _earlier(g.clinic.id, key, digest)
+                if isinstance(earlier, Response):
+                    return earlier
+                legacy = earlier  # an in-flight row taken over (see _answer_for)
             try:
                 resp = view(*args, **kwargs)
             except BaseException:
-                if record_id is not None:
-                    _release(record_id)
-                else:
-                    db.session.rollback()
+                _release(legacy.id if legacy is not None else None)
                 raise
             if not isinstance(resp, Response) or not 200 <= resp.status_code < 300:
-                if record_id is not None:
-                    _release(record_id)
-                else:
-                    db.session.rollback()
+                _release(legacy.id if legacy is not None else None)
                 return resp
-            if record_id is not None:
-                db.session.execute(
-                    update(IdempotencyRecord).where(IdempotencyRecord.id == record_id).values(
-                        state=IdempotencyRecord.DONE, response_status=resp.status_code,
-                        response_headers={h: resp.headers[h] for h in _REPLAYED_HEADERS
-                                          if h in resp.headers},
-                        response_body=resp.get_data(as_text=True)))
+            if legacy is not None:
+                db.session.execute(update(IdempotencyRecord).where(
+                    IdempotencyRecord.id == legacy.id).values(
+                    state=IdempotencyRecord.DONE, **_answer_columns(resp)))
+            elif key is not None:
+                lost_race = _store_answer(g.clinic.id, key, digest, resp)
+                if lost_race is not None:
+                    after_commit.clear()  # our writes were rolled back; nothing to follow up
+                    return lost_race
             # The one commit: plan, revision, outbox row, events and the answer together. If it
             # raises (the database went away) the outcome is unknown to us, so the client gets
             # 503 and its retry with the same key finds the answer or creates the plan once.
