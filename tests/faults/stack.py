@@ -179,20 +179,29 @@ class Process:
 
     def stop(self, timeout: float = 30) -> None:
         self.wanted = False
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
             return
-        self.terminate()
+        if self.proc.poll() is None:
+            self.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        # Whatever of its group outlived it (a child the main process did not stop) goes too.
         try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.signal_group(signal.SIGKILL)
-            self.proc.wait()
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
 
     def kill(self) -> None:
         """SIGKILL to the whole group: the worker and its pool children die at once."""
         self.wanted = False
         if self.proc is not None:
-            self.signal_group(signal.SIGKILL)
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self.proc.wait()
 
 
