@@ -46,9 +46,12 @@ IDEMPOTENCY_PARAMETER = {
     "description": "Any unique string (1-255 printable ASCII characters, e.g. a UUID) to make "
                    "retries safe. Within 24 hours the same key with the same body replays the "
                    "first successful answer (with `Idempotent-Replayed: true`) and creates "
-                   "nothing new; the same key with a different body is 422; while the first "
-                   "request is still running, 409. Keys are per clinic. Failed requests (4xx, "
-                   "5xx) are not kept, so you can fix the body and retry with the same key.",
+                   "nothing new; the same key with a different body is 422; a retry while "
+                   "the first request is still running waits for it (up to 5 s, then 409). "
+                   "The plan and the key's answer are stored in one transaction, so a retry "
+                   "after a broken connection or a 503 never makes a second plan. Keys are per "
+                   "clinic. Failed requests (4xx, 5xx) are not kept, so you can fix the body "
+                   "and retry with the same key.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255,
                "pattern": "^[\\x20-\\x7E]+$"},
     "example": "3f1c2a9e-6b1d-4e8f-9a57-0c2d5e7b8a41",
