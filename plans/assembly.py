@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from plans.catalogue import TIER_ORDER, Catalogue
 from plans.dosage import dose_text
+from plans.guide import default_guide, phase_notes
 from plans.errors import (
     DoseOutOfRange,
     EmptyClearance,
@@ -216,6 +217,10 @@ def assemble_plan(catalogue: Catalogue, request: PlanRequest) -> Plan:
         sources=tuple(catalogue.sources[s] for s in template.sources),
         notes=request.notes,
         red_flag_tiers=tuple(catalogue.tier_guidance.values()),
+        # The handout groups exercises under their phases and prints each phase's note.
+        phase_notes=phase_notes(list(dict.fromkeys(s.phase for s in safe)),
+                                {p.name: p.note for p in template.phases}),
+        guide=default_guide()[0],
     )
 
 
