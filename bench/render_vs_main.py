@@ -37,7 +37,8 @@ def child(code_dir: str, renders: int) -> None:
     names = {f.name for f in fields(ClinicInfo)}
     clinic = ClinicInfo(**{k: v for k, v in {
         "name": "Riverside Physio", "contact": "Phone 555-0100 · riverside-physio.example",
-        "emergency_number": "911", "out_of_hours": "Call 555-0199 (nurse line) or go to urgent care",
+        "emergency_number": "911",
+        "out_of_hours": "Call 555-0199 (nurse line) or go to urgent care",
     }.items() if k in names})
     catalogue = default_catalogue()
     out = {}

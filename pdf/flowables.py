@@ -105,7 +105,8 @@ class Figure(Flowable):
 
     def __init__(self, art: PoseArt, caption: Flowable, frame: object, gap: float) -> None:
         super().__init__()
-        self._art, self._caption, self._frame, self._gap = art, caption, frame, gap
+        # Not "_frame": platypus sets that attribute to the Frame the flowable is placed in.
+        self._art, self._caption, self._ink, self._gap = art, caption, frame, gap
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
         self._cap_h = self._caption.wrap(self._art.width, availHeight)[1]
@@ -118,7 +119,7 @@ class Figure(Flowable):
         top = self.height - self._art.height
         self._art.drawOn(canv, 0, top)
         canv.saveState()
-        canv.setStrokeColor(self._frame)
+        canv.setStrokeColor(self._ink)
         canv.setLineWidth(0.75)
         canv.rect(0, top, self._art.width, self._art.height)
         canv.restoreState()
@@ -215,11 +216,23 @@ class Boxed(Flowable):
         for cut in range(len(self._groups) - 1, 0, -1):
             head = Boxed(self._groups[:cut], self._color, self._line, self._pad)
             if head.wrap(availWidth, availHeight)[1] <= availHeight:
-                rest = self._groups[cut:]
-                if self._continued is not None:
-                    rest = [[self._continued, *rest[0]], *rest[1:]]
-                return [head, Boxed(rest, self._color, self._line, self._pad, self._continued)]
+                return [head, self._rest(self._groups[cut:])]
+        # One group taller than the space: split it between its items, and repeat its lead
+        # (the tier heading and action line, the first flowable with keepWithNext) overleaf.
+        group = self._groups[0]
+        lead = next((f for f in group if getattr(getattr(f, "style", None), "keepWithNext", 0)),
+                    None)
+        for cut in range(len(group) - 1, 1, -1):
+            head = Boxed([group[:cut]], self._color, self._line, self._pad)
+            if head.wrap(availWidth, availHeight)[1] <= availHeight:
+                tail = ([lead] if lead is not None else []) + group[cut:]
+                return [head, self._rest([tail, *self._groups[1:]])]
         return []
+
+    def _rest(self, groups: list[list[Flowable]]) -> Boxed:
+        if self._continued is not None:
+            groups = [[self._continued, *groups[0]], *groups[1:]]
+        return Boxed(groups, self._color, self._line, self._pad, self._continued)
 
     def draw(self) -> None:
         canv = self.canv

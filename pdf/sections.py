@@ -127,8 +127,12 @@ def stop_and_get_help(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]
                           f'size="{sheet.body_size * 1.1:g}">{para(tier.heading)}.</font> '
                           f"{para(tier.action)}", sheet["tier_lead"]))
         signs = [Para(para(s), sheet["stop_item"], bulletText="•") for s in tier.signs]
-        group.append(Columns(signs, columns, sheet.body_size) if columns > 1 else
-                     Columns(signs, 1, 0))
+        # Two columns of short signs in standard print; in large print one sign a line, each
+        # its own flowable so a very long tier can continue overleaf between signs.
+        if columns > 1:
+            group.append(Columns(signs, columns, sheet.body_size))
+        else:
+            group += signs
         if tier.tier is Tier.EMERGENCY:
             group.append(Para(clinic.emergency_number, label="Emergency number:",
                               style=sheet["body_bold_gap"]))

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 from plans.catalogue import TIER_ORDER, Catalogue
 from plans.dosage import dose_text
-from plans.guide import default_guide, phase_notes
 from plans.errors import (
     DoseOutOfRange,
     EmptyClearance,
@@ -34,6 +33,7 @@ from plans.errors import (
     UnknownExercise,
     UnknownRedFlag,
 )
+from plans.guide import default_guide, phase_notes
 from plans.model import (
     DOSE_FIELDS,
     Dose,

@@ -6,9 +6,12 @@ import functools
 from pathlib import Path
 from typing import Any
 
+import re
+
 import yaml
 
-from plans.model import HandoutGuide, PhaseNote, SafetyTier, Term, Tier
+from plans.errors import ClinicUnreachable
+from plans.model import ClinicInfo, HandoutGuide, PhaseNote, SafetyTier, Term, Tier
 
 GUIDE_FILE = Path(__file__).parent / "data" / "handout.yaml"
 
@@ -66,3 +69,21 @@ def phase_notes(names: list[str], template_notes: dict[str, str]) -> tuple[Phase
     """The note for each phase name, in order: the template's, else the shipped one, else ""."""
     shipped = default_guide()[1]
     return tuple(PhaseNote(n, template_notes.get(n) or shipped.get(n, "")) for n in names)
+
+
+# A phone number has at least five digits, whatever its punctuation ("555-0100", "0161 ...").
+_PHONE = re.compile(r"(?:\d[\s().+-]*){5,}")
+
+
+def has_phone(contact: str) -> bool:
+    return bool(_PHONE.search(contact))
+
+
+def require_reachable(clinic: ClinicInfo) -> None:
+    """Raises ClinicUnreachable unless the clinic's contact holds a phone number and it has an
+    out-of-hours route: the same-day tier tells patients to call the clinic today, and "a
+    handout without a way to reach the clinic is not a handout" (REFERENCES.md section B)."""
+    if not has_phone(clinic.contact):
+        raise ClinicUnreachable("clinic.contact")
+    if not clinic.out_of_hours.strip():
+        raise ClinicUnreachable("clinic.out_of_hours")
