@@ -158,6 +158,8 @@ def about_the_plan(plan: Plan, sheet: Sheet) -> list[Flowable]:
 
 def week_at_a_glance(plan: Plan, sheet: Sheet) -> list[Flowable]:
     """Every exercise and how much of it to do, as two columns without a heavy table."""
+    if not plan.exercises:
+        return []
     rows = [[Para(para(e.name), sheet["cell_bold"]), Para(para(e.dose_text), sheet["cell"])]
             for e in plan.exercises]
     width = sheet.frame_width

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any
-
-import re
 
 import yaml
 
