@@ -22,6 +22,8 @@ STOP_TITLE = "Stop and get help"
 PICTURE_LEGEND = ("In the pictures: black is your body, dark grey your other arm or leg, light "
                   "grey where the moving part goes. Blue shows the strap, chair or stool, and "
                   "arrows show which way to move.")
+GRID_HELP = ("The small table beside each picture says how much: sets and repeats, or how long; "
+             "how long to hold; how often; and whether to do each side.")
 # No 0/O, 1/l/I, 5/S or 8/B: a code read aloud over the phone or copied by hand stays one code.
 CODE_ALPHABET = "234679ACDEFGHJKMNPQRTUVWXYZ"
 

@@ -7,6 +7,7 @@ import binascii
 from html import escape
 
 from pdf.content import (
+    GRID_HELP,
     HANDOUT_TITLE,
     PICTURE_LEGEND,
     STOP_TITLE,
@@ -168,7 +169,7 @@ def render_handout_html(snapshot: HandoutSnapshot, options: HandoutOptions) -> s
         out.append("</section>")
 
     out.append("<section><h2>Your exercises</h2>")
-    out.append(f"<p>{e(PICTURE_LEGEND)}</p>")
+    out.append(f"<p>{e(GRID_HELP)} {e(PICTURE_LEGEND)}</p>")
     for group in exercise_groups(plan):
         out.append(f"<h3>{e(group.phase.name)}</h3>")
         if group.phase.note:

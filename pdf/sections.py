@@ -19,6 +19,7 @@ from reportlab.platypus import (
 
 from pdf import styles as st
 from pdf.content import (
+    GRID_HELP,
     HANDOUT_TITLE,
     PICTURE_LEGEND,
     STOP_TITLE,
@@ -310,7 +311,7 @@ def _height(flowables: list[Flowable], width: float) -> float:
 def exercises(plan: Plan, sheet: Sheet) -> list[Flowable]:
     """Exercises grouped under their phases, each phase with its note, numbered through."""
     flows: list[Flowable] = [Para("Your exercises", sheet["h1"]),
-                             Para(PICTURE_LEGEND, sheet["small"])]
+                             Para(f"{GRID_HELP} {PICTURE_LEGEND}", sheet["small"])]
     for group in exercise_groups(plan):
         lead: list[Flowable] = [Para(para(group.phase.name), sheet["phase"])]
         if group.phase.note:
