@@ -60,13 +60,20 @@ class Para(Paragraph):
             super().__init__(text, style, bulletText)
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        # Line breaks remembered per width: a paragraph is measured beside a picture and at
+        # full width (to choose an arrangement), then again by KeepTogether and the frame.
+        # Only this object's own results are reused (split() builds new paragraphs, and copies
+        # may arrive without them), and only while it still holds the lines it made.
         memo = self.__dict__.get("_wrap_memo")
-        # Reuse only if this very object was wrapped at this width and still holds those lines
-        # (split() builds new paragraphs, and copies may arrive without them).
-        if memo is not None and memo[0] == availWidth and memo[1] is self.__dict__.get("blPara"):
+        if memo is None or memo[0] is not self.__dict__.get("frags"):
+            memo = self._wrap_memo = (self.__dict__.get("frags"), {})
+        hit = memo[1].get(availWidth)
+        if hit is not None:
+            self.width = availWidth
+            self._wrapWidths, self.blPara, self.height = hit
             return self.width, self.height
         width, height = super().wrap(availWidth, availHeight)
-        self._wrap_memo = (availWidth, self.blPara)
+        memo[1][availWidth] = (self._wrapWidths, self.blPara, height)
         return width, height
 
 

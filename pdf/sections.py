@@ -266,8 +266,7 @@ def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> li
     if exercise.cues:
         # Run in after a bold label: the cues are short, and a line each would leave most of
         # every line empty.
-        tail.append(Para(f"<b>Tips:</b> {' &#8226; '.join(para(c) for c in exercise.cues)}",
-                         sheet["body"]))
+        tail.append(Para(" \u2022 ".join(exercise.cues), label="Tips:", style=sheet["body"]))
     pair = [Para(text, label=label, style=sheet["body"]) for label, text in (
         ("What you should feel:", exercise.feel), ("When to back off:", exercise.back_off))
         if text]
@@ -280,15 +279,12 @@ def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> li
     rule = HRFlowable(width="100%", thickness=0.75, color=st.RULE, spaceBefore=2,
                       spaceAfter=sheet.body_size * 0.4)
     below = [side, Spacer(1, sheet.body_size * 0.3), *tail]
-    if not sheet.large_print:
-        # When the steps are short, the tips and the feel and back-off lines fit beside the
-        # picture too; use whichever arrangement is shorter.
+    if not sheet.large_print and _fits_beside(exercise, sheet, width - sheet.picture_width - gap):
+        # Short steps: the tips and the feel and back-off lines fit beside the picture too.
         singles = [f for f in tail if not isinstance(f, (Columns, Spacer))]
         singles += [p for f in tail if isinstance(f, Columns) for p in f.items]
-        beside_all = [SideBySide(_figure(exercise, sheet), [*beside, *singles],
-                                 sheet.picture_width, gap)]
-        if _height(beside_all, width) < _height(below, width):
-            below = beside_all
+        below = [SideBySide(_figure(exercise, sheet), [*beside, *singles],
+                            sheet.picture_width, gap)]
     if sheet.large_print:
         # Large print: a whole exercise can fill most of a page, so keeping every block whole
         # would leave pages half empty. The name, picture and steps stay together; the tips
@@ -297,15 +293,16 @@ def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> li
     return [KeepTogether([*head, *below, rule])]
 
 
-def _height(flowables: list[Flowable], width: float) -> float:
-    """Height of flowables stacked in a frame `width` wide, spacing included."""
-    total = 0.0
-    previous_after = 0.0
-    for flowable in flowables:
-        total += max(previous_after, flowable.getSpaceBefore())
-        total += flowable.wrap(width, 1e6)[1]
-        previous_after = flowable.getSpaceAfter()
-    return total
+def _fits_beside(exercise: ResolvedExercise, sheet: Sheet, column: float) -> bool:
+    """Whether everything but the name fits beside the picture, estimated from text widths
+    (no line breaking: measuring both arrangements cost a quarter of a render)."""
+    size = sheet.body_size
+    texts = [exercise.purpose, *exercise.steps, " ".join(exercise.cues), exercise.feel,
+             exercise.back_off, exercise.adapted_because]
+    lines = sum(int(st.string_width(t, st.REGULAR, size) / (column - size * 2)) + 1
+                for t in texts if t)
+    grid = sheet.grid_size * 1.45 * 2 + size * 0.4
+    return lines * sheet.leading + grid <= sheet.picture_height + size * 6.5
 
 
 def exercises(plan: Plan, sheet: Sheet) -> list[Flowable]:
