@@ -61,6 +61,8 @@ def test_every_template_prints_the_safety_netting_on_page_one(rendered):
     for snap, _, _, texts in handouts:
         assert_safety_net_rule(texts, snap, options)
         assert pages_with(texts, "When the clinic is closed: Call 555-0199")
+        # The screening's history items (cancer, ...) are never printed as signs to act on.
+        assert "cancer" not in " ".join(texts).lower()
 
 
 def test_every_word_of_the_plan_reaches_the_pdf_and_the_html(rendered):
