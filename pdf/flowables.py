@@ -42,6 +42,9 @@ class Para(Paragraph):
                  *, label: str = "", **kwargs: object) -> None:
         """`text` is Paragraph markup; with `label`, `text` is plain user text shown after a
         bold label, and is escaped here."""
+        # What the line breaks depend on, for the process-wide cache (None: do not share).
+        self._break_key = (None if frags is not None or text is None else
+                           (_style_key(style), text, label, bulletText))
         if frags is not None or text is None:
             # ReportLab's own split() rebuilds paragraphs from fragments it already has.
             super().__init__(text, style, bulletText, frags=frags, **kwargs)
@@ -68,13 +71,35 @@ class Para(Paragraph):
         if memo is None or memo[0] is not self.__dict__.get("frags"):
             memo = self._wrap_memo = (self.__dict__.get("frags"), {})
         hit = memo[1].get(availWidth)
+        key = self.__dict__.get("_break_key")
+        if hit is None and key is not None:
+            hit = _BREAKS.get((key, availWidth))
         if hit is not None:
             self.width = availWidth
             self._wrapWidths, self.blPara, self.height = hit
+            memo[1][availWidth] = hit
             return self.width, self.height
         width, height = super().wrap(availWidth, availHeight)
-        memo[1][availWidth] = (self._wrapWidths, self.blPara, height)
+        memo[1][availWidth] = result = (self._wrapWidths, self.blPara, height)
+        if key is not None:
+            if len(_BREAKS) >= _BREAKS_LIMIT:
+                _BREAKS.clear()
+            _BREAKS[(key, availWidth)] = result
         return width, height
+
+
+# Line breaks shared across renders: template text (steps, cues, signs, FAQ) repeats for every
+# patient, and breaking it is the largest single cost of a render. Keyed by everything the
+# breaks depend on; ReportLab only reads the lines when it draws or splits, so sharing them
+# cannot change the output (the byte-identity tests render twice and compare).
+_BREAKS: dict[tuple[object, float], tuple[object, object, float]] = {}
+_BREAKS_LIMIT = 20_000  # entries; a few MB at worst, then it starts over
+
+
+def _style_key(style: ParagraphStyle) -> tuple[object, ...]:
+    return (style.name, style.fontName, style.fontSize, style.leading, style.leftIndent,
+            style.rightIndent, style.firstLineIndent, style.bulletFontName,
+            style.bulletFontSize, style.bulletIndent, style.wordWrap, style.textColor)
 
 
 @functools.cache

@@ -330,3 +330,18 @@ def test_bytes_are_identical_across_processes(snapshot, tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          env=env, cwd=tmp_path, check=True).stdout
     assert out == hashlib.sha256(render_handout(snapshot, HandoutOptions())).hexdigest()
+
+
+def test_shared_line_breaks_never_change_the_bytes():
+    """Line breaks are shared across renders (pdf.flowables._BREAKS). A handout whose notes
+    and FAQ split over pages renders to the same bytes with the cache empty, after other
+    handouts have filled it, and again."""
+    from pdf import flowables
+
+    notes = ("Keep the stretch gentle and stop if it pinches. " * 42)[:2000]
+    big = make_snapshot(exercises=many_exercises(12), notes=notes)
+    for options in ALL_OPTIONS:
+        flowables._BREAKS.clear()
+        cold = render_handout(big, options)
+        render_handout(make_snapshot(notes="Other words."), options)
+        assert render_handout(big, options) == cold, options.key
