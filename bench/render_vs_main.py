@@ -1,6 +1,10 @@
 """Prints this branch's handout render CPU time beside another revision's (default: main).
 
-Run from the repository root: python bench/render_vs_main.py [--ref main] [--renders 20]
+Run from the repository root: python bench/render_vs_main.py [--ref main] [--renders 20] [--cold]
+
+--cold empties this tree's process-wide line-break cache (pdf.flowables._BREAKS) before every
+timed render: a worker's first handout of a template. Without it, the template's text has been
+broken before, as for every later patient on that template.
 
 The other revision's pdf/ and plans/ are taken with `git archive` into a temporary folder. Each
 side renders in its own child process (two packages named pdf cannot share one interpreter),
@@ -26,7 +30,7 @@ ROOT = Path(__file__).absolute().parents[1]
 CASES = [(size, large) for size in ("letter", "a4") for large in (False, True)]
 
 
-def child(code_dir: str, renders: int) -> None:
+def child(code_dir: str, renders: int, cold: bool = False) -> None:
     """Runs inside a child: renders every case `renders` times and prints JSON results."""
     sys.path.insert(0, code_dir)
     from pdf.render import render_handout_with_pages
@@ -52,6 +56,8 @@ def child(code_dir: str, renders: int) -> None:
             _, pages = render_handout_with_pages(snap, opts)  # warm caches
             times = []
             for _ in range(renders):
+                if cold:
+                    _empty_break_cache()
                 t0 = time.process_time()
                 render_handout_with_pages(snap, opts)
                 times.append(time.process_time() - t0)
@@ -60,10 +66,18 @@ def child(code_dir: str, renders: int) -> None:
     print(json.dumps(out))
 
 
-def run(code_dir: Path, renders: int) -> dict[str, list[float]]:
+def _empty_break_cache() -> None:
+    try:
+        from pdf import flowables
+    except ImportError:
+        return
+    getattr(flowables, "_BREAKS", {}).clear()
+
+
+def run(code_dir: Path, renders: int, cold: bool) -> dict[str, list[float]]:
     proc = subprocess.run([sys.executable, __file__, "--child", str(code_dir),
-                           "--renders", str(renders)], check=True, capture_output=True,
-                          text=True, cwd=code_dir)
+                           "--renders", str(renders), *(["--cold"] if cold else [])],
+                          check=True, capture_output=True, text=True, cwd=code_dir)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -72,15 +86,16 @@ def main() -> None:
     parser.add_argument("--ref", default="main")
     parser.add_argument("--renders", type=int, default=20)
     parser.add_argument("--child")
+    parser.add_argument("--cold", action="store_true")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.renders)
+        child(args.child, args.renders, args.cold)
         return
     with tempfile.TemporaryDirectory() as tmp:
         archive = subprocess.run(["git", "archive", args.ref, "pdf", "plans"], cwd=ROOT,
                                  check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        runs = [(side, run(Path(tmp) if side == "old" else ROOT, args.renders))
+        runs = [(side, run(Path(tmp) if side == "old" else ROOT, args.renders, args.cold))
                 for _ in range(2) for side in ("old", "new")]
     best: dict[str, dict[str, tuple[float, int]]] = {"old": {}, "new": {}}
     for side, result in runs:
@@ -88,7 +103,8 @@ def main() -> None:
             prev = best[side].get(case)
             best[side][case] = (min(ms, prev[0]) if prev else ms, pages)
     print(f"median CPU ms per handout, {args.ref} (old) vs this tree (new), "
-          f"{args.renders} renders, best of 2 alternating runs")
+          f"{args.renders} renders, best of 2 alternating runs"
+          f"{', line-break cache emptied before each render' if args.cold else ''}")
     print(f"{'case':34} {'old ms':>8} {'pages':>5} {'new ms':>8} {'pages':>5} {'ratio':>6}")
     ratios = []
     for case in best["new"]:
