@@ -225,8 +225,9 @@ class Boxed(Flowable):
     """
 
     def __init__(self, groups: list[list[Flowable]], color: object, line: float, pad: float,
-                 continued: Flowable | None = None) -> None:
+                 continued: Flowable | None = None, page_height: float = 0.0) -> None:
         super().__init__()
+        self._page_height = page_height
         self._groups = groups
         self._color = color
         self._line = line
@@ -252,6 +253,9 @@ class Boxed(Flowable):
         # One group taller than the space: split it between its items, and repeat its lead
         # (the tier heading and action line, the first flowable with keepWithNext) overleaf.
         group = self._groups[0]
+        whole = Boxed([group], self._color, self._line, self._pad)
+        if whole.wrap(availWidth, availHeight)[1] <= self._page_height:
+            return []  # it fits a page of its own: move it there whole
         lead = next((f for f in group if getattr(getattr(f, "style", None), "keepWithNext", 0)),
                     None)
         for cut in range(len(group) - 1, 1, -1):
@@ -264,7 +268,8 @@ class Boxed(Flowable):
     def _rest(self, groups: list[list[Flowable]]) -> Boxed:
         if self._continued is not None:
             groups = [[self._continued, *groups[0]], *groups[1:]]
-        return Boxed(groups, self._color, self._line, self._pad, self._continued)
+        return Boxed(groups, self._color, self._line, self._pad, self._continued,
+                     self._page_height)
 
     def draw(self) -> None:
         canv = self.canv

@@ -145,7 +145,8 @@ def stop_and_get_help(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]
                                   style=sheet["body_gap"]))
         groups.append(group)
     box = Boxed(groups, st.WARNING, 3, sheet.body_size * 0.6,
-                continued=Para(f"{STOP_TITLE} (continued)", sheet["stop_title"]))
+                continued=Para(f"{STOP_TITLE} (continued)", sheet["stop_title"]),
+                page_height=sheet.frame_height)
     return [box, Spacer(1, sheet.body_size * 0.5)]
 
 

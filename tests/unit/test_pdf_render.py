@@ -57,7 +57,7 @@ def test_same_day_tier_gives_the_clinic_phone_and_out_of_hours_route(rendered, s
     """Where to go is printed under the same-day tier: the clinic's phone and its out-of-hours
     route, from clinic configuration."""
     texts = rendered[3]
-    same_day = pages_with(texts, "Stop the exercises and contact the clinic today.")[0]
+    same_day = pages_with(texts, "Contact the clinic today. Stop the exercises and call")[0]
     page = texts[same_day - 1]
     assert "Clinic: Riverside Physio, Call 555-0142" in page
     assert "When the clinic is closed: Call 555-0199 (nurse line) or go to urgent care" in page
