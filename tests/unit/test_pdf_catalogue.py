@@ -115,3 +115,14 @@ def test_core_routine_page_count_stays_within_its_budget():
     for options in ALL_OPTIONS:
         _, pages = render_handout_with_pages(snap, options)
         assert pages <= CORE_BUDGET[options.large_print], (options.key, pages)
+
+
+def test_the_printed_text_reads_at_grade_8_or_below(rendered):
+    """Flesch-Kincaid grade of the whole PDF text, as printed (target 6, fail above 8)."""
+    from plans import readability
+
+    options, handouts = rendered
+    if options.key != "letter-standard":
+        pytest.skip("the words are the same in every size")
+    for snap, _, _, texts in handouts:
+        assert readability.fk_grade(" ".join(texts)) <= 8, snap.plan.template_id
