@@ -126,7 +126,3 @@ def dose_grid(dose: Dose) -> list[tuple[str, str]]:
 def sessions_per_day(plan: Plan) -> int:
     """Boxes per day in the log: the most times a day any exercise is done (at least 1)."""
     return max([e.dose.times_per_day or 1 for e in plan.exercises] or [1])
-
-
-def clinician_line(snapshot: HandoutSnapshot) -> str:
-    return snapshot.clinician.strip()
