@@ -40,6 +40,9 @@ class Clinic(db.Model):
     contact: Mapped[str] = mapped_column(String(300), default="")
     # Clinic configuration, never a template's: it depends on the clinic's country.
     emergency_number: Mapped[str] = mapped_column(String(20), default="911")
+    # Where patients get help when the clinic is closed (out-of-hours number, urgent care,
+    # NHS 111): printed in the handout's same-day tier. Required before the first handout.
+    out_of_hours: Mapped[str] = mapped_column(String(300), default="", server_default="")
     logo_png: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     allowed_embed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from plans.assembly import assemble_plan
 from plans.catalogue import default_catalogue
+from plans.guide import require_reachable
 from plans.model import (
     ClinicInfo,
     HandoutOptions,
@@ -61,7 +62,8 @@ def clinic_info(clinic: Clinic) -> ClinicInfo:
 
     logo = base64.b64encode(clinic.logo_png).decode() if clinic.logo_png else ""
     return ClinicInfo(name=clinic.name, contact=clinic.contact,
-                      emergency_number=clinic.emergency_number, logo_png_b64=logo)
+                      emergency_number=clinic.emergency_number, logo_png_b64=logo,
+                      out_of_hours=clinic.out_of_hours or "")
 
 
 def _canonical_sha256(value: Any) -> str:
@@ -73,6 +75,8 @@ def _canonical_sha256(value: Any) -> str:
 def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
                   created_by: str) -> RenderJob:
     """Assemble (raising PlanError before anything is written) and stage revision + outbox row."""
+    info = clinic_info(clinic)
+    require_reachable(info)
     domain_plan = assemble_plan(default_catalogue(), plan_request(data))
     options = handout_options(data)
     snapshot = snapshot_to_dict(HandoutSnapshot(
@@ -80,7 +84,7 @@ def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
         revision=number,
         created_on=date.today().isoformat(),
         clinician=data.get("clinician") or "",
-        clinic=clinic_info(clinic),
+        clinic=info,
         plan=domain_plan,
     ))
     revision = PlanRevision(
