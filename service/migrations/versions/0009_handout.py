@@ -1,14 +1,14 @@
 """Clinics record their out-of-hours route, which every new handout prints.
 
-Revision ID: 0008_handout
-Revises: 0007_worker_heartbeats
+Revision ID: 0009_handout
+Revises: 0008_reliability
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_handout"
-down_revision = "0007_worker_heartbeats"
+revision = "0009_handout"
+down_revision = "0008_reliability"
 branch_labels = None
 depends_on = None
 
