@@ -45,6 +45,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.accounts import ratelimit
 
     ratelimit.init_app(app)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = cfg.engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     app.config["CELERY"] = cfg.celery_config(app.config["BROKER_URL"], instance,
                                             app.config.get("BROKER_KEY_PREFIX", ""))
 

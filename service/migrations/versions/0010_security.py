@@ -1,14 +1,14 @@
 """API key scopes; existing keys keep every scope but key management.
 
-Revision ID: 0008_security
-Revises: 0007_worker_heartbeats
+Revision ID: 0010_security
+Revises: 0009_handout
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_security"
-down_revision = "0007_worker_heartbeats"
+revision = "0010_security"
+down_revision = "0009_handout"
 branch_labels = None
 depends_on = None
 
