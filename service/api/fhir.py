@@ -18,6 +18,7 @@ from service.errors import PROBLEM_MIME, ProblemSchema
 from service.extensions import db
 from service.fhir.bundle import HandoutFile, RevisionExport, revision_bundle
 from service.fhir.systems import patient_system
+from service.fhir.text import fhir_string
 from service.handouts import handout_state
 from service.models import Clinic, Plan, PlanRevision
 
@@ -57,6 +58,11 @@ def revision_export(clinic: Clinic, plan: Plan, revision: PlanRevision,
                            "chart it belongs in. Set patient.reference with PATCH first.",
               errors=[{"field": "patient.reference",
                        "message": "required for a FHIR export"}])
+    if fhir_string(plan.patient_ref) != plan.patient_ref or not plan.patient_ref.strip():
+        abort(409, message="This plan's patient reference holds characters a FHIR identifier "
+                           "cannot carry. Correct patient.reference with PATCH first.",
+              errors=[{"field": "patient.reference",
+                       "message": "only printable characters, spaces and tabs"}])
     _, handout = handout_state(revision)
     stored = None
     if handout is not None:

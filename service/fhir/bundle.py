@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from service.fhir import systems
 from service.fhir.dose import dose_extension, timing
 from service.fhir.screening import screening_notes
+from service.fhir.text import cleaned, fhir_string
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,10 @@ def provenance(x: RevisionExport, targets: list[tuple[str, str]]) -> Provenance:
 def revision_bundle(x: RevisionExport) -> Bundle:
     """The Bundle (type collection) for one revision; raises pydantic's ValidationError if a
     resource would not be valid FHIR."""
+    # Free text is made FHIR-safe; the patient reference is not (a changed identifier would
+    # name another patient), so the caller refuses one that is not (service/api/fhir.py).
+    x = replace(x, snapshot=cleaned(x.snapshot), patient_display=fhir_string(x.patient_display),
+                created_by=fhir_string(x.created_by))
     exercises = x.snapshot["plan"]["exercises"]
     orders = [x.urn(f"exercise/{e['id']}") for e in exercises]
     entries: list[tuple[str, Any]] = [("careplan", care_plan(x, orders))]

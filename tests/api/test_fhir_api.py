@@ -115,6 +115,16 @@ def test_refusals_are_problem_json_naming_the_field(client, clinics):
     assert resp.status_code == 409 and resp.mimetype == "application/problem+json"
     assert [e["field"] for e in resp.get_json()["errors"]] == ["patient.reference"]
     assert "Ana" not in resp.get_data(as_text=True)
+    odd = make_plan(client, clinics.a, patient={"display_name": "Ana\u2028P.",
+                                                "reference": "MRN\u20281"})
+    resp = client.get(f"/api/v1/plans/{odd['id']}/fhir", headers=clinics.a)
+    assert resp.status_code == 409
+    assert [e["field"] for e in resp.get_json()["errors"]] == ["patient.reference"]
+    assert client.patch(f"/api/v1/plans/{odd['id']}", headers=clinics.a, json={
+        "patient": {"reference": "MRN-1"}}).status_code == 200
+    bundle = validated(client.get(f"/api/v1/plans/{odd['id']}/fhir",
+                                  headers=clinics.a).get_data(as_text=True))
+    assert resources(bundle, "CarePlan")[0]["subject"]["display"] == "Ana P."
     plan = make_plan(client, clinics.a)
     for query, status in (("?inline_pdf=maybe", 422), ("?format=xml", 422)):
         resp = client.get(f"/api/v1/plans/{plan['id']}/fhir{query}", headers=clinics.a)

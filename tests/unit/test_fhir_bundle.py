@@ -5,9 +5,12 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plans.assembly import assemble_plan
 from plans.catalogue import default_catalogue
@@ -143,3 +146,17 @@ def test_the_same_revision_always_exports_the_same_bundle():
     """Stable ids, so an EHR re-importing a revision updates rather than duplicates."""
     one = revision_bundle(export("desk_day", Screening(), None)).json()
     assert revision_bundle(export("desk_day", Screening(), None)).json() == one
+
+
+@settings(max_examples=25, deadline=None)
+@given(text=st.text(max_size=40), display=st.text(min_size=1, max_size=40))
+def test_any_stored_text_exports_as_valid_fhir(text, display):
+    """Notes, clearance, names and the clinician hold whatever the API accepted; the export
+    never fails on them (it would be a 500 for a plan that is already stored)."""
+    x = export("core_routine", Screening(red_flags=frozenset({CLEARED[0]})),
+               RedFlagClearance(CLEARED[1]))
+    plan = dict(x.snapshot["plan"], notes=text, clearance={"note": text or "x"})
+    snapshot = dict(x.snapshot, plan=plan, clinician=text)
+    out = revision_bundle(replace(x, snapshot=snapshot, patient_display=display,
+                                  created_by=text)).json()
+    validated(out.encode("utf-8").decode("utf-8"))
