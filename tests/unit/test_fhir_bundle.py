@@ -160,3 +160,18 @@ def test_any_stored_text_exports_as_valid_fhir(text, display):
     out = revision_bundle(replace(x, snapshot=snapshot, patient_display=display,
                                   created_by=text)).json()
     validated(out.encode("utf-8").decode("utf-8"))
+
+
+def test_the_mapping_imports_no_web_queue_or_database_code():
+    """service/fhir/ maps plain data to FHIR; the routes in service/api/fhir.py do the I/O."""
+    from tests.unit.test_plans_purity import FORBIDDEN, ROOT
+
+    offenders = []
+    for path in (ROOT / "service" / "fhir").rglob("*.py"):
+        for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            words = line.split()
+            if len(words) >= 2 and words[0] in ("import", "from") and (
+                    words[1].split(".")[0] in FORBIDDEN or words[1].startswith("service.")
+                    and not words[1].startswith("service.fhir")):
+                offenders.append(f"{path.name}:{n}: {line.strip()}")
+    assert offenders == []
