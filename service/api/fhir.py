@@ -86,7 +86,19 @@ def bundle_response(plan: Plan, revision: PlanRevision, args: dict[str, Any]) ->
     return resp
 
 
+# The outline only: the resources themselves are FHIR's, validated when they are built.
+BUNDLE_OUTLINE = {
+    "type": "object", "required": ["resourceType", "type", "entry"],
+    "properties": {
+        "resourceType": {"type": "string", "enum": ["Bundle"]},
+        "type": {"type": "string", "enum": ["collection"]},
+        "entry": {"type": "array", "items": {
+            "type": "object", "required": ["fullUrl", "resource"],
+            "properties": {"fullUrl": {"type": "string"}, "resource": {"type": "object"}}}},
+    },
+}
 _DOC: dict[str, Any] = {
+    "schema": BUNDLE_OUTLINE,
     "content_type": FHIR_JSON,
     "description": "A FHIR R4 Bundle of type collection: the CarePlan, one ServiceRequest per "
                    "exercise, the handout's DocumentReference once it is rendered, and a "
@@ -108,7 +120,8 @@ class PlanFhir(MethodView):
         return bundle_response(plan, plan.latest, args)
 
 
-@blp.route("/<string:public_id>/revisions/<int:number>/fhir")
+# Bounded like the database column, so a huge number is a 404, not a database error.
+@blp.route("/<string:public_id>/revisions/<int(min=1, max=2147483647):number>/fhir")
 class PlanRevisionFhir(MethodView):
     @blp.arguments(FhirArgsSchema, location="query", unknown=RAISE)
     @blp.response(200, **_DOC)
