@@ -19,10 +19,16 @@ _SKIP = {"red_flags"}  # reported on their own line with their labels
 
 
 def _answer(value: Any) -> str:
+    if value is None:
+        return "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value) or "none"
+        return ", ".join(_answer(v) for v in value) or "none"
+    if isinstance(value, dict):
+        # A structured record (e.g. who assessed what, when): every part, by its name.
+        return "(" + ", ".join(f"{k.replace('_', ' ')} {_answer(v)}"
+                               for k, v in value.items()) + ")"
     return str(value)
 
 

@@ -175,3 +175,14 @@ def test_the_mapping_imports_no_web_queue_or_database_code():
                     and not words[1].startswith("service.fhir")):
                 offenders.append(f"{path.name}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_a_screening_field_the_mapping_does_not_know_is_still_written():
+    """A new screening answer (a structured record here) reaches the chart by its name."""
+    from service.fhir.screening import screening_notes
+
+    notes = screening_notes({"screening": {
+        "irritability": "low", "tendon_referral": True,
+        "cauda_equina_rule_out": {"assessed_by": "Dr A", "finding": "normal"}}})
+    assert notes[1] == ("Screening answers: Cauda equina rule out: (assessed by Dr A, finding "
+                        "normal); Irritability: low; Tendon referral: yes.")
