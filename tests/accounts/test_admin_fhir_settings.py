@@ -7,6 +7,7 @@ from service.models import Clinic
 from tests.accounts.conftest import csrf_from, signed_in
 
 FORM = {"name": "Clinic A", "contact": "555-0101", "emergency_number": "911",
+        "out_of_hours": "Call 555-0199 (nurse line)",
         "allowed_embed_origins": ""}
 
 

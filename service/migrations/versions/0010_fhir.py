@@ -1,14 +1,14 @@
 """FHIR export settings per clinic: the patient identifier system and webhook links.
 
-Revision ID: 0008_fhir
-Revises: 0007_worker_heartbeats
+Revision ID: 0010_fhir
+Revises: 0009_handout
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_fhir"
-down_revision = "0007_worker_heartbeats"
+revision = "0010_fhir"
+down_revision = "0009_handout"
 branch_labels = None
 depends_on = None
 
