@@ -1,14 +1,14 @@
 """API key scopes; existing keys keep every scope but key management.
 
-Revision ID: 0010_security
-Revises: 0009_handout
+Revision ID: 0011_security
+Revises: 0010_fhir
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_security"
-down_revision = "0009_handout"
+revision = "0011_security"
+down_revision = "0010_fhir"
 branch_labels = None
 depends_on = None
 
