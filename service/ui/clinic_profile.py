@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from werkzeug.datastructures import FileStorage
 
+from plans.printable import text_problem
+
 MAX_LOGO_BYTES = 256 * 1024
 MAX_LOGO_SIDE = 2000
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -72,6 +74,12 @@ def parse_profile(form: dict[str, str], logo: FileStorage | None) -> ProfileChan
     if not EMERGENCY.match(emergency):
         out.errors["emergency_number"] = (
             "Enter the emergency number patients should call, for example 911, 999 or 112.")
+    # Every handout of the clinic prints these: text it cannot print is refused here, or it
+    # would break every later handout.
+    for key, value in (("name", name), ("contact", contact), ("emergency_number", emergency)):
+        found = text_problem(key, value)
+        if found is not None and key not in out.errors:
+            out.errors[key] = found.message
     origins: list[str] = []
     for line in form.get("allowed_embed_origins", "").splitlines():
         if not line.strip():
