@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from pdf.errors import UnrenderableText
 from pdf.html import render_handout_html
 from pdf.render import render_handout_with_pages
 from plans.model import HandoutOptions, PageSize
@@ -19,6 +20,7 @@ from plans.snapshot import snapshot_from_dict
 from service import idempotency, outbox, webhooks
 from service.embed import sessions as embed_sessions
 from service.extensions import db
+from service.handouts import cannot_print_error
 from service.models import Handout, RenderJob, utcnow
 from service.queue import RENDER_TASK, SWEEP_TASK
 
@@ -57,6 +59,18 @@ def render_handout(job_id: int) -> None:
                                  page_size=PageSize(job.options.get("page_size", "letter")))
         data, pages = render_handout_with_pages(snapshot, options)
         html = render_handout_html(snapshot, options)
+    except UnrenderableText as exc:
+        # The same text fails every time: fail once, saying which field, so the handout link
+        # can tell the clinician what to change. The log gets the field only: the code points
+        # of a name would spell the name.
+        db.session.rollback()
+        job.status, job.finished_at = RenderJob.FAILED, utcnow()
+        job.error = cannot_print_error(exc.field, exc.code_points)
+        _record_handout_event(job, "handout.failed")
+        db.session.commit()
+        log.warning("render job %s cannot be printed: %d undrawable character(s) in %s",
+                    job_id, len(exc.code_points), exc.field)
+        return
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, never the text
         db.session.rollback()
         give_up = job.attempts >= current_app.config["RENDER_MAX_ATTEMPTS"]
