@@ -209,3 +209,15 @@ def test_other_failures_are_still_retried_and_then_say_so_honestly(app, client, 
     assert resp.status_code == 503
     detail = resp.get_json()["detail"]
     assert "after 2 tries" in detail and "alerted" not in detail
+
+
+def test_the_openapi_example_of_an_unprintable_name_is_what_the_api_answers(client, clinics):
+    from service.api.examples import CREATE_REFUSALS
+
+    example = CREATE_REFUSALS["text-cannot-be-printed"]["value"]
+    resp = client.post("/api/v1/plans", headers=clinics.a,
+                       json=_body(patient={"display_name": "\u738b\u5c0f"}))
+    assert resp.status_code == 422
+    body = resp.get_json()
+    assert {k: body[k] for k in ("type", "title", "status", "errors")} == {
+        k: example[k] for k in ("type", "title", "status", "errors")}
