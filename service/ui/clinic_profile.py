@@ -62,6 +62,21 @@ def parse_origin(text: str) -> str | None:
     return None
 
 
+PRINTED_FIELDS = ("name", "contact", "emergency_number")
+
+
+def printable_errors(values: dict[str, str]) -> dict[str, str]:
+    """Every handout of the clinic prints these fields: text it cannot print is refused here
+    (and shown on the page when a value stored earlier has it), or it would break every later
+    handout of the clinic."""
+    errors = {}
+    for key in PRINTED_FIELDS:
+        found = text_problem(key, values.get(key) or "")
+        if found is not None:
+            errors[key] = found.message
+    return errors
+
+
 def parse_profile(form: dict[str, str], logo: FileStorage | None) -> ProfileChanges:
     out = ProfileChanges()
     name = form.get("name", "").strip()
@@ -74,12 +89,9 @@ def parse_profile(form: dict[str, str], logo: FileStorage | None) -> ProfileChan
     if not EMERGENCY.match(emergency):
         out.errors["emergency_number"] = (
             "Enter the emergency number patients should call, for example 911, 999 or 112.")
-    # Every handout of the clinic prints these: text it cannot print is refused here, or it
-    # would break every later handout.
-    for key, value in (("name", name), ("contact", contact), ("emergency_number", emergency)):
-        found = text_problem(key, value)
-        if found is not None and key not in out.errors:
-            out.errors[key] = found.message
+    for key, message in printable_errors({"name": name, "contact": contact,
+                                          "emergency_number": emergency}).items():
+        out.errors.setdefault(key, message)
     origins: list[str] = []
     for line in form.get("allowed_embed_origins", "").splitlines():
         if not line.strip():

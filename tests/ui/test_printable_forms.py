@@ -139,3 +139,12 @@ def test_the_demo_clinic_and_clinicians_are_printable(app):
         assert clinic_text_problems(clinic) == []
         names = db.session.scalars(select(Clinician.name)).all()
     assert names and [n for n in names if text_problem("name", n)] == []
+
+
+def test_the_clinic_profile_shows_a_stored_name_the_handout_cannot_print(app, client, people):
+    with app.app_context():
+        db.session.get(Clinic, people.clinic_a).name = "Clinic \u4e2d"
+        db.session.commit()
+    signed_in(client, "admin@a.example")
+    text = client.get("/admin/clinic").get_data(as_text=True)
+    assert "U+4E2D" in _field_error(text, "name")
