@@ -25,6 +25,7 @@ _SOURCE = {
     "clinic.contact": ("clinic.contact", "the clinic's contact details", "clinic"),
     "clinic.emergency_number": ("clinic.emergency_number", "the clinic's emergency number",
                                 "clinic"),
+    "clinic.out_of_hours": ("clinic.out_of_hours", "the clinic's out-of-hours help", "clinic"),
 }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from plans.assembly import assemble_plan
 from plans.catalogue import default_catalogue
 from plans.errors import UnprintableText
+from plans.guide import require_reachable
 from plans.model import (
     ClinicInfo,
     HandoutOptions,
@@ -24,7 +25,7 @@ from plans.model import (
 )
 from plans.printable import TextProblem, text_problems
 from plans.snapshot import snapshot_to_dict
-from service import audit, queue, webhooks
+from service import audit, queue, transaction, webhooks
 from service.extensions import db
 from service.models import Clinic, Plan, PlanRevision, RenderJob, public_id, utcnow
 
@@ -63,7 +64,8 @@ def clinic_info(clinic: Clinic) -> ClinicInfo:
 
     logo = base64.b64encode(clinic.logo_png).decode() if clinic.logo_png else ""
     return ClinicInfo(name=clinic.name, contact=clinic.contact,
-                      emergency_number=clinic.emergency_number, logo_png_b64=logo)
+                      emergency_number=clinic.emergency_number, logo_png_b64=logo,
+                      out_of_hours=clinic.out_of_hours or "")
 
 
 def clinic_text_problems(clinic: Clinic) -> list[TextProblem]:
@@ -71,7 +73,8 @@ def clinic_text_problems(clinic: Clinic) -> list[TextProblem]:
     form names them under `clinic.`."""
     found = text_problems([("clinic.name", clinic.name, False),
                            ("clinic.contact", clinic.contact, False),
-                           ("clinic.emergency_number", clinic.emergency_number, False)])
+                           ("clinic.emergency_number", clinic.emergency_number, False),
+                           ("clinic.out_of_hours", clinic.out_of_hours, False)])
     return [TextProblem(p.field, f"{p.message} A clinic admin can change it on the clinic "
                                  "profile page (Clinic profile in the admin menu).", p.code_points)
             for p in found]
@@ -100,6 +103,8 @@ def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
     problems = printable_problems(clinic, data)
     if problems:
         raise UnprintableText(problems)
+    info = clinic_info(clinic)
+    require_reachable(info)
     domain_plan = assemble_plan(default_catalogue(), plan_request(data))
     options = handout_options(data)
     snapshot = snapshot_to_dict(HandoutSnapshot(
@@ -107,7 +112,7 @@ def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
         revision=number,
         created_on=date.today().isoformat(),
         clinician=data.get("clinician") or "",
-        clinic=clinic_info(clinic),
+        clinic=info,
         plan=domain_plan,
     ))
     revision = PlanRevision(
@@ -143,11 +148,10 @@ def create_plan(clinic: Clinic, data: dict[str, Any], created_by: str = "") -> P
         webhooks.record_plan_event(plan, job.revision, "plan.created")
         audit.record(audit.PLAN_CREATED, clinic_id=clinic.id, actor=created_by or "system",
                      target=plan.public_id, detail={"revision": 1})
-        db.session.commit()
+        _commit_then_dispatch(job)
     except Exception:
         db.session.rollback()
         raise
-    dispatch(job.id)
     return plan
 
 
@@ -162,12 +166,24 @@ def revise_plan(plan: Plan, clinic: Clinic, data: dict[str, Any], created_by: st
         webhooks.record_plan_event(plan, job.revision, "plan.revised")
         audit.record(audit.PLAN_REVISED, clinic_id=clinic.id, actor=created_by or "system",
                      target=plan.public_id, detail={"revision": number})
-        db.session.commit()
+        _commit_then_dispatch(job)
     except Exception:
         db.session.rollback()
         raise
-    dispatch(job.id)
     return plan
+
+
+def _commit_then_dispatch(job: RenderJob) -> None:
+    """Commit (or, inside an idempotent request, leave the one commit to it), then hand the
+    render over. A failed hand-over is not an error: the job is pending and the sweeper
+    sends it."""
+    db.session.flush()
+    job_id = job.id
+
+    def dispatch_render() -> None:
+        dispatch(job_id)
+
+    transaction.commit(after=dispatch_render)
 
 
 def dispatch(job_id: int) -> bool:

@@ -54,7 +54,8 @@ _TEXT_LABELS = {"patient.display_name": "Patient's name", "notes": "Notes for th
                 "clinician": "Your name as the handout prints it",
                 "clinic.name": "The clinic's name",
                 "clinic.contact": "The clinic's contact details",
-                "clinic.emergency_number": "The clinic's emergency number"}
+                "clinic.emergency_number": "The clinic's emergency number",
+                "clinic.out_of_hours": "The clinic's out-of-hours help"}
 
 
 @dataclass(frozen=True)
