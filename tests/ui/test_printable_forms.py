@@ -102,17 +102,18 @@ def test_clinic_profile_refuses_a_name_or_contact_the_handout_cannot_print(app, 
     signed_in(client, "admin@a.example")
     form = {"csrf_token": csrf_from(client, "/admin/clinic"), "name": "Clinic \u4e2d",
             "contact": "Call\u2028555\u20110101", "emergency_number": "112",
-            "allowed_embed_origins": ""}
+            "out_of_hours": "Call \U0001F9B4 111", "allowed_embed_origins": ""}
     resp = client.post("/admin/clinic", data=form)
     text = resp.get_data(as_text=True)
     assert resp.status_code == 422
     assert "U+4E2D" in _field_error(text, "name")
     assert "U+2028" in _field_error(text, "contact")
+    assert "U+1F9B4" in _field_error(text, "out_of_hours")
     with app.app_context():
         assert db.session.get(Clinic, people.clinic_a).name == "Clinic A"
     # What the fonts draw is saved.
     form.update(csrf_token=csrf_from(client, "/admin/clinic"), name="Clínica Łódź",
-                contact="Tél. 555-0101")
+                contact="Tél. 555-0101", out_of_hours="Appelez le 555-0199 après 18 h")
     assert client.post("/admin/clinic", data=form).status_code == 303
     with app.app_context():
         assert db.session.get(Clinic, people.clinic_a).name == "Clínica Łódź"
