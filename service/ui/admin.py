@@ -130,7 +130,9 @@ def clinic_profile() -> Response | tuple[str, int]:
         form = {"name": clinic.name, "contact": clinic.contact,
                 "emergency_number": clinic.emergency_number,
                 "out_of_hours": clinic.out_of_hours,
-                "allowed_embed_origins": "\n".join(clinic.allowed_embed_origins or [])}
+                "allowed_embed_origins": "\n".join(clinic.allowed_embed_origins or []),
+                "fhir_patient_system": clinic.fhir_patient_system,
+                "fhir_in_webhooks": "1" if clinic.fhir_in_webhooks else ""}
         # A value saved before the check existed is shown with what to change.
         return render_template("admin/clinic.html", form=form, errors=printable_errors(form),
                                saved=False), 200
