@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from plans.printable import text_problem
 from service import audit
 from service.accounts.models import Clinician
 from service.accounts.passwords import burn_time, hash_password, needs_rehash, verify_password
@@ -91,6 +92,9 @@ def invite(clinic: Clinic, actor: Clinician, email: str, name: str,
         raise ClinicianProblem("email", "Enter an email address like name@clinic.example.")
     if not 1 <= len(name) <= 120:
         raise ClinicianProblem("name", "Enter the clinician's name (up to 120 characters).")
+    # The name is printed on every handout the clinician makes.
+    if (found := text_problem("name", name)) is not None:
+        raise ClinicianProblem("name", found.message)
     if role not in Clinician.ROLES:
         raise ClinicianProblem("role", "Choose clinician or clinic admin.")
     existing = by_email(email)

@@ -25,6 +25,14 @@ CREATE_REFUSALS = {
         "allowed": [5, 10],
         "errors": [{"field": "dose_changes.glute_bridge.reps",
                     "message": "reps of 'glute_bridge' must be between 5 and 10, got 40"}]}},
+    "text-cannot-be-printed": {"summary": "Text the handout fonts cannot print", "value": {
+        "type": "https://limber.example/problems/validation",
+        "title": "Your request has invalid fields", "status": 422, "instance": "/api/v1/plans",
+        "errors": [{"field": "patient.display_name",
+                    "message": "The handout cannot print these characters: U+738B CJK UNIFIED "
+                               "IDEOGRAPH-738B, U+5C0F CJK UNIFIED IDEOGRAPH-5C0F. Remove or "
+                               "replace them; the handout prints Latin, Greek and Cyrillic "
+                               "letters, digits and common punctuation."}]}},
 }
 
 PLAN_CREATE_EXAMPLE = {

@@ -73,8 +73,9 @@ PROBLEMS: dict[str, tuple[int, str, dict[str, Any]]] = {
                                [{"field": "patient.display_name",
                                  "message": "Missing data for required field."}])),
     "ServiceUnavailable": (503, "Temporarily unable to answer; retry later.", _example(
-        503, "Service Unavailable", "The handout could not be rendered; we have been alerted. "
-        "Revise the plan to try again.", "service-unavailable",
+        503, "Service Unavailable", "The handout could not be made after 5 tries, for a reason "
+        "other than the plan's text. Saving the plan again (a new revision) makes a new "
+        "attempt; if that fails too, contact Limber support.", "service-unavailable",
         "/api/v1/plans/pln_x1Yc3bq0d9ZkQ2aP/handout")),
     "ServerError": (500, "Something failed on our side; nothing was half-stored. Retry later "
                          "(with the same Idempotency-Key for a POST).", _example(

@@ -30,9 +30,9 @@ from service.api.schemas import (
     PlanSchema,
 )
 from service.auth import require_api_key
-from service.errors import PROBLEM_MIME, ProblemSchema
+from service.errors import PROBLEM_MIME, ProblemSchema, problem
 from service.extensions import db
-from service.handouts import handout_state, html_response, pdf_response
+from service.handouts import failure_of, handout_state, html_response, pdf_response
 from service.idempotency import idempotent
 from service.models import Plan, PlanRevision, RenderJob
 
@@ -147,11 +147,16 @@ class PlanById(MethodView):
 
 
 def _pending(plan: Plan, job: RenderJob | None) -> Response:
-    """202 while the worker renders; a render that gave up is 503, never a silent wait."""
+    """202 while the worker renders. A render refused for its text is 409 naming the field to
+    change; one that gave up for another reason is 503. Never a silent wait."""
     status = job.status if job else "pending"
-    if status == RenderJob.FAILED:
-        abort(503, message="The handout could not be rendered; we have been alerted. "
-                           "Revise the plan to try again.")
+    failure = failure_of(job)
+    if failure is not None and failure.permanent:
+        return problem(409, "The handout cannot be printed", failure.message,
+                       kind="handout-cannot-be-printed",
+                       errors=[{"field": failure.field or "body", "message": failure.message}])
+    if failure is not None:
+        abort(503, message=failure.message)
     resp = jsonify({"status": status, "plan_id": plan.public_id,
                     "revision": plan.latest.number})
     resp.status_code = 202
@@ -164,7 +169,15 @@ _PENDING_DOC = {"schema": HandoutPendingSchema, "headers": {
                     "schema": {"type": "string"}}},
     "description": "Still rendering: the status, and Retry-After seconds to wait. A "
                    "subscribed webhook endpoint is also told when it is done."}
-_FAILED_DOC = {"description": "The render failed for good; revising the plan renders it again."}
+_FAILED_DOC = {"schema": ProblemSchema, "content_type": PROBLEM_MIME,
+               "description": "The render failed for a reason other than the plan's text, "
+                              "after several tries; revising the plan renders it again."}
+_CANNOT_PRINT_DOC = {"schema": ProblemSchema, "content_type": PROBLEM_MIME,
+                     "description": "Problem type `handout-cannot-be-printed`: a text of the "
+                                    "handout has characters its font cannot draw. `errors` "
+                                    "names the field (a `clinic.` field is the clinic profile's); "
+                                    "change it and revise the plan. Not retried: retrying "
+                                    "cannot fix it."}
 
 
 @blp.route("/<string:public_id>/handout")
@@ -172,6 +185,7 @@ class PlanHandout(MethodView):
     @blp.response(200, content_type="application/pdf",
                   description="The handout PDF of the latest revision.")
     @blp.alt_response(202, **_PENDING_DOC)
+    @blp.alt_response(409, **_CANNOT_PRINT_DOC)
     @blp.alt_response(503, **_FAILED_DOC)
     @blp.doc(security=SECURITY)
     def get(self, public_id: str) -> Response:
@@ -189,6 +203,7 @@ class PlanHandoutHtml(MethodView):
     @blp.response(200, content_type="text/html",
                   description="The same handout as accessible HTML.")
     @blp.alt_response(202, **_PENDING_DOC)
+    @blp.alt_response(409, **_CANNOT_PRINT_DOC)
     @blp.alt_response(503, **_FAILED_DOC)
     @blp.doc(security=SECURITY)
     def get(self, public_id: str) -> Response:

@@ -26,7 +26,13 @@ from service.accounts.sessions import CSRF_FIELD, csrf_exempt
 from service.embed import sessions
 from service.embed.models import EmbedSession
 from service.extensions import db
-from service.handouts import handout_state, html_response, pdf_response, ready_handout
+from service.handouts import (
+    failure_of,
+    handout_state,
+    html_response,
+    pdf_response,
+    ready_handout,
+)
 from service.models import Plan, PlanRevision, utcnow
 from service.security import relax_csp, set_frame_ancestors
 from service.ui import builder
@@ -177,8 +183,10 @@ def _plan(public_id: str) -> tuple[Plan, PlanRevision]:
 def plan(public_id: str) -> str:
     plan, revision = _plan(public_id)
     _audit_read(plan, revision, "plan")
+    job, _ = handout_state(revision)
     return render_template("embed/plan.html", plan=plan, revision=revision,
                            snapshot=revision.snapshot, status=status_of(revision),
+                           failure=failure_of(job),
                            catalogue=default_catalogue(),
                            saved=request.args.get("saved", type=int) == revision.number)
 
@@ -187,9 +195,13 @@ def plan(public_id: str) -> str:
 def plan_status(public_id: str) -> Response:
     """For the plan page's script: the render status, ids only."""
     plan, revision = _plan(public_id)
-    _, handout = handout_state(revision)
-    return jsonify({"plan_id": plan.public_id, "revision": revision.number,
-                    "status": status_of(revision), "pages": handout.pages if handout else None})
+    job, handout = handout_state(revision)
+    body = {"plan_id": plan.public_id, "revision": revision.number,
+            "status": status_of(revision), "pages": handout.pages if handout else None}
+    failure = failure_of(job)
+    if failure is not None:
+        body.update(message=failure.message, field=failure.field)
+    return jsonify(body)
 
 
 def _audit_read(plan: Plan, revision: PlanRevision, what: str) -> None:

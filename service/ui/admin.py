@@ -12,7 +12,7 @@ from service.accounts.sessions import admin_required
 from service.auth import issue_api_key
 from service.extensions import db
 from service.models import ApiKey, utcnow
-from service.ui.clinic_profile import parse_profile
+from service.ui.clinic_profile import parse_profile, printable_errors
 
 blp = Blueprint("ui_admin", __name__, url_prefix="/admin")
 
@@ -140,7 +140,9 @@ def clinic_profile() -> Response | tuple[str, int]:
                 "allowed_embed_origins": "\n".join(clinic.allowed_embed_origins or []),
                 "fhir_patient_system": clinic.fhir_patient_system,
                 "fhir_in_webhooks": "1" if clinic.fhir_in_webhooks else ""}
-        return render_template("admin/clinic.html", form=form, errors={}, saved=False), 200
+        # A value saved before the check existed is shown with what to change.
+        return render_template("admin/clinic.html", form=form, errors=printable_errors(form),
+                               saved=False), 200
     changes = parse_profile(request.form.to_dict(), request.files.get("logo"))
     if changes.errors:
         return render_template("admin/clinic.html", form=request.form.to_dict(),

@@ -22,7 +22,13 @@ from plans.errors import UnknownTemplate
 from service import audit
 from service.accounts.sessions import clinician_required
 from service.extensions import db
-from service.handouts import handout_state, html_response, pdf_response, ready_handout
+from service.handouts import (
+    failure_of,
+    handout_state,
+    html_response,
+    pdf_response,
+    ready_handout,
+)
 from service.models import Handout, Plan, PlanRevision
 from service.security import relax_csp, set_frame_ancestors
 from service.ui import builder
@@ -147,8 +153,10 @@ def show(public_id: str) -> str:
     plan = plan_in_clinic(public_id)
     revision = revision_of(plan, request.args.get("revision", type=int))
     audit.record_read(plan.public_id, plan.clinic_id, "plan", "ui", revision.number)
+    job, _ = handout_state(revision)
     return render_template("ui/plan.html", plan=plan, revision=revision,
                            snapshot=revision.snapshot, status=status_of(revision),
+                           failure=failure_of(job),
                            catalogue=default_catalogue(), status_of=status_of)
 
 
@@ -162,6 +170,10 @@ def status(public_id: str) -> Response:
     body: dict[str, Any] = {"plan_id": plan.public_id, "revision": revision.number,
                             "status": status_of(revision),
                             "pages": handout.pages if handout else None}
+    failure = failure_of(job)
+    if failure is not None:
+        # Says what to change; the field is a form or clinic profile field name, never text.
+        body.update(message=failure.message, field=failure.field)
     return jsonify(body)
 
 
