@@ -36,7 +36,7 @@ def issue_api_key(clinic: Clinic, name: str = "", key: str | None = None) -> tup
 def clinic_for_key(plain: str) -> Clinic | None:
     digest = hash_key(plain)
     row = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or row.clinic.disabled_at is not None:
         return None
     # Constant-time compare of what we looked up, so timing says nothing about near misses.
     if not hmac.compare_digest(row.key_hash, digest):
@@ -60,5 +60,6 @@ def require_api_key() -> None:
         abort(401, message="Send your API key as 'Authorization: Bearer <key>'.")
     clinic = clinic_for_key(token.strip())
     if clinic is None:
-        abort(401, message="That API key is not valid or has been revoked.")
+        abort(401, message="That API key is not valid, has been revoked, or its clinic is "
+                           "disabled.")
     g.clinic = clinic

@@ -16,7 +16,7 @@ from pdf.html import render_handout_html
 from pdf.render import render_handout_with_pages
 from plans.model import HandoutOptions, PageSize
 from plans.snapshot import snapshot_from_dict
-from service import idempotency, outbox, webhooks
+from service import erasure, idempotency, outbox, webhooks
 from service.embed import sessions as embed_sessions
 from service.extensions import db
 from service.models import Handout, RenderJob, utcnow
@@ -68,6 +68,11 @@ def render_handout(job_id: int) -> None:
         log.warning("render job %s failed, attempt %s: %s", job_id, job.attempts, job.error)
         return
 
+    if db.session.scalar(select(RenderJob.id).where(RenderJob.id == job_id)) is None:
+        # The plan was erased while this rendered: storing the file would bring it back.
+        db.session.rollback()
+        log.info("render job %s: its plan was erased; the handout is discarded", job_id)
+        return
     db.session.add(Handout(revision_id=job.revision_id, options_key=job.options_key,
                            pdf=data, html=html,
                            sha256=hashlib.sha256(data).hexdigest(), pages=pages))
@@ -79,6 +84,8 @@ def render_handout(job_id: int) -> None:
         # Another worker stored the same handout first: the outcome is the same.
         db.session.rollback()
         job = db.session.get(RenderJob, job_id)
+        if job is None:  # erased meanwhile (PostgreSQL refused the orphan handout)
+            return
         job.status, job.finished_at = RenderJob.DONE, utcnow()
         db.session.commit()
     log.info("render job %s done: %d pages", job_id, pages)
@@ -93,4 +100,6 @@ def _record_handout_event(job: RenderJob, event_type: str) -> None:
 def sweep_outbox() -> int:
     idempotency.purge_expired()
     embed_sessions.purge_ended()
+    # Retention before the outbox: an erased plan's render job must not be sent again.
+    erasure.sweep_retention()
     return outbox.sweep() + webhooks.sweep_deliveries()

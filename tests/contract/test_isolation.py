@@ -29,6 +29,9 @@ ROUTES = [
     IdRoute("PATCH", "/api/v1/plans/<public_id>", {"notes": "B was here"}),
     IdRoute("GET", "/api/v1/plans/<public_id>/handout"),
     IdRoute("GET", "/api/v1/plans/<public_id>/handout.html"),
+    IdRoute("DELETE", "/api/v1/plans/<public_id>"),
+    IdRoute("GET", "/api/v1/plans/<public_id>/revisions/<number>/handout"),
+    IdRoute("GET", "/api/v1/plans/<public_id>/revisions/<number>/handout.html"),
     IdRoute("DELETE", "/api/v1/api-keys/<key_id>"),
     IdRoute("GET", WHE),
     IdRoute("PATCH", WHE, {"enabled": False}),
@@ -58,7 +61,7 @@ def a_rows(app, client, clinics) -> dict[str, str]:
     with app.app_context():
         key_id = db.session.scalar(select(ApiKey.id).where(ApiKey.key_hash ==
                                                            hash_key(clinics.key_a)))
-    return {"public_id": plan["id"], "key_id": str(key_id), "endpoint_id": endpoint["id"],
+    return {"public_id": plan["id"], "number": "1", "key_id": str(key_id), "endpoint_id": endpoint["id"],
             "delivery_id": items[0]["id"]}
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.webhooks.conftest import attempt_all_due, deliveries_of, make_plan, register
 
-EVENTS = ["plan.created", "plan.revised", "handout.ready", "handout.failed"]
+EVENTS = ["plan.created", "plan.revised", "handout.ready", "handout.failed", "plan.deleted"]
 
 
 def fields_named(resp) -> set[str]:
@@ -67,7 +67,7 @@ def test_the_secret_is_stored_encrypted_and_signs_after_a_restart(app, clinics, 
     ({}, "url"),
     ({"url": ""}, "url"),
     ({"url": "ftp://portal.example.com/x"}, "url"),
-    ({"url": "http://127.0.0.1:9/x", "events": ["plan.deleted"]}, "events.0"),
+    ({"url": "http://127.0.0.1:9/x", "events": ["plan.erased"]}, "events.0"),
     ({"url": "http://127.0.0.1:9/x", "events": []}, "events"),
     ({"url": "http://127.0.0.1:9/x", "secret": "whsec_mine"}, "secret"),
     ({"url": "http://127.0.0.1:9/x", "description": "x" * 301}, "description"),
