@@ -304,6 +304,16 @@ def clinic() -> None:
     """Clinics: onboard one with its first admin, list, disable, retention, export."""
 
 
+def _clinic_app():  # noqa: ANN202 - a Flask app
+    """Clinic commands may be an operator's first command on a fresh instance: the schema is
+    brought up to date first (a no-op when it is), as `limber demo` does."""
+    from service import schema
+
+    app = _app()
+    schema.upgrade(app)
+    return app
+
+
 def _base_url(app) -> str:  # noqa: ANN001 - a Flask app
     return (app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
 
@@ -321,10 +331,9 @@ def clinic_create(slug: str, name: str, admin_email: str, admin_name: str,
     """Create a clinic and its first admin; prints the admin's one-time set-password link."""
     from flask import url_for
 
-    from service import clinics, schema
+    from service import clinics
 
-    app = _app()
-    schema.upgrade(app)
+    app = _clinic_app()
     with app.app_context():
         try:
             row, admin, token = clinics.create_clinic(
@@ -349,7 +358,7 @@ def clinic_list() -> None:
     from service.extensions import db as database
     from service.models import Clinic, Plan
 
-    with _app().app_context():
+    with _clinic_app().app_context():
         plans = dict(database.session.execute(
             select(Plan.clinic_id, func.count(Plan.id)).group_by(Plan.clinic_id)).all())
         admins = dict(database.session.execute(
@@ -367,7 +376,7 @@ def clinic_list() -> None:
 def _set_enabled(slug: str, enabled: bool) -> None:
     from service import clinics
 
-    with _app().app_context():
+    with _clinic_app().app_context():
         row = _clinic_or_fail(slug)
         changed = clinics.set_enabled(row, enabled)
         state = "enabled" if enabled else "disabled"
@@ -411,7 +420,7 @@ def clinic_retention(slug: str, days: str) -> None:
         value = int(days)
     else:
         raise click.UsageError("DAYS: give a whole number of days, or 'off'.")
-    with _app().app_context():
+    with _clinic_app().app_context():
         row = _clinic_or_fail(slug)
         try:
             clinics.set_retention(row, value)
@@ -434,7 +443,7 @@ def clinic_export(slug: str, file: Path) -> None:
     The file holds patient data: it is created readable by you only, and never overwritten."""
     from service.export import export_clinic
 
-    with _app().app_context():
+    with _clinic_app().app_context():
         row = _clinic_or_fail(slug)
         try:
             manifest = export_clinic(row, file)
