@@ -61,8 +61,8 @@ def a_rows(app, client, clinics) -> dict[str, str]:
     with app.app_context():
         key_id = db.session.scalar(select(ApiKey.id).where(ApiKey.key_hash ==
                                                            hash_key(clinics.key_a)))
-    return {"public_id": plan["id"], "number": "1", "key_id": str(key_id), "endpoint_id": endpoint["id"],
-            "delivery_id": items[0]["id"]}
+    return {"public_id": plan["id"], "number": "1", "key_id": str(key_id),
+            "endpoint_id": endpoint["id"], "delivery_id": items[0]["id"]}
 
 
 def url(route: IdRoute, ids: dict[str, str]) -> str:
