@@ -349,6 +349,32 @@ def clinic_create(slug: str, name: str, admin_email: str, admin_name: str,
         click.echo(f"Then: limber api-key create --clinic {row.slug}")
 
 
+@clinic.command("admin-link")
+@click.argument("slug")
+@click.option("--email", required=True, help="The clinic admin's email address.")
+def clinic_admin_link(slug: str, email: str) -> None:
+    """A new one-time set-password link for one of the clinic's admins (lost link, forgotten
+    password of the only admin); any earlier link stops working."""
+    from flask import url_for
+
+    from service import audit
+    from service.accounts.clinicians import by_email, new_link
+    from service.extensions import db as database
+
+    app = _clinic_app()
+    with app.app_context():
+        row = _clinic_or_fail(slug)
+        admin = by_email(email)
+        if admin is None or admin.clinic_id != row.id or not admin.is_admin:
+            raise click.ClickException(f"{row.slug} has no clinic admin {email!r}")
+        token = new_link(admin)
+        audit.record(audit.CLINICIAN_LINK_ISSUED, clinic_id=row.id, actor="system",
+                     target=f"clinician:{admin.id}", detail={"via": "cli"})
+        database.session.commit()
+        with app.test_request_context(base_url=_base_url(app)):
+            click.echo(url_for("accounts.set_password", token=token, _external=True))
+
+
 @clinic.command("list")
 def clinic_list() -> None:
     """Every clinic: slug, state, retention, plans, admins, name."""

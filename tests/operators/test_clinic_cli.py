@@ -65,6 +65,10 @@ def test_a_new_clinic_is_created_and_used_end_to_end_from_the_cli(runner, tmp_pa
     assert client.get(home).status_code == 200, "the admin is signed in"
     assert client.get(link.removeprefix("https://limber.example.org")).status_code == 404, \
         "the link works once"
+    fresh = _ok(runner, "clinic", "admin-link", "northside", "--email", "boss@northside.example")
+    assert client.get(fresh.strip().removeprefix("https://limber.example.org")).status_code == 200
+    wrong = runner.invoke(main, ["clinic", "admin-link", "northside", "--email", "x@y.example"])
+    assert wrong.exit_code != 0 and "no clinic admin" in wrong.output
 
     key = _ok(runner, "api-key", "create", "--clinic", "northside").strip().splitlines()[-1]
     auth = {"Authorization": f"Bearer {key}"}
