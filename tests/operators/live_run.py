@@ -24,7 +24,9 @@ class LimberRun:
         self.log = directory / "limber-run.log"
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("LIMBER_") or k == "LIMBER_BROKER_KEY_PREFIX"}
-        env.update(LIMBER_INSTANCE_PATH=str(directory / "instance"), LIMBER_SWEEP_SECONDS="1")
+        env.update(LIMBER_INSTANCE_PATH=str(directory / "instance"), LIMBER_SWEEP_SECONDS="1",
+                   # Webhooks to a receiver on loopback, for the link test.
+                   LIMBER_WEBHOOK_ALLOW_PRIVATE="1")
         self._out = self.log.open("ab")
         # A session of its own, so stopping it can reach its worker and beat too.
         self.proc = subprocess.Popen(  # noqa: S603

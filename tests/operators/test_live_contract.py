@@ -122,3 +122,34 @@ def test_a_generated_client_creates_polls_and_downloads_a_handout(live, tmp_path
         sys.path.remove(str(tmp_path))
         for name in [m for m in sys.modules if m.startswith("limber_client")]:
             del sys.modules[name]
+
+
+def test_webhook_links_from_the_worker_point_at_the_port_limber_run_serves_on(live):
+    from standardwebhooks.webhooks import Webhook
+
+    from tests.webhooks.conftest import Receiver
+
+    receiver = Receiver().start()
+    try:
+        auth = {"Authorization": f"Bearer {live.key}", "Content-Type": "application/json"}
+
+        def post(path: str, body: dict) -> dict:
+            request = urllib.request.Request(f"{live.url}{path}", data=json.dumps(body).encode(),
+                                             headers=auth, method="POST")
+            with urllib.request.urlopen(request) as resp:  # noqa: S310
+                return json.load(resp)
+
+        secret = post("/api/v1/webhook-endpoints", {"url": receiver.url,
+                                                    "events": ["handout.ready"]})["secret"]
+        plan = post("/api/v1/plans", {"template_id": "core_routine",
+                                      "patient": {"display_name": "Port Check"}})
+        deadline = time.monotonic() + 60
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert receiver.received, "no handout.ready within 60 s"
+        event = Webhook(secret).verify(receiver.received[0].body, receiver.received[0].headers)
+    finally:
+        receiver.stop()
+    # Built by the worker process, off-request: it knows the address from `limber run`.
+    assert event["data"]["handout_url"] == (
+        f"{live.url}/api/v1/plans/{plan['id']}/revisions/1/handout")
