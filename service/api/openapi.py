@@ -6,6 +6,7 @@ An apispec plugin rather than per-view decorators, so a route added later (webho
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -143,6 +144,11 @@ def finish_contract(api: Api) -> None:
         tag["name"] = tag["name"].replace("_", "-")
     for unused in ("Error", "PaginationMetadata"):
         api.spec.components.schemas.pop(unused, None)
+    # Problem answers no operation refers to (each view documents its own 503 in words).
+    paths = json.dumps(api.spec._paths, default=str)
+    for name in list(api.spec.components.responses):
+        if name in PROBLEMS and f'"{name}"' not in paths and f"/{name}\"" not in paths:
+            del api.spec.components.responses[name]
 
 
 class ContractPlugin(BasePlugin):

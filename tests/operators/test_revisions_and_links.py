@@ -139,3 +139,18 @@ def test_limber_run_hands_its_own_address_to_links_unless_public_url_is_set():
     assert listen_url("127.0.0.1", 5055) == "http://127.0.0.1:5055"
     assert listen_url("::1", 8000) == "http://[::1]:8000"
     assert listen_url("0.0.0.0", 5000) == ""  # noqa: S104 - a wildcard bind has no one address
+
+
+def test_the_instance_folder_is_the_same_from_any_current_directory(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from service import config
+
+    monkeypatch.delenv("LIMBER_INSTANCE_PATH", raising=False)
+    checkout = Path(config.__file__).resolve().parent.parent
+    monkeypatch.chdir(tmp_path)
+    here = config.instance_path()
+    monkeypatch.chdir(checkout / "docs")
+    assert config.instance_path() == here == checkout / "instance"
+    monkeypatch.setenv("LIMBER_INSTANCE_PATH", str(tmp_path / "elsewhere"))
+    assert config.instance_path() == tmp_path / "elsewhere"
