@@ -224,7 +224,7 @@ def api_key_create(slug: str, name: str) -> None:
     with app.app_context():
         clinic = database.session.scalar(select(Clinic).where(Clinic.slug == slug))
         if clinic is None:
-            raise click.ClickException(f"no clinic with slug {slug!r}")
+            raise click.ClickException(f"no clinic with slug {slug!r}{_SLUG_HINT}")
         row, plain = issue_api_key(clinic, name=name)
         database.session.flush()
         audit.record(audit.API_KEY_CREATED, clinic_id=clinic.id, actor="system",
@@ -235,13 +235,17 @@ def api_key_create(slug: str, name: str) -> None:
         click.echo(plain)
 
 
+_SLUG_HINT = ("; `limber clinic list` shows the slugs (the demo clinic's is 'demo'), "
+              "`limber clinic create` adds a clinic")
+
+
 def _clinic_or_fail(slug: str):  # noqa: ANN202 - a Clinic; models import lazily
     from service.extensions import db as database
     from service.models import Clinic
 
     clinic = database.session.scalar(select(Clinic).where(Clinic.slug == slug))
     if clinic is None:
-        raise click.ClickException(f"no clinic with slug {slug!r}")
+        raise click.ClickException(f"no clinic with slug {slug!r}{_SLUG_HINT}")
     return clinic
 
 
