@@ -14,6 +14,8 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from service.config import QUEUES
+
 WORKER_CMD = [sys.executable, "-m", "celery", "-A", "workers.app", "worker",
               "--loglevel", "INFO"]
 BEAT_CMD = [sys.executable, "-m", "celery", "-A", "workers.app", "beat", "--loglevel", "INFO"]
@@ -63,7 +65,9 @@ def run(host: str, port: int, demo: bool) -> None:
     # Worker and beat are separate processes, each restarted if it dies: the sweeper that
     # rescues lost handouts must not die with a worker (it once did, and handouts stalled).
     children = Supervisor([
-        ("worker", [*WORKER_CMD, "--concurrency", "2"]),
+        # One worker for all three queues keeps the embedded default small; production runs
+        # a worker per queue (docker-compose.yml).
+        ("worker", [*WORKER_CMD, "--concurrency", "2", "-Q", ",".join(QUEUES)]),
         ("beat", BEAT_CMD),
     ], env)
     children.start()
@@ -147,7 +151,8 @@ def _stop(proc: subprocess.Popen) -> None:
 @click.option("--beat", is_flag=True, help="Also run the sweeper schedule in this worker.")
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(beat: bool, celery_args: tuple[str, ...]) -> None:
-    """A Celery worker for render and delivery tasks (extra args go to celery)."""
+    """A Celery worker (extra args go to celery). Without -Q it takes all three queues:
+    renders, webhooks and sweeper; production gives each its own workers."""
     cmd = [*WORKER_CMD, *(["-B"] if beat else []), *celery_args]
     os.execv(sys.executable, cmd)  # noqa: S606
 
@@ -329,9 +334,14 @@ def _base_url(app) -> str:  # noqa: ANN001 - a Flask app
 @click.option("--admin-name", default="", help="The admin's name (default 'Clinic admin').")
 @click.option("--emergency-number", default="911", show_default=True,
               help="The local emergency number every handout tells patients to call.")
-@click.option("--contact", default="", help="Phone or address printed on handouts.")
+@click.option("--out-of-hours", required=True,
+              help="Where patients get help when the clinic is closed (e.g. 'Call 555-0199 or "
+                   "go to urgent care'); every handout prints it.")
+@click.option("--contact", required=True,
+              help="The clinic's phone (and address), printed on handouts: patients are told "
+                   "to call it.")
 def clinic_create(slug: str, name: str, admin_email: str, admin_name: str,
-                  emergency_number: str, contact: str) -> None:
+                  emergency_number: str, out_of_hours: str, contact: str) -> None:
     """Create a clinic and its first admin; prints the admin's one-time set-password link."""
     from flask import url_for
 
@@ -341,7 +351,7 @@ def clinic_create(slug: str, name: str, admin_email: str, admin_name: str,
     with app.app_context():
         try:
             row, admin, token = clinics.create_clinic(
-                slug, name, admin_email, admin_name, emergency_number, contact)
+                slug, name, admin_email, contact, out_of_hours, admin_name, emergency_number)
         except clinics.ClinicProblem as problem:
             raise click.UsageError(f"{problem.field}: {problem}") from None
         with app.test_request_context(base_url=_base_url(app)):

@@ -27,8 +27,8 @@ def by_slug(slug: str) -> Clinic | None:
     return db.session.scalar(select(Clinic).where(Clinic.slug == slug))
 
 
-def create_clinic(slug: str, name: str, admin_email: str, admin_name: str = "",
-                  emergency_number: str = "911", contact: str = ""):  # noqa: ANN201
+def create_clinic(slug: str, name: str, admin_email: str, contact: str, out_of_hours: str,
+                  admin_name: str = "", emergency_number: str = "911"):  # noqa: ANN201
     """A clinic and its first admin, who signs in through a one-time set-password link.
 
     Returns (clinic, admin, link token). Raises ClinicProblem for a bad slug, name or email,
@@ -48,11 +48,22 @@ def create_clinic(slug: str, name: str, admin_email: str, admin_name: str = "",
     if not 1 <= len(emergency_number.strip()) <= 20:
         raise ClinicProblem("--emergency-number", "Give the local emergency number "
                                                   "(up to 20 characters).")
+    from plans.guide import has_phone
+
+    if not has_phone(contact) or len(contact.strip()) > 300:
+        # The same-day tier tells patients to call the clinic today: no phone, no handout.
+        raise ClinicProblem("--contact", "Give the clinic's phone number (and address if you "
+                                         "like), up to 300 characters.")
+    out_of_hours = " ".join(out_of_hours.split())
+    if not 1 <= len(out_of_hours) <= 300:
+        # Every handout's same-day tier prints it; a clinic without it cannot make handouts.
+        raise ClinicProblem("--out-of-hours", "Say where patients get help when the clinic is "
+                                              "closed (up to 300 characters).")
     if by_slug(slug) is not None:
         raise ClinicProblem("slug", f"A clinic with slug {slug!r} already exists.")
     if by_email(email) is not None:
         raise ClinicProblem("--admin-email", "Someone already signs in with that email address.")
-    clinic = Clinic(slug=slug, name=name, contact=contact.strip(),
+    clinic = Clinic(slug=slug, name=name, contact=contact.strip(), out_of_hours=out_of_hours,
                     emergency_number=emergency_number.strip(), allowed_embed_origins=[])
     db.session.add(clinic)
     db.session.flush()

@@ -55,7 +55,9 @@ def _set_password(client, link: str) -> str:
 
 def test_a_new_clinic_is_created_and_used_end_to_end_from_the_cli(runner, tmp_path):
     out = _ok(runner, "clinic", "create", "northside", "--name", "Northside Physio",
-              "--admin-email", "Boss@Northside.example", "--emergency-number", "112")
+              "--admin-email", "Boss@Northside.example", "--emergency-number", "112",
+              "--out-of-hours", "Call 116117 when we are closed",
+              "--contact", "Phone 555-0142")
     [link] = re.findall(r"https://limber\.example\.org/set-password/\S+", out)
     assert "northside" in out and "boss@northside.example" in out
 
@@ -80,7 +82,8 @@ def test_a_new_clinic_is_created_and_used_end_to_end_from_the_cli(runner, tmp_pa
                         json={"notes": "Week 2"}).status_code == 200
     render_all(app)
     pdf = client.get(f"/api/v1/plans/{plan_id}/handout", headers=auth)
-    assert pdf.status_code == 200 and "112" in flat(" ".join(page_texts(pdf.data)))
+    text = flat(" ".join(page_texts(pdf.data)))
+    assert pdf.status_code == 200 and "112" in text and "116117" in text
 
     listing = _ok(runner, "clinic", "list")
     [line] = [row for row in listing.splitlines() if row.startswith("northside")]
@@ -131,9 +134,14 @@ def test_a_new_clinic_is_created_and_used_end_to_end_from_the_cli(runner, tmp_pa
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["clinic", "create", "Bad Slug!", "--name", "X", "--admin-email", "a@b.example"], "slug"),
-    (["clinic", "create", "okslug", "--name", "X", "--admin-email", "not-an-email"],
-     "--admin-email"),
+    (["clinic", "create", "Bad Slug!", "--name", "X", "--admin-email", "a@b.example",
+      "--out-of-hours", "Urgent care", "--contact", "Phone 555-0100"], "slug"),
+    (["clinic", "create", "okslug", "--name", "X", "--admin-email", "not-an-email",
+      "--out-of-hours", "Urgent care", "--contact", "Phone 555-0100"], "--admin-email"),
+    (["clinic", "create", "okslug", "--name", "X", "--admin-email", "a@b.example",
+      "--out-of-hours", "  ", "--contact", "Phone 555-0100"], "--out-of-hours"),
+    (["clinic", "create", "okslug", "--name", "X", "--admin-email", "a@b.example",
+      "--out-of-hours", "Urgent care", "--contact", "no phone here"], "--contact"),
     (["clinic", "retention", "nowhere", "30"], "no clinic with slug"),
     (["clinic", "disable", "nowhere"], "no clinic with slug"),
 ])
@@ -144,16 +152,19 @@ def test_bad_operator_input_names_what_to_fix_and_stores_nothing(runner, args, m
 
 
 def test_a_slug_or_admin_email_already_in_use_is_refused(runner):
-    _ok(runner, "clinic", "create", "first", "--name", "First", "--admin-email", "a@x.example")
+    _ok(runner, "clinic", "create", "first", "--name", "First", "--admin-email", "a@x.example",
+        "--out-of-hours", "Urgent care", "--contact", "Phone 555-0100")
     for args in (["first", "--name", "Again", "--admin-email", "b@x.example"],
                  ["second", "--name", "Second", "--admin-email", "A@X.example"]):
-        result = runner.invoke(main, ["clinic", "create", *args])
+        result = runner.invoke(main, ["clinic", "create", *args, "--out-of-hours", "Urgent care",
+                                      "--contact", "Phone 555-0100"])
         assert result.exit_code != 0 and "already" in result.output
     assert "second" not in _ok(runner, "clinic", "list")
 
 
 def test_retention_is_set_shown_and_turned_off(runner):
-    _ok(runner, "clinic", "create", "keeper", "--name", "Keeper", "--admin-email", "k@x.example")
+    _ok(runner, "clinic", "create", "keeper", "--name", "Keeper", "--admin-email", "k@x.example",
+        "--out-of-hours", "Urgent care", "--contact", "Phone 555-0100")
     assert "erased 90 days after" in _ok(runner, "clinic", "retention", "keeper", "90")
     assert "90 days" in _ok(runner, "clinic", "list")
     bad = runner.invoke(main, ["clinic", "retention", "keeper", "0"])

@@ -1,14 +1,14 @@
 """Clinic lifecycle: a clinic can be disabled (data kept) and can set a plan retention period.
 
-Revision ID: 0008_operators
-Revises: 0007_worker_heartbeats
+Revision ID: 0010_operators
+Revises: 0009_handout
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_operators"
-down_revision = "0007_worker_heartbeats"
+revision = "0010_operators"
+down_revision = "0009_handout"
 branch_labels = None
 depends_on = None
 
