@@ -347,7 +347,8 @@ def notes(plan: Plan, sheet: Sheet) -> list[Flowable]:
     if not plan.notes.strip():
         return []
     flows: list[Flowable] = [Para("Notes from your clinician", sheet["h1"])]
-    for block in plan.notes.replace("\r\n", "\n").split("\n\n"):
+    # Paragraphs are split on a blank line, whichever line ending the notes came with.
+    for block in plan.notes.replace("\r\n", "\n").replace("\r", "\n").split("\n\n"):
         if block.strip():
             flows.append(Para(para(block.strip()), sheet["body"]))
     return flows
