@@ -1,4 +1,4 @@
-"""Every real template renders to a sound handout (runs once plans.catalogue is merged)."""
+"""Every real template renders to a sound handout."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ from pdf_helpers import assert_urgent_tiers_on_page_one, page_texts, pages_with
 
 from pdf import render_handout
 from pdf.html import render_handout_html
+from plans.assembly import assemble_plan
+from plans.catalogue import default_catalogue
 from plans.model import HandoutOptions, HandoutSnapshot, PageSize, PlanRequest
-
-try:
-    from plans.assembly import assemble_plan
-    from plans.catalogue import default_catalogue
-except ImportError as exc:  # not merged into this checkout yet, or a half-updated one
-    pytest.skip(f"plans catalogue not importable here: {exc}", allow_module_level=True)
 
 
 def _snapshots() -> list[HandoutSnapshot]:
