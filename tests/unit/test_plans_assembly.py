@@ -239,3 +239,12 @@ def test_only_approved_templates_are_offered_and_all_four_ship(cat):
     assert {t.id for t in cat.approved_templates()} == {
         "core_routine", "gentle_start", "desk_day", "progression"}
     assert all(t.approved for t in cat.approved_templates())
+
+
+def test_a_dose_change_for_a_removed_exercise_does_not_stop_the_changes_after_it(cat):
+    """Changes are applied in id order; box_breath_hip_rolls sorts before glute_bridge."""
+    p = plan(cat, remove_exercises=("box_breath_hip_rolls",),
+             dose_changes={"box_breath_hip_rolls": {"duration_seconds": 90},
+                           "glute_bridge": {"reps": 9}})
+    assert "box_breath_hip_rolls" not in ids(p)
+    assert next(e for e in p.exercises if e.id == "glute_bridge").dose.reps == 9

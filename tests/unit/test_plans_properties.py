@@ -57,8 +57,8 @@ def test_every_valid_request_builds_the_plan_the_rules_describe(request):
     assert [e.dose for e in plan.exercises] == [w.dose for w in want]
     assert [e.adapted_because for e in plan.exercises] == [" ".join(w.reasons) for w in want]
     t = CAT.template(request.template_id)
-    assert (plan.template_id, plan.template_version, plan.template_hash, plan.title) == \
-        (t.id, t.version, t.content_hash, t.title)
+    assert (plan.template_id, plan.template_version, plan.template_hash, plan.title,
+            plan.summary) == (t.id, t.version, t.content_hash, t.title, t.summary)
     assert (plan.patient_name, plan.notes, plan.screening) == \
         (request.patient_name, request.notes, request.screening)
     assert plan.red_flags == CAT.red_flags and {f.tier for f in plan.red_flags} == set(Tier)
@@ -69,8 +69,10 @@ def test_every_valid_request_builds_the_plan_the_rules_describe(request):
         (t.habit_anchor, t.tracking_prompts, t.faq)
     for e in plan.exercises:
         ex = CAT.exercises[e.id]
-        assert (e.name, e.steps, e.cues, e.back_off, e.pose, e.dose_range) == \
-            (ex.name, ex.steps, ex.cues, ex.back_off, ex.pose, ex.dose_range)
+        assert (e.name, e.purpose, e.steps, e.cues, e.feel, e.back_off, e.pose,
+                e.illustration_alt, e.dose_range) == \
+            (ex.name, ex.purpose, ex.steps, ex.cues, ex.feel, ex.back_off, ex.pose,
+             ex.illustration_alt, ex.dose_range)
 
 
 @MANY
@@ -207,15 +209,17 @@ def test_every_range_end_is_allowed_for_every_field_of_every_exercise(data):
 
 @MANY
 @given(st.data())
-def test_a_dose_change_for_a_removed_exercise_is_ignored(data):
+def test_a_dose_change_for_a_removed_exercise_is_ignored_and_the_others_still_apply(data):
     request = data.draw(valid_requests(screening=no_answers))
     assume(request.remove_exercises)
     gone = data.draw(st.sampled_from(request.remove_exercises))
     assume(gone not in request.add_exercises)
     f, (lo, hi) = data.draw(st.sampled_from(sorted(CAT.exercises[gone].dose_range.bounds.items())))
-    plan = build(dataclasses.replace(request, dose_changes={gone: {f: data.draw(
-        st.integers(lo, hi))}}))
-    assert plan == build(request)
+    plan = build(request)
+    others = data.draw(valid_dose_changes(plan))
+    changes = {**others, gone: {f: data.draw(st.integers(lo, hi))}}
+    assert build(dataclasses.replace(request, dose_changes=changes)) == \
+        build(dataclasses.replace(request, dose_changes=others))
 
 
 @MANY
@@ -329,7 +333,8 @@ def test_a_dose_field_without_a_range_cannot_be_changed(data):
     value = data.draw(st.integers(1, 10))
     (problem,) = refusal(dataclasses.replace(request, dose_changes={e.id: {f: value}}))
     assert type(problem) is DoseOutOfRange
-    assert (problem.field, problem.low, problem.high) == (f"dose_changes.{e.id}.{f}", None, None)
+    assert (problem.field, problem.low, problem.high, problem.value) == \
+        (f"dose_changes.{e.id}.{f}", None, None, value)
     assert str(problem) == f"{f} of {e.id!r} cannot be changed"
 
 
