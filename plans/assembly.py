@@ -33,6 +33,7 @@ from plans.errors import (
     UnknownExercise,
     UnknownRedFlag,
 )
+from plans.guide import default_guide, phase_notes
 from plans.model import (
     DOSE_FIELDS,
     Dose,
@@ -216,6 +217,10 @@ def assemble_plan(catalogue: Catalogue, request: PlanRequest) -> Plan:
         sources=tuple(catalogue.sources[s] for s in template.sources),
         notes=request.notes,
         red_flag_tiers=tuple(catalogue.tier_guidance.values()),
+        # The handout groups exercises under their phases and prints each phase's note.
+        phase_notes=phase_notes(list(dict.fromkeys(s.phase for s in safe)),
+                                {p.name: p.note for p in template.phases}),
+        guide=default_guide()[0],
     )
 
 

@@ -146,28 +146,41 @@ def test_snapshot_texts_names_every_printed_field_in_order_with_its_own_text():
     from pdf.text import snapshot_texts
 
     snap = make_snapshot(notes="Ice after.")
+    guide = snap.plan.guide
     snap = dataclasses.replace(snap, plan=dataclasses.replace(
         snap.plan, exercises=snap.plan.exercises[:2], faq=snap.plan.faq[:1],
-        sources=snap.plan.sources[:2], red_flags=snap.plan.red_flags[:2]))
+        sources=snap.plan.sources[:2], red_flags=snap.plan.red_flags[:2],
+        phase_notes=snap.plan.phase_notes[:2],
+        guide=dataclasses.replace(guide, safety_net=guide.safety_net[:2], terms=guide.terms[:2])))
     got = list(snapshot_texts(snap))
     exercise_fields = ["name", "purpose", "feel", "back_off", "dose_text", "adapted_because",
                        "illustration_alt", "phase"]
     want_fields = ["clinician", "plan_id", "created_on", "clinic.name", "clinic.contact",
-                   "clinic.emergency_number", "plan.patient_name", "plan.title", "plan.summary",
-                   "plan.habit_anchor", "plan.notes"]
+                   "clinic.emergency_number", "clinic.out_of_hours", "plan.patient_name",
+                   "plan.title", "plan.summary", "plan.habit_anchor", "plan.notes"]
     for i, ex in enumerate(snap.plan.exercises):
         want_fields += [f"plan.exercises[{i}].{f}" for f in exercise_fields]
         want_fields += [f"plan.exercises[{i}].steps[{j}]" for j in range(len(ex.steps))]
         want_fields += [f"plan.exercises[{i}].cues[{j}]" for j in range(len(ex.cues))]
     want_fields += ["plan.red_flags[0].text", "plan.red_flags[1].text",
+                    "plan.phase_notes[0].name", "plan.phase_notes[0].note",
+                    "plan.phase_notes[1].name", "plan.phase_notes[1].note"]
+    for i, tier in enumerate(snap.plan.guide.safety_net):
+        want_fields += [f"plan.guide.safety_net[{i}].heading", f"plan.guide.safety_net[{i}].action"]
+        want_fields += [f"plan.guide.safety_net[{i}].signs[{j}]" for j in range(len(tier.signs))]
+    want_fields += ["plan.guide.pain_rule", "plan.guide.floor_note", "plan.guide.log_help",
+                    "plan.guide.review", "plan.guide.terms[0]", "plan.guide.terms[1]",
                     "plan.tracking_prompts[0]", "plan.tracking_prompts[1]",
                     "plan.faq[0].question", "plan.faq[0].answer",
                     "plan.sources[0].title", "plan.sources[0].publisher",
                     "plan.sources[1].title", "plan.sources[1].publisher"]
     assert [f for f, _ in got] == want_fields
-    # Each label carries the text of the field it names (the field path reads it back).
+    # Each label carries the text of the field it names (the field path reads it back); a
+    # glossary term is printed as its word and meaning together.
     for field, text in got:
-        assert text == _get(snap, field), field
+        value = _get(snap, field)
+        want = f"{value.word} {value.meaning}" if field.startswith("plan.guide.terms") else value
+        assert text == want, field
 
 
 def _get(obj, path: str):
@@ -188,8 +201,10 @@ def test_an_undrawable_character_in_any_printed_field_is_reported_on_that_field(
     assert len(fields) > 60
     check_snapshot(snap)  # the clean snapshot passes
     for field in fields:
+        # A glossary term is printed as word and meaning: put the character in its word.
+        path = f"{field}.word" if field.startswith("plan.guide.terms") else field
         with pytest.raises(UnrenderableText) as info:
-            check_snapshot(_set(snap, field, "ok \U0001F9B4 ok"))
+            check_snapshot(_set(snap, path, "ok \U0001F9B4 ok"))
         assert info.value.field == field
         assert info.value.code_points == (0x1F9B4,)
         assert str(info.value) == (f"{field} contains characters the handout font cannot "
@@ -217,3 +232,12 @@ def test_other_control_characters_are_not_layout_whitespace(char):
     """Only LF, CR and tab are layout whitespace; other control characters have no glyph."""
     with pytest.raises(UnrenderableText):
         check_drawable("plan.notes", f"a{char}b")
+
+
+def test_an_out_of_hours_route_the_font_cannot_draw_is_named_in_the_error():
+    """The clinic's out-of-hours route is printed, so it is checked like every other field."""
+    snap = make_snapshot()
+    clinic = dataclasses.replace(snap.clinic, out_of_hours="Call 111 or \u591c\u9593\u8a3a\u7642")
+    with pytest.raises(UnrenderableText) as caught:
+        render_handout(dataclasses.replace(snap, clinic=clinic), HandoutOptions())
+    assert caught.value.field == "clinic.out_of_hours"
