@@ -128,7 +128,8 @@ class Stack:
                           "SECRET_KEY": "fault-suite-secret"})
         schema.upgrade(app)
         with app.app_context():
-            clinic = Clinic(slug="faults", name="Fault Clinic", contact="555-0100")
+            clinic = Clinic(slug="faults", name="Fault Clinic", contact="555-0100",
+                            out_of_hours="Call 555-0199 or go to urgent care")
             db.session.add(clinic)
             db.session.flush()
             _, key = issue_api_key(clinic, "faults")
