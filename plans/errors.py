@@ -121,3 +121,13 @@ class PlanRefused(PlanError):
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
         self.field = problems[0].field if problems else None
+
+
+class FieldProblem(PlanError):
+    """A problem found outside the domain rules (the request's shape, or a checker a service
+    registers, such as printable text), in the same form so one answer can list them all."""
+
+    def __init__(self, field: str, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code

@@ -9,7 +9,7 @@ from flask import Flask, Response, json, render_template, request
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from plans.errors import DoseOutOfRange, PlanError, RedFlagPresent
+from plans.errors import DoseOutOfRange, PlanError, PlanRefused, RedFlagPresent
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +20,12 @@ TYPE_BASE = "https://limber.example/problems/"
 class FieldErrorSchema(Schema):
     field = fields.String(metadata={"description": "Dotted path of the request field at fault"})
     message = fields.String()
+    code = fields.String(metadata={"description": "Screening refusals: the rule, e.g. "
+                                                  "cauda_equina_rule_out."})
+    findings = fields.List(fields.String(), metadata={
+        "description": "Screening refusals: the finding ids that need this record."})
+    allowed = fields.List(fields.Integer(), metadata={
+        "description": "Dose refusals: the [low, high] range of the exercise as swapped."})
 
 
 class ProblemSchema(Schema):
@@ -119,11 +125,44 @@ def handle_http(error: HTTPException) -> Response:
 
 
 # Where the domain's request field has another name in the public API.
-_API_FIELD = {"clearance.note": "red_flag_clearance.note", "clearance": "red_flag_clearance"}
+_API_FIELD = {"clearance.note": "red_flag_clearance.note", "clearance": "red_flag_clearance",
+              "exercises": "remove_exercises"}
+
+
+def api_field(error: PlanError) -> str:
+    return _API_FIELD.get(error.field or "", error.field or "body")
+
+
+def problem_entry(error: PlanError) -> dict[str, Any]:
+    """One problem of a refusal as the API lists it: field, message, and what helps fix it."""
+    entry: dict[str, Any] = {"field": api_field(error), "message": str(error)}
+    if isinstance(error, DoseOutOfRange) and error.low is not None:
+        entry["allowed"] = [error.low, error.high]
+    code = getattr(error, "code", "")
+    if code:
+        entry["code"] = code
+    if getattr(error, "findings", None):
+        entry["findings"] = list(error.findings)  # type: ignore[attr-defined]
+    return entry
+
+
+def refusal(problems: list[PlanError]) -> Response:
+    """One 422 listing every problem, each with its field."""
+    errors = [problem_entry(p) for p in problems]
+    extra: dict[str, Any] = {}
+    dose = [p for p in problems if isinstance(p, DoseOutOfRange)]
+    if len(problems) == 1 and dose and dose[0].low is not None:
+        extra["allowed"] = [dose[0].low, dose[0].high]
+    detail = (str(problems[0]) if len(problems) == 1
+              else f"{len(problems)} problems; each is listed under errors with its field.")
+    return problem(422, "Your request has invalid fields", detail, kind="validation",
+                   errors=errors, extra=extra or None)
 
 
 def handle_plan_error(error: PlanError) -> Response:
     """Domain refusals are 422 with the field named; a red flag says which tier and flags."""
+    if isinstance(error, PlanRefused):
+        return refusal(error.problems)
     extra: dict[str, Any] = {}
     if isinstance(error, RedFlagPresent):
         extra = {"tier": error.tier, "red_flags": error.flags}

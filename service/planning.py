@@ -9,43 +9,95 @@ from typing import Any
 
 from sqlalchemy import update
 
-from plans.assembly import assemble_plan
+from marshmallow import Schema, ValidationError
+
+from plans.assembly import resolve_plan
 from plans.catalogue import default_catalogue
+from plans.errors import PlanError, PlanRefused
 from plans.model import (
+    CaudaEquinaRuleOut,
     ClinicInfo,
     HandoutOptions,
     HandoutSnapshot,
     Irritability,
     PageSize,
+    Plan as DomainPlan,
     PlanRequest,
     RedFlagClearance,
+    RiskFactorReview,
+    SameDayReview,
     Screening,
 )
 from plans.snapshot import snapshot_to_dict
-from service import audit, queue, webhooks
+from service import audit, problems, queue, webhooks
 from service.extensions import db
 from service.models import Clinic, Plan, PlanRevision, RenderJob, public_id, utcnow
 
 
 def plan_request(data: dict[str, Any]) -> PlanRequest:
-    """The validated API/form body as the domain's request."""
+    """The validated API/form body (or the best-effort rest of an invalid one) as the domain's
+    request. The first API's shapes map here: `red_flag_clearance.note` stays the plan's
+    clearance and the rules read it as the reason explaining same-day signs (never as a cauda
+    equina rule-out or a risk-factor review); `screening.nerve_symptoms` is a nerve finding."""
     screening = data.get("screening") or {}
     clearance = data.get("red_flag_clearance")
+    ce = screening.get("cauda_equina_rule_out")
+    rf = screening.get("risk_factor_review")
+    sd = screening.get("same_day_review")
     return PlanRequest(
-        template_id=data["template_id"],
-        patient_name=data["patient"]["display_name"],
+        template_id=data.get("template_id") or "",
+        patient_name=(data.get("patient") or {}).get("display_name") or "",
         screening=Screening(
             red_flags=frozenset(screening.get("red_flags", [])),
-            nerve_symptoms=screening.get("nerve_symptoms", False),
+            nerve_symptoms=bool(screening.get("nerve_symptoms", False)),
             irritability=Irritability(screening.get("irritability", "low")),
-            desk_bound=screening.get("desk_bound", False),
+            desk_bound=bool(screening.get("desk_bound", False)),
+            cauda_equina_rule_out=CaudaEquinaRuleOut(
+                ce.get("assessed_by") or "", str(ce.get("assessed_on") or ""),
+                ce.get("finding") or "") if ce else None,
+            risk_factor_review=RiskFactorReview(
+                rf.get("concern") or "", rf.get("decision") or "", rf.get("note") or "")
+            if rf else None,
+            same_day_review=SameDayReview(sd.get("action") or "", sd.get("reason") or "")
+            if sd else None,
+            tendon_referral=bool(screening.get("tendon_referral", False)),
         ),
         dose_changes=data.get("dose_changes") or {},
         add_exercises=tuple(data.get("add_exercises") or ()),
         remove_exercises=tuple(data.get("remove_exercises") or ()),
         notes=data.get("notes") or "",
-        clearance=RedFlagClearance(clearance["note"]) if clearance else None,
+        clearance=RedFlagClearance(clearance.get("note") or "")
+        if isinstance(clearance, dict) else None,
+        today=date.today().isoformat(),
     )
+
+
+def resolve(data: dict[str, Any]) -> tuple[DomainPlan | None, list[PlanError]]:
+    """The plan this body would make and every problem with it (domain rules and registered
+    checkers); stores nothing."""
+    plan, found = resolve_plan(default_catalogue(), plan_request(data))
+    return plan, problems.unique(found + problems.checker_problems(data))
+
+
+def check_raw(schema: Schema, raw: Any) -> tuple[dict[str, Any] | None,
+                                                 DomainPlan | None, list[PlanError]]:
+    """(loaded body or None, resolved plan or None, every problem) for a raw request body:
+    the schema's errors and, on the rest of the body, the domain's and the checkers'."""
+    if not isinstance(raw, dict):
+        return None, None, problems.from_messages({"body": ["Send a JSON object."]})
+    try:
+        data = schema.load(raw)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"body": exc.messages}
+        found = problems.from_messages(messages)
+        try:
+            rest = schema.load(problems.without_errors(raw, messages), partial=True)
+        except ValidationError:
+            return None, None, problems.unique(found + problems.checker_problems(raw))
+        plan, more = resolve(rest)
+        return None, plan, problems.unique(found + more)
+    plan, found = resolve(data)
+    return data, plan, found
 
 
 def handout_options(data: dict[str, Any]) -> HandoutOptions:
@@ -72,8 +124,11 @@ def _canonical_sha256(value: Any) -> str:
 
 def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
                   created_by: str) -> RenderJob:
-    """Assemble (raising PlanError before anything is written) and stage revision + outbox row."""
-    domain_plan = assemble_plan(default_catalogue(), plan_request(data))
+    """Assemble (raising PlanRefused with every problem before anything is written) and stage
+    revision + outbox row."""
+    domain_plan, found = resolve(data)
+    if found or domain_plan is None:
+        raise PlanRefused(found)
     options = handout_options(data)
     snapshot = snapshot_to_dict(HandoutSnapshot(
         plan_id=plan.public_id,

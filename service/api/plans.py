@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, jsonify, url_for
+from flask import Request, Response, g, jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import RAISE
+from marshmallow import RAISE, Schema, ValidationError
+from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import abort as webargs_abort
 from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 
@@ -27,17 +29,36 @@ from service.api.schemas import (
     PlanListArgsSchema,
     PlanPageSchema,
     PlanPatchSchema,
+    PlanPreviewSchema,
     PlanSchema,
 )
 from service.auth import require_api_key
-from service.errors import PROBLEM_MIME, ProblemSchema
+from plans.snapshot import plan_to_dict
+from service.errors import PROBLEM_MIME, ProblemSchema, problem_entry
 from service.extensions import db
 from service.handouts import handout_state, html_response, pdf_response
 from service.idempotency import idempotent
 from service.models import Plan, PlanRevision, RenderJob
 
+class _AllProblemsParser(FlaskParser):
+    """A create body with invalid fields is also checked against the screening, dose and
+    registered rules, so the one 422 lists every problem, not the first stage's."""
+
+    def handle_error(self, error: ValidationError, req: Request, schema: Schema, *,
+                     error_status_code: int | None,
+                     error_headers: Any) -> Any:  # noqa: ANN401
+        if req.method == "POST" and isinstance(schema, PlanCreateSchema):
+            _, _, found = planning.check_raw(PlanCreateSchema(), req.get_json(silent=True))
+            if found:
+                webargs_abort(422, errors=[problem_entry(p) for p in found],
+                              headers=error_headers)
+        super().handle_error(error, req, schema, error_status_code=error_status_code,
+                             error_headers=error_headers)
+
+
 blp = Blueprint("plans", __name__, url_prefix="/api/v1/plans",
                 description="Personalised home plans and their handouts.")
+blp.ARGUMENTS_PARSER = _AllProblemsParser()
 blp.before_request(require_api_key)
 blp.before_request(require_json_body)
 
@@ -115,6 +136,32 @@ class Plans(MethodView):
         plan = planning.create_plan(g.clinic, data, created_by=f"api-key:{g.api_key_id}")
         location = url_for("plans.PlanById", public_id=plan.public_id, _external=True)
         return plan_view(plan), 201, {"Location": location}
+
+
+@blp.route("/preview")
+class PlanPreview(MethodView):
+    @blp.doc(security=SECURITY, requestBody={"required": True, "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/PlanCreate"},
+                             "example": PLAN_CREATE_EXAMPLE}}})
+    @blp.response(200, PlanPreviewSchema)
+    def post(self) -> dict[str, Any]:
+        """See a plan before saving: the same body as create; nothing is stored or sent
+
+        Returns the exercises after the screening's swaps and exclusions, each with why it
+        changed (`adapted_because`, `replaced`) and its allowed dose range after the swap, the
+        exercises left out and why, and every problem that would refuse the plan (as create's
+        422 lists them). `ok` is true when create would accept the body.
+        """
+        _, plan, found = planning.check_raw(PlanCreateSchema(), request.get_json(silent=True))
+        if plan is None:
+            return {"ok": False, "template": None, "exercises": [], "left_out": [],
+                    "problems": [problem_entry(p) for p in found]}
+        d = plan_to_dict(plan)
+        return {"ok": not found,
+                "template": {"id": plan.template_id, "version": plan.template_version,
+                             "content_hash": plan.template_hash},
+                "exercises": d["exercises"], "left_out": d["left_out"],
+                "problems": [problem_entry(p) for p in found]}
 
 
 @blp.route("/<string:public_id>")
