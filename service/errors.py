@@ -153,6 +153,15 @@ def refusal(problems: list[PlanError]) -> Response:
     dose = [p for p in problems if isinstance(p, DoseOutOfRange)]
     if len(problems) == 1 and dose and dose[0].low is not None:
         extra["allowed"] = [dose[0].low, dose[0].high]
+    # The first API's red-flag members, kept for integrators that read them.
+    codes = {getattr(p, "code", "") for p in problems}
+    flags = sorted({f for p in problems for f in getattr(p, "findings", None) or ()})
+    if flags:
+        extra["red_flags"] = flags
+        if "cauda_equina_rule_out" in codes:
+            extra["tier"] = "emergency"
+        elif codes & {"same_day_review", "tendon_referral"}:
+            extra["tier"] = "same_day"
     detail = (str(problems[0]) if len(problems) == 1
               else f"{len(problems)} problems; each is listed under errors with its field.")
     return problem(422, "Your request has invalid fields", detail, kind="validation",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Request, Response, g, jsonify, request, url_for
+from flask import Request, Response, g, jsonify, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, ValidationError
@@ -140,19 +140,22 @@ class Plans(MethodView):
 
 @blp.route("/preview")
 class PlanPreview(MethodView):
-    @blp.doc(security=SECURITY, requestBody={"required": True, "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/PlanCreate"},
-                             "example": PLAN_CREATE_EXAMPLE}}})
+    @blp.arguments(PlanCreateSchema, example=PLAN_CREATE_EXAMPLE)
     @blp.response(200, PlanPreviewSchema)
-    def post(self) -> dict[str, Any]:
+    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM_MIME,
+                      description="The body is not a plan request (invalid fields); every "
+                                  "problem is listed, as create would list them.")
+    @blp.doc(security=SECURITY)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """See a plan before saving: the same body as create; nothing is stored or sent
 
         Returns the exercises after the screening's swaps and exclusions, each with why it
         changed (`adapted_because`, `replaced`) and its allowed dose range after the swap, the
         exercises left out and why, and every problem that would refuse the plan (as create's
-        422 lists them). `ok` is true when create would accept the body.
+        422 lists them). `ok` is true when create would accept the body. A body with invalid
+        fields is 422, exactly as create answers it.
         """
-        _, plan, found = planning.check_raw(PlanCreateSchema(), request.get_json(silent=True))
+        plan, found = planning.resolve(data)
         if plan is None:
             return {"ok": False, "template": None, "exercises": [], "left_out": [],
                     "problems": [problem_entry(p) for p in found]}

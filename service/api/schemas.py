@@ -291,6 +291,11 @@ class TemplateSchema(Schema):
     optional_exercises = fields.List(fields.Nested(TemplateExerciseSchema))
     sources = fields.List(fields.Nested(SourceSchema))
     red_flags = fields.List(fields.Nested(RedFlagSchema))
+    screening = fields.List(fields.Dict(), metadata={
+        "description": "Screening findings a clinician may tick (ids for screening.red_flags), "
+                       "with the record each requires and its consequence."})
+    not_suited_for = fields.List(fields.Dict(), metadata={
+        "description": "Screening answers this template refuses, and why."})
 
 
 class TemplateListSchema(Schema):
