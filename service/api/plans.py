@@ -143,6 +143,9 @@ class PlanPreview(MethodView):
     @blp.arguments(PlanCreateSchema, example=PLAN_CREATE_EXAMPLE)
     @blp.response(200, PlanPreviewSchema)
     @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM_MIME,
+                      examples={"invalid-fields": {**CREATE_REFUSALS["invalid-fields"], "value": {
+                          **CREATE_REFUSALS["invalid-fields"]["value"],
+                          "instance": "/api/v1/plans/preview"}}},
                       description="The body is not a plan request (invalid fields); every "
                                   "problem is listed, as create would list them.")
     @blp.doc(security=SECURITY)
