@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from plans.assembly import assemble_plan
 from plans.catalogue import default_catalogue
-from plans.errors import DoseOutOfRange, PlanError
+from plans.errors import DoseOutOfRange, PlanError, PlanRefused
 from plans.model import (
     DOSE_FIELDS,
     Irritability,
@@ -20,7 +20,7 @@ from plans.snapshot import plan_from_dict, plan_to_dict
 
 CAT = default_catalogue()
 TEMPLATE_IDS = [t.id for t in CAT.approved_templates()]
-FLAG_IDS = [f.id for f in CAT.red_flags]
+FLAG_IDS = list(CAT.screening.findings)
 
 screenings = st.builds(
     Screening,
@@ -119,7 +119,9 @@ def test_dose_change_outside_the_range_raises_naming_exercise_and_field(data):
     value = data.draw(outside)
     try:
         assemble_plan(CAT, PlanRequest(template_id, "P.Q.", dose_changes={e.id: {name: value}}))
-    except DoseOutOfRange as err:
+    except PlanRefused as refused:
+        [err] = refused.problems
+        assert isinstance(err, DoseOutOfRange)
         assert err.field == f"dose_changes.{e.id}.{name}"
         assert err.exercise_id == e.id
     else:
@@ -147,14 +149,20 @@ def test_high_irritability_never_yields_a_straight_knee_long_hold(request):
 
 @settings(max_examples=150, deadline=None)
 @given(requests(screening=screenings.filter(lambda s: s.red_flags)))
-def test_present_red_flag_never_yields_exercises_without_a_clearance_note(request):
+def test_present_finding_never_yields_a_plan_without_the_record_its_category_requires(request):
     try:
         plan = assemble_plan(CAT, request)
     except PlanError:
         return
-    assert request.clearance is not None and request.clearance.note.strip()
-    assert set(plan.red_flags_present) == request.screening.red_flags
-    assert plan.clearance == request.clearance
+    s = request.screening
+    needs = {CAT.screening.categories[c].requires
+             for f in s.red_flags for c in CAT.screening.findings[f].categories}
+    # The generated screenings carry no structured records: only the clearance note can
+    # stand in, and only for same-day signs.
+    assert needs <= {"", "same_day_review"}
+    if "same_day_review" in needs:
+        assert request.clearance is not None and request.clearance.note.strip()
+    assert set(plan.red_flags_present) == s.red_flags
 
 
 @settings(max_examples=150, deadline=None)

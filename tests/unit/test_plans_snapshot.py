@@ -26,7 +26,8 @@ REQUESTS = [
     PlanRequest("core_routine", "C.D.",
                 Screening(frozenset({"night_pain"}), True, Irritability.HIGH, True),
                 dose_changes={"glute_bridge": {"reps": 7}}, add_exercises=("dead_bug",),
-                notes="Ice after.", clearance=RedFlagClearance("Seen today, cleared.")),
+                notes="Ice after.",
+                clearance=RedFlagClearance("Seen today, the night pain is from the shoulder.")),
 ]
 
 
