@@ -53,7 +53,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["fid"] = field_id
     app.jinja_env.filters["status_words"] = lambda status: STATUS_WORDS.get(status, status)
     app.jinja_env.globals.update(actor_name=actor_name, irritability=builder.IRRITABILITY,
-                                 page_sizes=builder.PAGE_SIZES)
+                                 page_sizes=builder.PAGE_SIZES,
+                                 concern_levels=builder.CONCERN_LEVELS,
+                                 risk_decisions=builder.RISK_DECISIONS,
+                                 same_day_actions=builder.SAME_DAY_ACTIONS,
+                                 dose_labels=builder.DOSE_LABELS)
     app.register_blueprint(account_routes.blp)
     app.register_blueprint(plans.blp)
     app.register_blueprint(admin.blp)
