@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError
 
+from plans.datacheck import Problem, content_hash
 from plans.errors import UnknownRedFlag, UnknownTemplate
 from plans.model import (
     DOSE_FIELDS,
@@ -18,10 +19,10 @@ from plans.model import (
     DoseRange,
     Exercise,
     FaqEntry,
+    Finding,
     Phase,
     PlanItem,
     RedFlag,
-    Finding,
     Review,
     ScreeningCategory,
     ScreeningModel,
@@ -39,7 +40,6 @@ from plans.schemas import (
     SourceFileSchema,
     TemplateSchema,
 )
-from plans.datacheck import Problem, content_hash
 
 DATA_DIR = Path(__file__).parent / "data"
 TIER_ORDER: tuple[Tier, ...] = (Tier.EMERGENCY, Tier.SAME_DAY, Tier.SLOW_DOWN)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from plans.model import (
+    CaudaEquinaRuleOut,
     ClinicInfo,
     Dose,
     DoseRange,
     FaqEntry,
-    CaudaEquinaRuleOut,
     HandoutSnapshot,
     Irritability,
     LeftOut,

@@ -14,6 +14,7 @@ from typing import Any
 
 from plans import readability
 from plans.catalogue import DATA_DIR, read_data_dir
+
 # Problem and content_hash live in plans.datacheck (below the catalogue); re-exported here.
 from plans.datacheck import Problem, content_hash
 

@@ -7,9 +7,8 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import update
-
 from marshmallow import Schema, ValidationError
+from sqlalchemy import update
 
 from plans.assembly import resolve_plan
 from plans.catalogue import default_catalogue
@@ -21,12 +20,14 @@ from plans.model import (
     HandoutSnapshot,
     Irritability,
     PageSize,
-    Plan as DomainPlan,
     PlanRequest,
     RedFlagClearance,
     RiskFactorReview,
     SameDayReview,
     Screening,
+)
+from plans.model import (
+    Plan as DomainPlan,
 )
 from plans.snapshot import snapshot_to_dict
 from service import audit, problems, queue, webhooks

@@ -8,11 +8,12 @@ from flask import Request, Response, g, jsonify, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, ValidationError
-from webargs.flaskparser import FlaskParser
-from webargs.flaskparser import abort as webargs_abort
 from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
+from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import abort as webargs_abort
 
+from plans.snapshot import plan_to_dict
 from service import planning
 from service.api.bodies import require_json_body
 from service.api.examples import (
@@ -33,12 +34,12 @@ from service.api.schemas import (
     PlanSchema,
 )
 from service.auth import require_api_key
-from plans.snapshot import plan_to_dict
 from service.errors import PROBLEM_MIME, ProblemSchema, problem_entry
 from service.extensions import db
 from service.handouts import handout_state, html_response, pdf_response
 from service.idempotency import idempotent
 from service.models import Plan, PlanRevision, RenderJob
+
 
 class _AllProblemsParser(FlaskParser):
     """A create body with invalid fields is also checked against the screening, dose and

@@ -28,12 +28,14 @@ from plans.model import (
     Dose,
     Finding,
     LeftOut,
-    Plan as DomainPlan,
     RedFlag,
     ResolvedExercise,
     ScreeningCategory,
     Template,
     Tier,
+)
+from plans.model import (
+    Plan as DomainPlan,
 )
 from service import planning
 from service.api.schemas import PlanCreateSchema
@@ -51,7 +53,8 @@ IRRITABILITY = (("low", "Low", "Settles within minutes; moving helps"),
                 ("moderate", "Moderate", "Flares with some moves, settles within an hour"),
                 ("high", "High", "Easily flared; slow to settle"))
 PAGE_SIZES = (("letter", "US Letter"), ("a4", "A4"))
-CONCERN_LEVELS = (("low", "Low"), ("moderate", "Moderate"), ("high", "High"))
+CONCERN_LEVELS = (("low", "Concern: low"), ("moderate", "Concern: moderate"),
+                  ("high", "Concern: high"))
 RISK_DECISIONS = (("proceed_with_safety_netting", "Proceed with safety-netting"),
                   ("investigate", "Investigate"), ("refer", "Refer"))
 SAME_DAY_ACTIONS = (("referred", "Referred for same-day medical review"),

@@ -236,3 +236,10 @@ def test_every_finding_has_a_category_with_a_consequence_and_a_source():
             cat = MODEL.categories[c]
             assert cat.consequence and cat.sources and all(s in MODEL.sources
                                                            for s in cat.sources)
+
+
+def test_no_risk_factor_is_on_the_patient_list_of_signs_to_call_about():
+    """REFERENCES.md: risk factors are history; the handout never tells the patient to call
+    about them. The patient list (red_flags.yaml) holds none of them."""
+    risk = {f.id for f in MODEL.findings.values() if f.category == "risk_factor"}
+    assert risk and not risk & {f.id for f in CAT.red_flags}
