@@ -144,3 +144,36 @@ def test_preview_shows_the_swap_and_its_range_and_stores_nothing(app, client, cl
 def test_preview_of_a_clean_body_is_ok(client, clinics):
     resp = client.post("/api/v1/plans/preview", headers=clinics.a, json=body())
     assert resp.status_code == 200 and resp.get_json()["ok"] is True
+
+
+def test_a_plan_cleared_under_the_first_model_keeps_its_revision_and_a_new_one_gets_the_new_rules(
+        app, client, clinics):
+    """A plan stored before the screening model (cauda equina flag with a free-text note):
+    its revision is served unchanged, and a PATCH is checked against the new rules."""
+    from service.extensions import db
+    from service.models import PlanRevision
+
+    made = client.post("/api/v1/plans", headers=clinics.a, json=body(
+        screening={"red_flags": ["saddle_numbness"], "cauda_equina_rule_out": RULE_OUT}))
+    assert made.status_code == 201
+    plan_id = made.get_json()["id"]
+    with app.app_context():
+        rev = db.session.scalar(select(PlanRevision))
+        old = dict(rev.request)
+        old["screening"] = {k: v for k, v in old["screening"].items()
+                            if k in ("red_flags", "nerve_symptoms", "irritability",
+                                     "desk_bound")}
+        old["red_flag_clearance"] = {"note": "Examined today; saddle sensation normal."}
+        rev.request = old
+        snapshot = rev.snapshot
+        db.session.commit()
+    assert client.get(f"/api/v1/plans/{plan_id}", headers=clinics.a).status_code == 200
+    resp = client.patch(f"/api/v1/plans/{plan_id}", headers=clinics.a, json={"notes": "Week 2"})
+    assert resp.status_code == 422
+    assert "screening.cauda_equina_rule_out" in fields_of(resp)
+    with app.app_context():
+        [rev] = db.session.scalars(select(PlanRevision)).all()
+        assert rev.snapshot == snapshot
+    resp = client.patch(f"/api/v1/plans/{plan_id}", headers=clinics.a, json={
+        "notes": "Week 2", "screening": {"cauda_equina_rule_out": RULE_OUT}})
+    assert resp.status_code == 200 and resp.get_json()["revision"] == 2

@@ -253,3 +253,12 @@ def test_a_nul_character_in_a_form_field_is_a_400_page_not_a_server_error(app, c
     assert resp.status_code == 400
     assert resp.mimetype == "text/html" and "NUL" in resp.get_data(as_text=True)
     assert _plans(app) == 0
+
+
+def test_template_cards_say_the_review_is_interim(app, client, people):
+    signed_in(client, "pt@a.example")
+    text = client.get("/plans/new").get_data(as_text=True)
+    interim = [t for t in default_catalogue().approved_templates() if not t.signed_off]
+    assert interim  # every shipped template still has the interim engineering review
+    assert text.count("data-interim-review") == len(interim)
+    assert "screening rules it is built with are not yet signed off" in text
