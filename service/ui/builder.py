@@ -383,6 +383,11 @@ def explain(error: PlanError, form: BuilderForm, emergency_number: str) -> tuple
         label = DOSE_LABELS.get(error.dose_field, error.dose_field).lower()
         exercise = form.catalogue.exercises.get(error.exercise_id)
         where = f"{exercise.name}: " if exercise else ""
+        resolved, _ = form.resolved(error.exercise_id)
+        if exercise and resolved is not None and resolved.id != exercise.id:
+            # The range is the swapped-in exercise's: say so, or "15 to 30" makes no sense
+            # next to a stretch whose range was 15 to 45.
+            where = f"{resolved.name} (instead of {exercise.name}): "
         if error.low is None:
             return name, f"{where}{label} is fixed for this exercise and cannot be changed."
         return name, (f"{where}{label} must be from {error.low} to {error.high}; "

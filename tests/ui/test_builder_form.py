@@ -262,3 +262,22 @@ def test_template_cards_say_the_review_is_interim(app, client, people):
     assert interim  # every shipped template still has the interim engineering review
     assert text.count("data-interim-review") == len(interim)
     assert "screening rules it is built with are not yet signed off" in text
+
+
+def test_a_dose_refused_after_a_swap_names_the_swapped_exercise_and_its_range(app, client,
+                                                                                people):
+    signed_in(client, "pt@a.example")
+    template = default_catalogue().template("core_routine")
+    resp = client.post("/plans/new/core_routine", data=dict(
+        _form(client), exercises=[i.exercise_id for p in template.phases for i in p.items],
+        **{"screening.nerve_symptoms": "1",
+           "dose_changes.strap_hamstring_stretch.hold_seconds": "40"}))
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and _plans(app) == 0
+    error = re.search(r'id="f-dose_changes-strap_hamstring_stretch-hold_seconds-error">(.*?)</p>',
+                      text, re.S).group(1)
+    assert "Bent-knee strap stretch (instead of Strap hamstring stretch)" in error
+    assert "from 15 to 30" in error
+    # What was typed is kept, in a box that now shows the swapped-in exercise's range.
+    assert re.search(r'name="dose_changes.strap_hamstring_stretch.hold_seconds" value="40" '
+                     r'min="15" max="30"', text)
