@@ -88,6 +88,7 @@ def plan_view(plan: Plan) -> dict[str, Any]:
                      "content_hash": revision.template_hash},
         "title": snap["title"],
         "exercises": snap["exercises"],
+        "left_out": snap.get("left_out", []),
         "red_flags_present": snap["red_flags_present"],
         "red_flag_clearance": snap["clearance"],
         "handout": {

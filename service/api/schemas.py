@@ -223,6 +223,8 @@ class PlanSchema(Schema):
     template = fields.Nested(TemplateRefSchema)
     title = fields.String()
     exercises = fields.List(fields.Nested(PlanExerciseSchema))
+    left_out = fields.List(fields.Nested(lambda: LeftOutSchema()), metadata={
+        "description": "Exercises the screening rules took out, and why (clinician view)."})
     red_flags_present = fields.List(fields.String())
     red_flag_clearance = fields.Nested(ClearanceSchema, allow_none=True)
     handout = fields.Nested(HandoutStatusSchema)

@@ -177,3 +177,19 @@ def test_a_plan_cleared_under_the_first_model_keeps_its_revision_and_a_new_one_g
     resp = client.patch(f"/api/v1/plans/{plan_id}", headers=clinics.a, json={
         "notes": "Week 2", "screening": {"cauda_equina_rule_out": RULE_OUT}})
     assert resp.status_code == 200 and resp.get_json()["revision"] == 2
+
+
+def test_suspected_tendon_injury_leaves_out_hamstring_moves_and_says_so(client, clinics):
+    from plans.catalogue import default_catalogue
+
+    refused = client.post("/api/v1/plans", headers=clinics.a, json=body(
+        screening={"red_flags": ["hamstring_pop"]}))
+    assert refused.status_code == 422 and fields_of(refused) == {"screening.tendon_referral"}
+    resp = client.post("/api/v1/plans", headers=clinics.a, json=body(
+        screening={"red_flags": ["hamstring_pop"], "tendon_referral": True}))
+    assert resp.status_code == 201, resp.get_json()
+    data = resp.get_json()
+    exercises = default_catalogue().exercises
+    assert not any(exercises[e["id"]].hamstring_load for e in data["exercises"])
+    assert {x["id"] for x in data["left_out"]} >= {"strap_hamstring_stretch", "glute_bridge"}
+    assert all("tendon" in x["why"] for x in data["left_out"])
