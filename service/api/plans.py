@@ -48,11 +48,18 @@ class _AllProblemsParser(FlaskParser):
     def handle_error(self, error: ValidationError, req: Request, schema: Schema, *,
                      error_status_code: int | None,
                      error_headers: Any) -> Any:  # noqa: ANN401
+        raw = req.get_json(silent=True)
+        found = []
         if req.method == "POST" and isinstance(schema, PlanCreateSchema):
-            _, _, found = planning.check_raw(PlanCreateSchema(), req.get_json(silent=True))
-            if found:
-                webargs_abort(422, errors=[problem_entry(p) for p in found],
-                              headers=error_headers)
+            _, _, found = planning.check_raw(PlanCreateSchema(), raw)
+        elif req.method == "PATCH" and isinstance(schema, PlanPatchSchema) \
+                and isinstance(raw, dict):
+            # The revision the PATCH would make: the latest request with these changes.
+            latest = plan_for_clinic((req.view_args or {}).get("public_id", "")).latest
+            merged = planning.stored_request_for_check(merge_patch(latest.request, raw))
+            _, _, found = planning.check_raw(PlanCreateSchema(), merged)
+        if found:
+            webargs_abort(422, errors=[problem_entry(p) for p in found], headers=error_headers)
         super().handle_error(error, req, schema, error_status_code=error_status_code,
                              error_headers=error_headers)
 
@@ -73,6 +80,16 @@ def plan_for_clinic(public_id: str) -> Plan:
     if plan is None:
         abort(404, message="No plan with that id in your clinic.")
     return plan
+
+
+def merge_patch(latest: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The request a PATCH makes: `patient`, `screening` and `handout` merge key by key into
+    the latest revision's; any other field sent replaces it whole."""
+    merged = {**latest, **changes}
+    for name in PATCH_MERGED_OBJECTS:
+        if isinstance(changes.get(name), dict) and isinstance(latest.get(name), dict):
+            merged[name] = {**latest[name], **changes[name]}
+    return merged
 
 
 def plan_view(plan: Plan) -> dict[str, Any]:
@@ -190,11 +207,7 @@ class PlanById(MethodView):
     def patch(self, changes: dict[str, Any], public_id: str) -> dict[str, Any]:
         """Revise a plan: the fields sent change the latest revision's, making a new revision"""
         plan = plan_for_clinic(public_id)
-        latest = plan.latest.request
-        merged = {**latest, **changes}
-        for name in PATCH_MERGED_OBJECTS:
-            if name in changes and isinstance(latest.get(name), dict):
-                merged[name] = {**latest[name], **changes[name]}
+        merged = merge_patch(plan.latest.request, changes)
         planning.revise_plan(plan, g.clinic, merged, created_by=f"api-key:{g.api_key_id}")
         return plan_view(plan)
 

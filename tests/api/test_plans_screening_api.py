@@ -193,3 +193,14 @@ def test_suspected_tendon_injury_leaves_out_hamstring_moves_and_says_so(client, 
     assert not any(exercises[e["id"]].hamstring_load for e in data["exercises"])
     assert {x["id"] for x in data["left_out"]} >= {"strap_hamstring_stretch", "glute_bridge"}
     assert all("tendon" in x["why"] for x in data["left_out"])
+
+
+def test_a_patch_with_an_invalid_field_also_lists_the_screening_problems_it_makes(
+        client, clinics):
+    made = client.post("/api/v1/plans", headers=clinics.a, json=body(
+        screening={"red_flags": ["saddle_numbness"], "cauda_equina_rule_out": RULE_OUT}))
+    assert made.status_code == 201
+    resp = client.patch(f"/api/v1/plans/{made.get_json()['id']}", headers=clinics.a, json={
+        "screening": {"irritability": "extreme", "cauda_equina_rule_out": None}})
+    assert resp.status_code == 422
+    assert {"screening.irritability", "screening.cauda_equina_rule_out"} <= fields_of(resp)
