@@ -83,9 +83,20 @@ def soak(args: argparse.Namespace, base: str, log_path: Path, work: Path) -> int
     errors: list[int] = []
     lock = threading.Lock()
 
+    retried: list[int] = []
+
     def create(i: int) -> None:
-        r = requests.post(f"{base}/api/v1/plans", headers=auth, timeout=30, json={
-            "template_id": "core_routine", "patient": {"display_name": f"Soak {i}"}})
+        # As a portal should: one Idempotency-Key per plan, and a 503 (the embedded SQLite
+        # busy past its lock wait) retried after its Retry-After, at most five times.
+        headers = {**auth, "Idempotency-Key": f"soak-{i}"}
+        for _ in range(6):
+            r = requests.post(f"{base}/api/v1/plans", headers=headers, timeout=30, json={
+                "template_id": "core_routine", "patient": {"display_name": f"Soak {i}"}})
+            if r.status_code != 503:
+                break
+            with lock:
+                retried.append(i)
+            time.sleep(float(r.headers.get("Retry-After", "1")))
         with lock:
             if r.status_code == 201:
                 created[r.json()["id"]] = time.monotonic()
@@ -109,7 +120,7 @@ def soak(args: argparse.Namespace, base: str, log_path: Path, work: Path) -> int
             if plan_id in ready:
                 continue
             r = requests.get(f"{base}/api/v1/plans/{plan_id}", headers=auth, timeout=10)
-            if r.ok and (r.json().get("handout") or {}).get("status") == "ready":
+            if r.ok and (r.json().get("handout") or {}).get("status") == "done":
                 ready[plan_id] = time.monotonic() - t0
         time.sleep(0.5)
 
@@ -121,7 +132,8 @@ def soak(args: argparse.Namespace, base: str, log_path: Path, work: Path) -> int
     # Latency is measured by polling every 0.5 s per sweep of all plans: an upper bound.
     lat = sorted(ready.values()) or [0.0]
     print(f"plans requested {args.plans} at {args.rate}/s; created {len(created)}; "
-          f"create errors {len(errors)} {sorted(set(errors))}")
+          f"create errors {len(errors)} {sorted(set(errors))}; "
+          f"503 answers retried {len(retried)} (plans {len(set(retried))})")
     print(f"handouts rendered {len(ready)}; missing {len(created) - len(ready)}")
     print(f"worker/beat restarts {restarts}; malformed messages set aside {malformed}")
     print(f"files outside the instance folder: {outside or 'none'}")

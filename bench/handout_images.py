@@ -1,4 +1,4 @@
-"""Writes PNGs of pages 1 and 2 of every template's handout, standard and large print.
+"""Writes PNGs of pages 1 to 3 of every template's handout, standard and large print.
 
 Run from the repository root: python bench/handout_images.py [--out docs/handouts]
 
@@ -63,7 +63,7 @@ def main() -> None:
                 path = Path(tmp) / f"{template_id}-{kind}.pdf"
                 path.write_bytes(pdf)
                 prefix = args.out / f"{template_id}-{kind}"
-                subprocess.run([pdftoppm, "-r", "60", "-png", "-f", "1", "-l", "2", str(path),
+                subprocess.run([pdftoppm, "-r", "60", "-png", "-f", "1", "-l", "3", str(path),
                                 str(prefix)], check=True)
                 # pdftoppm pads page numbers by page count; give stable names instead.
                 for png in sorted(args.out.glob(f"{template_id}-{kind}-*.png")):

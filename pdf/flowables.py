@@ -42,6 +42,9 @@ class Para(Paragraph):
                  *, label: str = "", **kwargs: object) -> None:
         """`text` is Paragraph markup; with `label`, `text` is plain user text shown after a
         bold label, and is escaped here."""
+        # What the line breaks depend on, for the process-wide cache (None: do not share).
+        self._break_key = (None if frags is not None or text is None else
+                           (_style_key(style), text, label, bulletText))
         if frags is not None or text is None:
             # ReportLab's own split() rebuilds paragraphs from fragments it already has.
             super().__init__(text, style, bulletText, frags=frags, **kwargs)
@@ -60,24 +63,53 @@ class Para(Paragraph):
             super().__init__(text, style, bulletText)
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        # Line breaks remembered per width: a paragraph is measured beside a picture and at
+        # full width (to choose an arrangement), then again by KeepTogether and the frame.
+        # Only this object's own results are reused (split() builds new paragraphs, and copies
+        # may arrive without them), and only while it still holds the lines it made.
         memo = self.__dict__.get("_wrap_memo")
-        # Reuse only if this very object was wrapped at this width and still holds those lines
-        # (split() builds new paragraphs, and copies may arrive without them).
-        if memo is not None and memo[0] == availWidth and memo[1] is self.__dict__.get("blPara"):
+        if memo is None or memo[0] is not self.__dict__.get("frags"):
+            memo = self._wrap_memo = (self.__dict__.get("frags"), {})
+        hit = memo[1].get(availWidth)
+        key = self.__dict__.get("_break_key")
+        if hit is None and key is not None:
+            hit = _BREAKS.get((key, availWidth))
+        if hit is not None:
+            self.width = availWidth
+            self._wrapWidths, self.blPara, self.height = hit
+            memo[1][availWidth] = hit
             return self.width, self.height
         width, height = super().wrap(availWidth, availHeight)
-        self._wrap_memo = (availWidth, self.blPara)
+        memo[1][availWidth] = result = (self._wrapWidths, self.blPara, height)
+        if key is not None:
+            if len(_BREAKS) >= _BREAKS_LIMIT:
+                _BREAKS.clear()
+            _BREAKS[(key, availWidth)] = result
         return width, height
 
 
+# Line breaks shared across renders: template text (steps, cues, signs, FAQ) repeats for every
+# patient, and breaking it is the largest single cost of a render. Keyed by everything the
+# breaks depend on; ReportLab only reads the lines when it draws or splits, so sharing them
+# cannot change the output (the byte-identity tests render twice and compare).
+_BREAKS: dict[tuple[object, float], tuple[object, object, float]] = {}
+_BREAKS_LIMIT = 20_000  # entries; a few MB at worst, then it starts over
+
+
+def _style_key(style: ParagraphStyle) -> tuple[object, ...]:
+    return (style.name, style.fontName, style.fontSize, style.leading, style.leftIndent,
+            style.rightIndent, style.firstLineIndent, style.bulletFontName,
+            style.bulletFontSize, style.bulletIndent, style.wordWrap, style.textColor)
+
+
 @functools.cache
-def _pose_ops(key: str, width: float) -> tuple[str, float]:
+def _pose_ops(key: str, width: float, height: float | None = None) -> tuple[str, float]:
     """The PDF drawing operators of a pose drawing, made once per process, and its height.
 
     The drawing holds only paths and colours (no fonts or images), so its operators need no
     page resources and can be replayed verbatim into any document.
     """
-    drawing = drawing_for(key, width)
+    drawing = drawing_for(key, width, height)
     scratch = Canvas(io.BytesIO())
     start = len(scratch._code)
     renderPDF.draw(drawing, scratch, 0, 0)
@@ -87,9 +119,9 @@ def _pose_ops(key: str, width: float) -> tuple[str, float]:
 class PoseArt(Flowable):
     """A pose drawing replayed from cached operators instead of re-rendered shape by shape."""
 
-    def __init__(self, key: str, width: float) -> None:
+    def __init__(self, key: str, width: float, height: float | None = None) -> None:
         super().__init__()
-        self._ops, self.height = _pose_ops(key, width)
+        self._ops, self.height = _pose_ops(key, width, height)
         self.width = width
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
@@ -98,6 +130,32 @@ class PoseArt(Flowable):
     def draw(self) -> None:
         # drawOn has already saved the graphics state and moved the origin here.
         self.canv._code.append(self._ops)
+
+
+class Figure(Flowable):
+    """A framed pose picture with its caption underneath, `width` wide."""
+
+    def __init__(self, art: PoseArt, caption: Flowable, frame: object, gap: float) -> None:
+        super().__init__()
+        # Not "_frame": platypus sets that attribute to the Frame the flowable is placed in.
+        self._art, self._caption, self._ink, self._gap = art, caption, frame, gap
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        self._cap_h = self._caption.wrap(self._art.width, availHeight)[1]
+        self.width = self._art.width
+        self.height = self._art.height + self._gap + self._cap_h
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canv = self.canv
+        top = self.height - self._art.height
+        self._art.drawOn(canv, 0, top)
+        canv.saveState()
+        canv.setStrokeColor(self._ink)
+        canv.setLineWidth(0.75)
+        canv.rect(0, top, self._art.width, self._art.height)
+        canv.restoreState()
+        self._caption.drawOn(canv, 0, 0)
 
 
 class SideBySide(Flowable):
@@ -143,3 +201,183 @@ class SideBySide(Flowable):
         x = self._left_width + self._gap
         for flowable, bottom in self._placed:
             flowable.drawOn(self.canv, x, self.height - bottom)
+
+
+def _stack(flowables: list[Flowable], width: float, avail: float) -> tuple[list[tuple[
+        Flowable, float]], float]:
+    """Wraps flowables stacked in a column: [(flowable, its bottom from the top)], height."""
+    placed: list[tuple[Flowable, float]] = []
+    y = 0.0
+    for i, flowable in enumerate(flowables):
+        if i:
+            y += max(flowables[i - 1].getSpaceAfter(), flowable.getSpaceBefore())
+        y += flowable.wrap(width, avail)[1]
+        placed.append((flowable, y))
+    return placed, y
+
+
+class Boxed(Flowable):
+    """Groups of flowables inside one thick-bordered box, for the safety-netting tiers.
+
+    It splits only between groups (a tier is never separated from its heading and action
+    line); the part on the next page opens with `continued`, so a sign is never read without
+    its instruction.
+    """
+
+    def __init__(self, groups: list[list[Flowable]], color: object, line: float, pad: float,
+                 continued: Flowable | None = None, page_height: float = 0.0) -> None:
+        super().__init__()
+        self._page_height = page_height
+        self._groups = groups
+        self._color = color
+        self._line = line
+        self._pad = pad
+        self._continued = continued
+
+    def _items(self) -> list[Flowable]:
+        return [f for g in self._groups for f in g]
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        inner = availWidth - 2 * self._pad
+        self._placed, h = _stack(self._items(), inner, availHeight)
+        self.width, self.height = availWidth, h + 2 * self._pad
+        return self.width, self.height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        if self.wrap(availWidth, availHeight)[1] <= availHeight:
+            return [self]
+        for cut in range(len(self._groups) - 1, 0, -1):
+            head = Boxed(self._groups[:cut], self._color, self._line, self._pad)
+            if head.wrap(availWidth, availHeight)[1] <= availHeight:
+                return [head, self._rest(self._groups[cut:])]
+        # One group taller than the space: split it between its items, and repeat its lead
+        # (the tier heading and action line, the first flowable with keepWithNext) overleaf.
+        group = self._groups[0]
+        whole = Boxed([group], self._color, self._line, self._pad)
+        if whole.wrap(availWidth, availHeight)[1] <= self._page_height:
+            return []  # it fits a page of its own: move it there whole
+        lead = next((f for f in group if getattr(getattr(f, "style", None), "keepWithNext", 0)),
+                    None)
+        for cut in range(len(group) - 1, 1, -1):
+            head = Boxed([group[:cut]], self._color, self._line, self._pad)
+            if head.wrap(availWidth, availHeight)[1] <= availHeight:
+                tail = ([lead] if lead is not None else []) + group[cut:]
+                return [head, self._rest([tail, *self._groups[1:]])]
+        return []
+
+    def _rest(self, groups: list[list[Flowable]]) -> Boxed:
+        if self._continued is not None:
+            groups = [[self._continued, *groups[0]], *groups[1:]]
+        return Boxed(groups, self._color, self._line, self._pad, self._continued,
+                     self._page_height)
+
+    def draw(self) -> None:
+        canv = self.canv
+        canv.saveState()
+        canv.setStrokeColor(self._color)
+        canv.setLineWidth(self._line)
+        half = self._line / 2
+        canv.rect(half, half, self.width - self._line, self.height - self._line)
+        canv.restoreState()
+        for flowable, bottom in self._placed:
+            flowable.drawOn(canv, self._pad, self.height - self._pad - bottom)
+
+
+class Columns(Flowable):
+    """Short items (warning signs) in `n` columns, filled top to bottom, balanced by height."""
+
+    def __init__(self, items: list[Flowable], n: int, gap: float) -> None:
+        super().__init__()
+        self.items = items
+        self._n = n
+        self._gap = gap
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        col_w = (availWidth - self._gap * (self._n - 1)) / self._n
+        heights = [f.wrap(col_w, availHeight)[1] + f.getSpaceAfter() for f in self.items]
+        cols = _balanced(heights, self._n)
+        self._cols, self._col_w, self._heights = cols, col_w, heights
+        self.width = availWidth
+        self.height = max(sum(heights[i] for i in col) for col in cols)
+        return self.width, self.height
+
+    def draw(self) -> None:
+        for c, col in enumerate(self._cols):
+            x = c * (self._col_w + self._gap)
+            y = self.height
+            for i in col:
+                flowable = self.items[i]
+                y -= self._heights[i]
+                flowable.drawOn(self.canv, x, y + flowable.getSpaceAfter())
+
+
+def _balanced(heights: list[float], n: int) -> list[list[int]]:
+    """Item indexes split into at most `n` runs, in order, with the tallest run as short as
+    possible (greedy against a rising limit: items are few, so this is cheap)."""
+    if n <= 1 or len(heights) <= 1:
+        return [list(range(len(heights)))]
+    limit = max(max(heights), sum(heights) / n)
+    while True:
+        cols: list[list[int]] = [[]]
+        acc = 0.0
+        for i, h in enumerate(heights):
+            if cols[-1] and acc + h > limit + 0.01:
+                cols.append([])
+                acc = 0.0
+            cols[-1].append(i)
+            acc += h
+        if len(cols) <= n:
+            return cols
+        limit += min(heights)
+
+
+class Grid(Flowable):
+    """A light table drawn straight on the canvas: a bold label row over a value row
+    (the dose grid), or a header row over empty tick boxes (the log). Cheaper than a
+    platypus Table, which computes styles for every cell."""
+
+    def __init__(self, header: list[str], rows: list[list[str]], widths: list[float],
+                 font: str, bold: str, size: float, row_h: float, ink: object, rule: object,
+                 boxes: int = 0, box: float = 0.0, label_column: bool = False) -> None:
+        super().__init__()
+        self._label_column = label_column
+        self._header, self._rows, self._widths = header, rows, widths
+        self._font, self._bold, self._size, self._row_h = font, bold, size, row_h
+        self._ink, self._rule, self._boxes, self._box = ink, rule, boxes, box
+        self.width = sum(widths)
+        self.height = row_h * ((0 if label_column else 1) + len(rows))
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canv = self.canv
+        canv.saveState()
+        canv.setStrokeColor(self._rule)
+        canv.setLineWidth(1)
+        canv.setFillColor(self._ink)
+        pad = self._size * 0.35
+        top = self.height
+        xs = [0.0]
+        for w in self._widths:
+            xs.append(xs[-1] + w)
+        table = self._rows if self._label_column else [self._header, *self._rows]
+        for r, row in enumerate(table):
+            y = top - (r + 1) * self._row_h
+            for c, text in enumerate(row):
+                bold = c == 0 if self._label_column else r == 0
+                canv.setFont(self._bold if bold else self._font, self._size)
+                if text:
+                    canv.drawString(xs[c] + pad, y + (self._row_h - self._size) / 2 + 2, text)
+                elif r and self._boxes and c and not self._label_column:
+                    # Tick boxes: one per session that day, side by side, centred.
+                    span = self._boxes * self._box + (self._boxes - 1) * self._box * 0.3
+                    x0 = xs[c] + (self._widths[c] - span) / 2
+                    for b in range(self._boxes):
+                        canv.rect(x0 + b * self._box * 1.3, y + (self._row_h - self._box) / 2,
+                                  self._box, self._box)
+        for x in xs:
+            canv.line(x, 0, x, top)
+        for r in range(len(table) + 1):
+            canv.line(0, top - r * self._row_h, self.width, top - r * self._row_h)
+        canv.restoreState()

@@ -6,16 +6,25 @@ import base64
 import binascii
 from html import escape
 
+from pdf.content import (
+    GRID_HELP,
+    HANDOUT_TITLE,
+    PICTURE_LEGEND,
+    STOP_TITLE,
+    dose_grid,
+    exercise_groups,
+    plan_code,
+    safety_tiers,
+    sessions_per_day,
+)
 from pdf.illustrations import svg_for
-from pdf.render import content_id
-from pdf.sections import HANDOUT_TITLE
 from plans.model import HandoutOptions, HandoutSnapshot, PageSize, Tier
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _css(options: HandoutOptions) -> str:
-    size = "18pt" if options.large_print else "14pt"
+    size = "16pt" if options.large_print else "12pt"
     line = "1.5" if options.large_print else "1.4"
     page = "letter" if options.page_size is PageSize.LETTER else "A4"
     margin = "1in" if options.large_print else "0.75in"
@@ -25,7 +34,8 @@ body {{ font-family: "DejaVu Sans", Verdana, Arial, sans-serif; font-size: {size
   line-height: {line}; max-width: 42em; margin: 0 auto; padding: 1em; text-align: left; }}
 h1 {{ font-size: 1.8em; margin: 0.4em 0; }}
 h2 {{ font-size: 1.4em; margin-top: 1.4em; }}
-h3 {{ font-size: 1.15em; margin-bottom: 0.2em; }}
+h3 {{ font-size: 1.2em; margin-bottom: 0.2em; }}
+h4 {{ font-size: 1.1em; margin-bottom: 0.2em; }}
 .stop {{ border: 4px solid #a30000; padding: 0.2em 1em 0.8em; margin: 1em 0; }}
 .stop h2, .stop h3 {{ color: #a30000; margin-top: 0.5em; }}
 .facts {{ display: grid; grid-template-columns: max-content 1fr; gap: 0 0.8em; margin: 0; }}
@@ -34,17 +44,20 @@ h3 {{ font-size: 1.15em; margin-bottom: 0.2em; }}
 table {{ border-collapse: collapse; width: 100%; }}
 th, td {{ border: 1px solid #6b6b6b; padding: 0.25em 0.4em; text-align: left;
   vertical-align: top; }}
-.tracking td.tick {{ width: 1.6em; }}
+.tracking td.tick {{ white-space: nowrap; }}
+.box {{ display: inline-block; width: 0.9em; height: 0.9em; border: 1px solid #333;
+  margin-right: 0.2em; }}
+figcaption {{ font-size: 0.9em; }}
+.dose {{ width: auto; }}
 .exercise {{ border-top: 1px solid #6b6b6b; padding-top: 0.4em; }}
-.exercise svg {{ width: 16em; max-width: 100%; height: auto; }}
-.dose {{ font-weight: bold; }}
+.exercise svg {{ width: 16em; max-width: 100%; height: auto; border: 1px solid #6b6b6b; }}
 .logo {{ height: 3em; width: auto; }}
 footer {{ border-top: 1px solid #6b6b6b; margin-top: 2em; font-size: 0.9em; }}
 @media print {{
   @page {{ size: {page}; margin: {margin}; }}
   body {{ max-width: none; padding: 0; }}
   .stop, .exercise, table, figure {{ break-inside: avoid; }}
-  h2, h3 {{ break-after: avoid; }}
+  h2, h3, h4 {{ break-after: avoid; }}
   a {{ color: #111; text-decoration: none; }}
 }}
 """
@@ -71,8 +84,14 @@ def _lines(text: str) -> str:
     return "<br>".join(escape(line) for line in text.replace("\r\n", "\n").split("\n"))
 
 
+def _tick_cells(per_day: int) -> str:
+    boxes = "".join('<span class="box" aria-hidden="true"></span>' for _ in range(per_day))
+    return f'<td class="tick">{boxes}</td>'
+
+
 def render_handout_html(snapshot: HandoutSnapshot, options: HandoutOptions) -> str:
-    """A complete HTML document of the handout; every piece of user text is escaped.
+    """A complete HTML document of the handout, same content and order as the PDF; every piece
+    of user text is escaped.
 
     Raises nothing for unusual characters: the reader's own fonts draw them.
     """
@@ -92,39 +111,33 @@ def render_handout_html(snapshot: HandoutSnapshot, options: HandoutOptions) -> s
         "<header>",
         _logo(snapshot),
         f'<p><strong>{e(clinic.name)}</strong><br>{e(clinic.contact)}</p>',
-        "</header>",
-        "<main>",
-        f"<h1>{e(HANDOUT_TITLE)}</h1>",
+        '<dl class="facts">',
+        f"<dt>For:</dt><dd>{e(plan.patient_name)}</dd>",
+        f"<dt>Date:</dt><dd>{e(snapshot.created_on)}</dd>",
     ]
-    # The warning signs come before anything else a reader meets, as on page 1 of the PDF.
-    flags = {tier: [f for f in plan.red_flags if f.tier is tier] for tier in Tier}
+    if snapshot.clinician.strip():
+        out.append(f"<dt>From:</dt><dd>{e(snapshot.clinician.strip())}</dd>")
+    out += [f"<dt>Plan code:</dt><dd>{plan_code(snapshot)}, revision {snapshot.revision}</dd>",
+            "</dl>", "</header>", "<main>", f"<h1>{e(HANDOUT_TITLE)}</h1>"]
+
+    # The safety-netting tiers come before anything else a reader meets, as on page 1.
     out.append('<section class="stop" aria-labelledby="stop-heading">')
-    out.append('<h2 id="stop-heading">Stop and get help</h2>')
-    if flags[Tier.EMERGENCY]:
-        out.append(f"<h3>Call {e(clinic.emergency_number)} or go to the emergency department "
-                   "now if you have:</h3>")
-        out.append("<ul>" + "".join(f"<li>{e(f.text)}</li>" for f in flags[Tier.EMERGENCY])
-                   + "</ul>")
-    if flags[Tier.SAME_DAY]:
-        out.append("<h3>Call your clinic today if you have:</h3>")
-        out.append("<ul>" + "".join(f"<li>{e(f.text)}</li>" for f in flags[Tier.SAME_DAY])
-                   + "</ul>")
-        out.append(f"<p><strong>{e(clinic.name)}:</strong> {e(clinic.contact)}</p>")
-    out.append("</section>")
-
-    out.append('<dl class="facts">')
-    for label, value in (("For", plan.patient_name), ("From", snapshot.clinician),
-                         ("Date", snapshot.created_on),
-                         ("Plan", f"{snapshot.plan_id}, version {snapshot.revision}")):
-        out.append(f"<dt>{label}:</dt><dd>{e(value)}</dd>")
-    out.append("</dl>")
-
-    out.append(f"<section><h2>{e(plan.title)}</h2>")
-    if plan.summary:
-        out.append(f"<p>{e(plan.summary)}</p>")
+    out.append(f'<h2 id="stop-heading">{e(STOP_TITLE)}</h2>')
+    for tier in safety_tiers(plan):
+        out.append(f"<h3>{e(tier.heading)}.</h3><p>{e(tier.action)}</p>")
+        out.append("<ul>" + "".join(f"<li>{e(s)}</li>" for s in tier.signs) + "</ul>")
+        if tier.tier is Tier.EMERGENCY:
+            out.append(f"<p><strong>Emergency number:</strong> {e(clinic.emergency_number)}</p>")
+        elif tier.tier is Tier.SAME_DAY:
+            reach = f"{clinic.name}, {clinic.contact}" if clinic.contact else clinic.name
+            out.append(f"<p><strong>Clinic:</strong> {e(reach)}</p>")
+            if clinic.out_of_hours:
+                out.append(f"<p><strong>When the clinic is closed:</strong> "
+                           f"{e(clinic.out_of_hours)}</p>")
     out.append("</section>")
 
     out.append("<section><h2>Your week at a glance</h2>")
+    out.append("<p>Each line is one exercise and how much of it to do. The details follow.</p>")
     if plan.habit_anchor:
         out.append(f"<p><strong>When:</strong> {e(plan.habit_anchor)}</p>")
     out.append("<table><thead><tr><th scope=\"col\">Exercise</th><th scope=\"col\">How much</th>"
@@ -133,44 +146,74 @@ def render_handout_html(snapshot: HandoutSnapshot, options: HandoutOptions) -> s
             for x in plan.exercises]
     out.append("</tbody></table></section>")
 
-    if flags[Tier.SLOW_DOWN]:
-        out.append("<section><h2>Slow down and check in</h2>")
-        out.append("<p>Ease off, make the movement smaller, and tell your clinician if you "
-                   "have:</p>")
-        out.append("<ul>" + "".join(f"<li>{e(f.text)}</li>" for f in flags[Tier.SLOW_DOWN])
-                   + "</ul></section>")
+    if plan.notes.strip():
+        out.append("<section><h2>Notes from your clinician</h2>")
+        for block in plan.notes.replace("\r\n", "\n").split("\n\n"):
+            if block.strip():
+                out.append(f"<p>{_lines(block.strip())}</p>")
+        out.append("</section>")
 
-    out.append("<section><h2>Your exercises</h2>")
-    for number, x in enumerate(plan.exercises, start=1):
-        alt = x.illustration_alt or f"Drawing of {x.name}"
-        out.append(f'<article class="exercise" aria-labelledby="ex-{number}">')
-        out.append(f'<h3 id="ex-{number}">{number}. {e(x.name)}</h3>')
-        out.append(f'<p class="dose">How much: {e(x.dose_text)}</p>')
-        out.append(f"<figure>{svg_for(x.pose, alt)}</figure>")
-        out.append("<ol>" + "".join(f"<li>{e(step)}</li>" for step in x.steps) + "</ol>")
-        if x.feel:
-            out.append(f"<p><strong>What you should feel:</strong> {e(x.feel)}</p>")
-        if x.back_off:
-            out.append(f"<p><strong>When to back off:</strong> {e(x.back_off)}</p>")
-        if x.adapted_because:
-            out.append(f"<p><strong>Changed for you:</strong> {e(x.adapted_because)}</p>")
-        if x.cues:
-            out.append(f"<p><strong>Tip:</strong> {e(x.cues[0])}</p>")
-        out.append("</article>")
+    out.append(f"<section><h2>{e(plan.title)}</h2>")
+    if plan.summary:
+        out.append(f"<p>{e(plan.summary)}</p>")
     out.append("</section>")
 
-    out.append("<section><h2>Track your week</h2>")
-    out.append("<p>Tick a box for each day you do the exercise. Days 1 to 7 start on the day "
-               "you begin.</p>")
-    out.append('<table class="tracking"><thead><tr><th scope="col">Exercise</th>'
+    guide = plan.guide
+    if guide is not None:
+        out.append("<section><h2>Before you start</h2>")
+        out.append(f"<p><strong>How much is too much?</strong> {e(guide.pain_rule)}</p>")
+        out.append(f"<p><strong>Getting down and up:</strong> {e(guide.floor_note)}</p>")
+        if guide.terms:
+            out.append("<p><strong>Words used here.</strong></p><dl>" + "".join(
+                f"<dt>{e(t.word)}</dt><dd>{e(t.meaning)}</dd>" for t in guide.terms) + "</dl>")
+        out.append("</section>")
+
+    out.append("<section><h2>Your exercises</h2>")
+    out.append(f"<p>{e(GRID_HELP)} {e(PICTURE_LEGEND)}</p>")
+    for group in exercise_groups(plan):
+        out.append(f"<h3>{e(group.phase.name)}</h3>")
+        if group.phase.note:
+            out.append(f"<p>{e(group.phase.note)}</p>")
+        for number, x in group.exercises:
+            alt = x.illustration_alt or f"Drawing of {x.name}"
+            out.append(f'<article class="exercise" aria-labelledby="ex-{number}">')
+            out.append(f'<h4 id="ex-{number}">{number}. {e(x.name)}</h4>')
+            if x.purpose:
+                out.append(f"<p><strong>Why:</strong> {e(x.purpose)}</p>")
+            cells = dose_grid(x.dose)
+            out.append('<table class="dose"><tr>' + "".join(
+                f'<th scope="col">{e(label)}</th>' for label, _ in cells) + "</tr><tr>"
+                + "".join(f"<td>{e(value)}</td>" for _, value in cells) + "</tr></table>")
+            out.append(f"<figure>{svg_for(x.pose, alt)}<figcaption>{e(alt)}</figcaption>"
+                       "</figure>")
+            out.append("<ol>" + "".join(f"<li>{e(step)}</li>" for step in x.steps) + "</ol>")
+            if x.cues:
+                out.append("<p><strong>Tips:</strong></p><ul>"
+                           + "".join(f"<li>{e(c)}</li>" for c in x.cues) + "</ul>")
+            if x.feel:
+                out.append(f"<p><strong>What you should feel:</strong> {e(x.feel)}</p>")
+            if x.back_off:
+                out.append(f"<p><strong>When to back off:</strong> {e(x.back_off)}</p>")
+            if x.adapted_because:
+                out.append(f"<p><strong>Changed for you:</strong> {e(x.adapted_because)}</p>")
+            out.append("</article>")
+    out.append("</section>")
+
+    per_day = sessions_per_day(plan)
+    out.append("<section><h2>Track your four weeks</h2>")
+    out.append(f"<p>{e(guide.log_help) if guide else 'Tick a box each time you do your exercises.'}"
+               "</p>")
+    out.append('<table class="tracking"><thead><tr><td></td>'
                + "".join(f'<th scope="col">Day {d}</th>' for d in range(1, 8))
-               + '<th scope="col">How did it feel?</th></tr></thead><tbody>')
-    out += [f'<tr><th scope="row">{e(x.name)}</th>' + '<td class="tick"></td>' * 7
-            + "<td></td></tr>" for x in plan.exercises]
+               + '<th scope="col">How it felt</th></tr></thead><tbody>')
+    out += [f'<tr><th scope="row">Week {w}</th>' + _tick_cells(per_day) * 7 + "<td></td></tr>"
+            for w in range(1, 5)]
     out.append("</tbody></table>")
     if plan.tracking_prompts:
-        out.append("<p>At the end of each day, ask yourself:</p><ul>"
+        out.append("<p>At the end of each week, ask yourself:</p><ul>"
                    + "".join(f"<li>{e(p)}</li>" for p in plan.tracking_prompts) + "</ul>")
+    if guide is not None:
+        out.append(f"<p><strong>Your next visit:</strong> {e(guide.review)}</p>")
     out.append("</section>")
 
     if plan.faq:
@@ -178,23 +221,17 @@ def render_handout_html(snapshot: HandoutSnapshot, options: HandoutOptions) -> s
         for entry in plan.faq:
             out.append(f"<h3>{e(entry.question)}</h3><p>{e(entry.answer)}</p>")
         out.append("</section>")
-    if plan.notes.strip():
-        out.append("<section><h2>Notes from your clinician</h2>")
-        for block in plan.notes.replace("\r\n", "\n").split("\n\n"):
-            if block.strip():
-                out.append(f"<p>{_lines(block.strip())}</p>")
-        out.append("</section>")
     if plan.sources:
         out.append("<section><h2>Where this advice comes from</h2><ul>")
         out += [f"<li>{e(s.title)}. {e(s.publisher)}, {s.year}.</li>" for s in plan.sources]
         out.append("</ul></section>")
     out.append("<section><h2>Please remember</h2>")
     out.append("<p>This sheet is not a substitute for your clinician's advice. Ask your clinician "
-               "if you are unsure about any exercise.</p>")
-    out.append(f"<p>In an emergency, call {e(clinic.emergency_number)}.</p></section>")
+               "if you are unsure about any exercise. In an emergency, call "
+               f"{e(clinic.emergency_number)}.</p></section>")
     out.append("</main>")
-    out.append(f"<footer><p>Plan {e(snapshot.plan_id)}, version {snapshot.revision} · "
-               f"ID {content_id(snapshot)}<br>{e(clinic.name)} · {e(clinic.contact)}</p>"
-               "</footer>")
+    contact = " · ".join(e(p) for p in (clinic.name, clinic.contact) if p)
+    out.append(f"<footer><p>Plan code {plan_code(snapshot)}, revision {snapshot.revision}<br>"
+               f"{contact}</p></footer>")
     out.append("</body></html>")
     return "\n".join(part for part in out if part)

@@ -19,11 +19,13 @@ HEAD_R = 9.0
 
 Points = tuple[tuple[float, float], ...]
 
-BODY_INK = "#1a1a1a"
-FAR_INK = "#7a7a7a"  # the limb further from the viewer, so crossing legs stay readable
-GHOST_INK = "#a8a8a8"  # where a moving limb goes, drawn dashed
+# Solid lines only, dark enough to survive a grey-scale office printer; the handout prints a
+# one-line legend (pdf.content.PICTURE_LEGEND) for the greys and the blue.
+BODY_INK = "#111111"
+FAR_INK = "#555555"  # the limb further from the viewer, so crossing legs stay readable
+GHOST_INK = "#9a9a9a"  # where a moving limb goes
 PROP_INK = "#1f4e99"  # strap, stool, chair: a second colour so props never read as limbs
-FLOOR_INK = "#8c8c8c"
+FLOOR_INK = "#333333"
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ POSES: dict[str, Pose] = {
     ),
     "stool_fold": Pose(
         head=(150, 126),
-        body=(((100, 86), (140, 116)), ((100, 86), (136, 66), (166, 42), (176, 46)),
+        body=(((100, 86), (140, 116)), ((100, 86), (140, 76), (166, 42), (176, 46)),
               ((136, 114), (134, 92), (132, 72))),
         far=(((100, 86), (98, 48), (94, 12), (108, 11)),),
         props=(((150, 40), (190, 40)), ((154, 40), (154, 10)), ((186, 40), (186, 10))),
@@ -170,32 +172,45 @@ def pose_top(pose: Pose) -> float:
     return min(BOX_H, max(ys) + 8)
 
 
+def pose_span(pose: Pose) -> tuple[float, float]:
+    """Left and right edge of what the pose draws, with a margin, in pose units."""
+    xs = [x for line in pose.body + pose.far + pose.ghost + pose.props for x, _ in line]
+    xs += [x for a in pose.arrows for x in (a[0], a[2])]
+    xs += [pose.head[0] - HEAD_R, pose.head[0] + HEAD_R]
+    return max(0.0, min(xs) - 12), min(BOX_W, max(xs) + 12)
+
+
 def _flat(points: Points) -> list[float]:
     return [c for p in points for c in p]
 
 
 @functools.cache
-def drawing_for(key: str, width: float) -> Drawing:
-    """A ReportLab Drawing of the pose, `width` points wide.
+def drawing_for(key: str, width: float, height: float | None = None) -> Drawing:
+    """A ReportLab Drawing of the pose in a `width` x `height` picture (default: the pose's
+    own proportions), the figure as large as fits, centred, standing on the floor line.
 
-    Cached per (pose, width): building the shapes is pure Python work repeated on every render
-    otherwise, and a Drawing is only read while it is drawn.
+    Every picture of a handout gets the same box, so a lying pose is as wide as the box and a
+    standing one as tall: no figure shrinks to a strip. Cached per (pose, size): building the
+    shapes is pure Python work repeated on every render otherwise.
     """
     register_fonts()  # the drawing names the embedded face (see below), so it must exist
     pose = pose_for(key)
-    scale = width / BOX_W
-    group = Group(transform=(scale, 0, 0, scale, 0, 0))
+    left, right = pose_span(pose)
+    top = pose_top(pose)
+    if height is None:
+        height = top * width / (right - left)
+    scale = min(width / (right - left), height / top)
+    shift = (width - (right - left) * scale) / 2 - left * scale
+    group = Group(transform=(scale, 0, 0, scale, shift, 0))
 
     def stroke(points: Points, ink: str, w: float, dash: list[float] | None = None) -> None:
         group.add(PolyLine(_flat(points), strokeColor=colors.HexColor(ink), strokeWidth=w,
                            strokeLineCap=1, strokeLineJoin=1, strokeDashArray=dash))
 
-    group.add(Line(6, FLOOR_Y - 3, BOX_W - 6, FLOOR_Y - 3, strokeColor=colors.HexColor(FLOOR_INK),
-                   strokeWidth=2))
     for points in pose.props:
         stroke(points, PROP_INK, 3.5)
     for points in pose.ghost:
-        stroke(points, GHOST_INK, 5, [4, 4])
+        stroke(points, GHOST_INK, 5)
     for points in pose.far:
         stroke(points, FAR_INK, 7)
     for points in pose.body:
@@ -208,32 +223,35 @@ def drawing_for(key: str, width: float) -> Drawing:
                           fillColor=colors.HexColor(PROP_INK), strokeColor=None))
     # The drawing has no text, but ReportLab still sets its default font (Helvetica, never
     # embedded) when drawing one; point it at the embedded face instead.
-    drawing = Drawing(width, pose_top(pose) * scale, initialFontName=REGULAR)
+    drawing = Drawing(width, height, initialFontName=REGULAR)
+    floor = (FLOOR_Y - 3) * scale
+    drawing.add(Line(2, floor, width - 2, floor, strokeColor=colors.HexColor(FLOOR_INK),
+                     strokeWidth=max(1.0, 2 * scale)))
     drawing.add(group)
     return drawing
 
 
-def _svg_stroke(points: Points, ink: str, w: float, dash: bool = False) -> str:
+def _svg_stroke(points: Points, ink: str, w: float) -> str:
     pts = " ".join(f"{x:g},{BOX_H - y:g}" for x, y in points)  # SVG y grows downwards
-    extra = ' stroke-dasharray="4 4"' if dash else ""
     return (f'<polyline points="{pts}" fill="none" stroke="{ink}" stroke-width="{w:g}" '
-            f'stroke-linecap="round" stroke-linejoin="round"{extra}/>')
+            f'stroke-linecap="round" stroke-linejoin="round"/>')
 
 
 def svg_for(key: str, label: str) -> str:
     """The same pose as inline SVG, with role="img", a <title> and aria-label set to `label`."""
     pose = pose_for(key)
     top = pose_top(pose)
+    left, right = pose_span(pose)
     safe = escape(label)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" '
-        f'viewBox="0 {BOX_H - top:g} {BOX_W:g} {top:g}" '
+        f'viewBox="{left:g} {BOX_H - top:g} {right - left:g} {top:g}" '
         f'role="img" aria-label="{safe}" class="pose"><title>{safe}</title>',
         f'<line x1="6" y1="{BOX_H - FLOOR_Y + 3:g}" x2="{BOX_W - 6:g}" '
         f'y2="{BOX_H - FLOOR_Y + 3:g}" stroke="{FLOOR_INK}" stroke-width="2"/>',
     ]
     parts += [_svg_stroke(p, PROP_INK, 3.5) for p in pose.props]
-    parts += [_svg_stroke(p, GHOST_INK, 5, dash=True) for p in pose.ghost]
+    parts += [_svg_stroke(p, GHOST_INK, 5) for p in pose.ghost]
     parts += [_svg_stroke(p, FAR_INK, 7) for p in pose.far]
     parts += [_svg_stroke(p, BODY_INK, 7.5) for p in pose.body]
     hx, hy = pose.head

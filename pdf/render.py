@@ -4,35 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import io
-import json
 from typing import Any
 
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
 
 from pdf import sections
 from pdf import styles as st
+from pdf.content import content_id, plan_code
 from pdf.styles import Sheet, sheet_for
 from pdf.text import check_snapshot
 from plans.model import HandoutOptions, HandoutSnapshot
-from plans.snapshot import snapshot_to_dict
+
+__all__ = ["content_id", "render_handout", "render_handout_with_pages"]
 
 LANGUAGE = "en"
 SUBJECT = "Home exercise plan"
-
-
-def content_id(snapshot: HandoutSnapshot) -> str:
-    """First 12 hex digits of the SHA-256 of the snapshot's canonical JSON.
-
-    The snapshot, not the template hash: two patients on one template with different doses get
-    different ids, so a printed page can be matched to exactly the revision it came from.
-    """
-    canonical = json.dumps(snapshot_to_dict(snapshot), sort_keys=True, ensure_ascii=False,
-                           separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
 
 
 def _pdf_date(created_on: str) -> str:
@@ -69,48 +59,53 @@ class _DecoratedCanvas(Canvas):
         self._pages.clear()
         super().save()
 
-    def _fit(self, text: str, font: str, size: float, width: float) -> float:
-        """The largest size up to `size` at which `text` fits `width` (long clinic contacts)."""
-        measured = stringWidth(text, font, size)
-        return size if measured <= width else max(8.0, size * width / measured)
-
     def _draw_footer(self, total: int) -> None:
+        """Page X of Y and the plan code on one line; the clinic's name and contact wrapped
+        under it at the footer size (never smaller), cut with "..." after the lines the
+        bottom margin holds."""
         sheet = self._sheet
         size = sheet.footer_size
+        lead = size * 1.25
         left = sheet.margin
         right = sheet.page_size[0] - sheet.margin
-        width = right - left
-        y = st.FOOTER_BASELINE + size * 1.3  # inside the bottom margin; see Sheet.bottom_margin
+        lines = simpleSplit(self._footer[1], st.REGULAR, size, right - left)
+        keep = sheet.footer_lines - 1
+        if len(lines) > keep:
+            lines = lines[:keep]
+            last = lines[-1]
+            while last and stringWidth(last + " ...", st.REGULAR, size) > right - left:
+                last = last[:-1]
+            lines[-1] = last.rstrip() + " ..."
+        y = st.FOOTER_BASELINE + lead * (sheet.footer_lines - 1)
         self.saveState()
         self.setStrokeColor(st.RULE)
         self.setLineWidth(0.75)
         self.line(left, y + size * 1.2, right, y + size * 1.2)
         self.setFillColor(st.INK)
-        page = f"Page {self._pageNumber} of {total}"
         self.setFont(st.BOLD, size)
-        self.drawString(left, y, page)
-        ids = self._footer[0]
-        ids_size = self._fit(ids, st.REGULAR, size, width - stringWidth(page, st.BOLD, size) - 12)
-        self.setFont(st.REGULAR, ids_size)
-        self.drawRightString(right, y, ids)
-        contact = self._footer[1]
-        self.setFont(st.REGULAR, self._fit(contact, st.REGULAR, size, width))
-        self.drawString(left, y - size * 1.3, contact)
+        self.drawString(left, y, f"Page {self._pageNumber} of {total}")
+        self.setFont(st.REGULAR, size)
+        self.drawRightString(right, y, self._footer[0])
+        for line in lines:
+            y -= lead
+            self.drawString(left, y, line)
         self.restoreState()
 
 
 def _story(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
+    """The handout in reading order: safety first, then the plan at a glance and the
+    clinician's notes, how to do it safely, the exercises by phase, the log, then the rest."""
     plan = snapshot.plan
     return [
         *sections.header(snapshot, sheet),
         *sections.stop_and_get_help(snapshot, sheet),
-        *sections.about_the_plan(plan, sheet),
         *sections.week_at_a_glance(plan, sheet),
-        *sections.slow_down(snapshot, sheet),
+        *sections.notes(plan, sheet),
+        *sections.about_the_plan(plan, sheet),
+        *sections.how_to(plan, sheet),
         *sections.exercises(plan, sheet),
         *sections.tracking_sheet(plan, sheet),
         *sections.faq(plan, sheet),
-        *sections.notes(plan, sheet),
         *sections.sources(plan, sheet),
         *sections.disclaimer(snapshot, sheet),
     ]
@@ -148,9 +143,10 @@ def render_handout_with_pages(snapshot: HandoutSnapshot,
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="handout", frames=[frame])])
+    clinic = snapshot.clinic
     footer = (
-        f"Plan {snapshot.plan_id}, version {snapshot.revision} · ID {content_id(snapshot)}",
-        f"{snapshot.clinic.name} · {snapshot.clinic.contact}",
+        f"Plan code {plan_code(snapshot)}, revision {snapshot.revision}",
+        " · ".join(p for p in (clinic.name, clinic.contact) if p),
     )
     canvasmaker = functools.partial(_DecoratedCanvas, footer=footer, sheet=sheet,
                                     pdf_date=_pdf_date(snapshot.created_on))

@@ -5,12 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from typing import Any
 
-from reportlab.lib.units import inch
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import (
-    CondPageBreak,
     Flowable,
     HRFlowable,
     Image,
@@ -21,12 +18,23 @@ from reportlab.platypus import (
 )
 
 from pdf import styles as st
-from pdf.flowables import Para, PoseArt, SideBySide
+from pdf.content import (
+    GRID_HELP,
+    HANDOUT_TITLE,
+    PICTURE_LEGEND,
+    STOP_TITLE,
+    dose_grid,
+    exercise_groups,
+    plan_code,
+    safety_tiers,
+    sessions_per_day,
+)
+from pdf.flowables import Boxed, Columns, Figure, Grid, Para, PoseArt, SideBySide
 from pdf.styles import Sheet
 from pdf.text import para
-from plans.model import HandoutSnapshot, Plan, RedFlag, ResolvedExercise, Tier
+from plans.model import HandoutSnapshot, Plan, ResolvedExercise, Tier
 
-HANDOUT_TITLE = "Your home exercise plan"
+__all__ = ["HANDOUT_TITLE", "STOP_TITLE"]
 
 
 def _logo(b64: str, height: float) -> Image | None:
@@ -49,19 +57,15 @@ def _logo(b64: str, height: float) -> Image | None:
     return Image(io.BytesIO(data), width=height * w / h, height=height)
 
 
-def _table_style(commands: list[tuple[object, ...]]) -> TableStyle:
-    """A table style whose cell font is the embedded face.
+def _plain_table(rows: list[list[object]], widths: list[float]) -> Table:
+    """A borderless layout table: the grid only places things side by side.
 
     A Table sets its cell font on the canvas even when every cell is a flowable; left at the
     default that is Helvetica, which would then sit unembedded in every page's resources.
     """
-    return TableStyle([("FONTNAME", (0, 0), (-1, -1), st.REGULAR), *commands])
-
-
-def _plain_table(rows: list[list[object]], widths: list[float]) -> Table:
-    """A borderless layout table: the grid only places things side by side."""
     table = Table(rows, colWidths=widths, hAlign="LEFT")
-    table.setStyle(_table_style([
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), st.REGULAR),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 0),
         ("RIGHTPADDING", (0, 0), (-1, -1), 8),
@@ -72,301 +76,309 @@ def _plain_table(rows: list[list[object]], widths: list[float]) -> Table:
 
 
 def header(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
-    """Clinic, logo and contact; who the plan is for, by whom, when, and which plan revision.
+    """Clinic, logo and contact beside who the plan is for, when, by whom, and its code.
 
-    Kept compact so that, even in large print, the warning box starts high on page 1.
+    Compact so the safety box starts high on page 1. "From:" only when a clinician is named.
     """
     clinic = snapshot.clinic
     width = sheet.frame_width
-    clinic_cell: list[Flowable] = [
-        Para(para(clinic.name), sheet["header_clinic"]),
-        Para(para(clinic.contact), sheet["header"]),
-    ]
-    logo = _logo(clinic.logo_png_b64, sheet.body_size * 2.6)
-    if logo is not None:
-        logo_w = min(logo.drawWidth, width * 0.25)
-        logo.drawWidth, logo.drawHeight = logo_w, logo.drawHeight * logo_w / logo.drawWidth
-        top = _plain_table([[logo, clinic_cell]], [logo_w + 10, width - logo_w - 10])
-    else:
-        top = _plain_table([[clinic_cell]], [width])
     style = sheet["header"]
-    who = _plain_table([
-        [Para(snapshot.plan.patient_name, label="For:", style=style),
-         Para(snapshot.created_on, label="Date:", style=style)],
-        [Para(snapshot.clinician, label="From:", style=style),
-         Para(f"{snapshot.plan_id}, version {snapshot.revision}", label="Plan:", style=style)],
-    ], [width * 0.5, width * 0.5])
+    clinic_cell: list[Flowable] = [Para(para(clinic.name), sheet["header_clinic"])]
+    if clinic.contact:
+        clinic_cell.append(Para(para(clinic.contact), style))
+    who: list[Flowable] = [Para(snapshot.plan.patient_name, label="For:", style=style),
+                           Para(snapshot.created_on, label="Date:", style=style)]
+    if snapshot.clinician.strip():
+        who.append(Para(snapshot.clinician.strip(), label="From:", style=style))
+    who.append(Para(f"{plan_code(snapshot)}, revision {snapshot.revision}", label="Plan code:",
+                    style=style))
+    logo = _logo(clinic.logo_png_b64, sheet.body_size * 2.4)
+    right_w = width * 0.42
+    if logo is not None:
+        logo_w = min(logo.drawWidth, width * 0.2)
+        logo.drawWidth, logo.drawHeight = logo_w, logo.drawHeight * logo_w / logo.drawWidth
+        top = _plain_table([[logo, clinic_cell, who]],
+                           [logo_w + 8, width - logo_w - 8 - right_w, right_w])
+    else:
+        top = _plain_table([[clinic_cell, who]], [width - right_w, right_w])
     return [
         top,
-        HRFlowable(width="100%", thickness=1, color=st.RULE, spaceBefore=4, spaceAfter=6),
-        who,
-        Spacer(1, sheet.body_size * 0.3),
+        HRFlowable(width="100%", thickness=1, color=st.RULE, spaceBefore=2, spaceAfter=4),
         Para(HANDOUT_TITLE, sheet["title"]),
     ]
 
 
+def stop_and_get_help(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
+    """The safety-netting tiers (REFERENCES.md section B) in one box: each tier's heading and
+    action line, its signs, and where to go: the clinic's emergency number, its phone and its
+    out-of-hours route. A tier is never split from its heading; in large print the box may run
+    onto page 2 under "Stop and get help (continued)"."""
+    clinic = snapshot.clinic
+    columns = 1 if sheet.large_print else 2
+    groups: list[list[Flowable]] = []
+    for i, tier in enumerate(safety_tiers(snapshot.plan)):
+        urgent = tier.tier is not Tier.SLOW_DOWN
+        group: list[Flowable] = []
+        if i == 0:
+            group.append(Para(STOP_TITLE, sheet["stop_title"]))
+        # The heading says where to go; the action line, right after it in the same
+        # paragraph, says what to do. One paragraph keeps them together and saves a line.
+        lead = sheet["stop_lead" if urgent else "slow_lead"]
+        group.append(Para(f'<font name="{st.BOLD}" color="{lead.textColor.hexval()}" '
+                          f'size="{sheet.body_size * 1.1:g}">{para(tier.heading)}.</font> '
+                          f"{para(tier.action)}", sheet["tier_lead"]))
+        signs = [Para(para(s), sheet["stop_item"], bulletText="•") for s in tier.signs]
+        # Two columns of short signs in standard print; in large print one sign a line, each
+        # its own flowable so a very long tier can continue overleaf between signs.
+        if columns > 1:
+            group.append(Columns(signs, columns, sheet.body_size))
+        else:
+            group += signs
+        if tier.tier is Tier.EMERGENCY:
+            group.append(Para(clinic.emergency_number, label="Emergency number:",
+                              style=sheet["body_bold_gap"]))
+        elif tier.tier is Tier.SAME_DAY:
+            reach = f"{clinic.name}, {clinic.contact}" if clinic.contact else clinic.name
+            group.append(Para(reach, label="Clinic:", style=sheet["body_gap"]))
+            if clinic.out_of_hours:
+                group.append(Para(clinic.out_of_hours, label="When the clinic is closed:",
+                                  style=sheet["body_gap"]))
+        groups.append(group)
+    box = Boxed(groups, st.WARNING, 3, sheet.body_size * 0.6,
+                continued=Para(f"{STOP_TITLE} (continued)", sheet["stop_title"]),
+                page_height=sheet.frame_height)
+    return [box, Spacer(1, sheet.body_size * 0.5)]
+
+
 def about_the_plan(plan: Plan, sheet: Sheet) -> list[Flowable]:
-    """The template's title and summary, after the warning box so the box stays high."""
+    """The template's title and summary."""
     flows: list[Flowable] = [Para(para(plan.title), sheet["h1"])]
     if plan.summary:
         flows.append(Para(para(plan.summary), sheet["body"]))
     return flows
 
 
-def _flags(plan: Plan, tier: Tier) -> list[RedFlag]:
-    return [f for f in plan.red_flags if f.tier is tier]
-
-
-STOP_TITLE = "Stop and get help"
-
-
-class _WarningBox(Table):
-    """The boxed warning signs. If the box runs onto the next page (large print), the part there
-    is headed "Stop and get help (continued)" and names the tier its first sign belongs to, so
-    a sign is never read without its instruction."""
-
-    def __init__(self, *args: Any, continued: dict[int, str] | None = None,
-                 sheet: Sheet | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._continued = continued or {}
-        self._sheet = sheet
-
-    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
-        parts = super().split(availWidth, availHeight)
-        if len(parts) == 2 and self._sheet is not None:
-            tail = parts[1]
-            tail._continued, tail._sheet = self._continued, self._sheet
-            head: list[Flowable] = [Para(f"{STOP_TITLE} (continued)",
-                                         self._sheet["stop_title"])]
-            cell = tail._cellvalues[1][0] if len(tail._cellvalues) > 1 else None
-            # Table keeps a cell's flowables as a tuple; the sign's paragraph is its first.
-            first = cell[0] if isinstance(cell, (list, tuple)) and cell else cell
-            tier = self._continued.get(id(first))
-            if tier:
-                head.append(Para(f"Continued: {tier[0].lower()}{tier[1:]}:",
-                                 self._sheet["stop_tier"]))
-            tail._cellvalues = [[head], *tail._cellvalues[1:]]
-            # The split copies measured row heights; the new heading row must be measured anew.
-            heights = list(tail._argH)
-            heights[0] = None
-            tail._argH = tail._rowHeights = heights
-        return parts
-
-
-def _tier_rows(heading: str, flags: list[RedFlag], sheet: Sheet,
-               continued: dict[int, str]) -> list[list[object]]:
-    """One table row per warning sign; the tier heading shares a row with the first sign so a
-    page break never leaves a heading alone at the foot of page 1."""
-    items = [Para(para(f.text), sheet["stop_item"], bulletText="•") for f in flags]
-    continued.update({id(item): heading.removesuffix(":") for item in items[1:]})
-    return [[[Para(heading, sheet["stop_tier"]), items[0]]], *([i] for i in items[1:])]
-
-
-def stop_and_get_help(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
-    """The boxed emergency and same-day warning signs, one table row per sign so that in large
-    print the box can run onto page 2 and still be boxed, with its heading, on each part."""
-    plan = snapshot.plan
-    number = para(snapshot.clinic.emergency_number)
-    rows: list[list[object]] = [[Para(STOP_TITLE, sheet["stop_title"])]]
-    continued: dict[int, str] = {}
-    emergency = _flags(plan, Tier.EMERGENCY)
-    if emergency:
-        rows += _tier_rows(f"Call {number} or go to the emergency department now if you have:",
-                           emergency, sheet, continued)
-    same_day = _flags(plan, Tier.SAME_DAY)
-    if same_day:
-        rows += _tier_rows("Call your clinic today if you have:", same_day, sheet, continued)
-        rows.append([Para(
-            snapshot.clinic.contact, label=f"{snapshot.clinic.name}:", style=sheet["body"])])
-    # repeatRows=1: if the box runs onto page 2 (large print), its heading comes along.
-    box = _WarningBox(rows, colWidths=[sheet.frame_width], hAlign="LEFT", repeatRows=1,
-                      continued=continued, sheet=sheet)
-    pad = sheet.body_size * 0.6
-    box.setStyle(_table_style([
-        ("BOX", (0, 0), (-1, -1), 3, st.WARNING),
-        # Close the box at the foot of page 1 too when it continues on page 2.
-        ("LINEBELOW", (0, "splitlast"), (-1, "splitlast"), 3, st.WARNING),
-        ("LEFTPADDING", (0, 0), (-1, -1), pad),
-        ("RIGHTPADDING", (0, 0), (-1, -1), pad),
-        ("TOPPADDING", (0, 0), (-1, -1), 1),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
-        ("TOPPADDING", (0, 0), (0, 0), pad * 0.5),
-        ("BOTTOMPADDING", (0, -1), (-1, -1), pad),
-    ]))
-    return [box, Spacer(1, sheet.body_size)]
-
-
-def slow_down(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
-    """The slow-down tier: signs to ease off and check in at the next visit."""
-    flags = _flags(snapshot.plan, Tier.SLOW_DOWN)
-    if not flags:
-        return []
-    items: list[Flowable] = [
-        Para("Slow down and check in", sheet["h2"]),
-        Para("Ease off, make the movement smaller, and tell your clinician if you have:",
-                  sheet["body"]),
-    ]
-    items += [Para(para(f.text), sheet["bullet"], bulletText="•") for f in flags]
-    return [KeepTogether(items)]
-
-
 def week_at_a_glance(plan: Plan, sheet: Sheet) -> list[Flowable]:
-    """A table of every exercise and how much of it to do."""
-    rows = [[Para("Exercise", sheet["cell_bold"]), Para("How much", sheet["cell_bold"])]]
-    rows += [[Para(para(e.name), sheet["cell"]), Para(para(e.dose_text), sheet["cell"])]
-             for e in plan.exercises]
+    """Every exercise and how much of it to do, as two columns without a heavy table."""
+    if not plan.exercises:
+        return []
+    rows = [[Para(para(e.name), sheet["cell_bold"]), Para(para(e.dose_text), sheet["cell"])]
+            for e in plan.exercises]
     width = sheet.frame_width
-    table = Table(rows, colWidths=[width * 0.45, width * 0.55], hAlign="LEFT", repeatRows=1)
-    table.setStyle(_table_style([
+    table = Table(rows, colWidths=[width * 0.34, width * 0.66], hAlign="LEFT")
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), st.REGULAR),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LINEBELOW", (0, 0), (-1, 0), 1.5, st.INK),
-        ("LINEBELOW", (0, 1), (-1, -1), 0.5, st.RULE),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.5, st.RULE),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("TOPPADDING", (0, 0), (-1, -1), 1),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]))
-    flows: list[Flowable] = [Para("Your week at a glance", sheet["h1"])]
+    flows: list[Flowable] = [
+        Para("Your week at a glance", sheet["h1"]),
+        Para("Each line is one exercise and how much of it to do. The details follow.",
+             sheet["body"]),
+    ]
     if plan.habit_anchor:
         flows.append(Para(plan.habit_anchor, label="When:", style=sheet["body"]))
     flows.append(table)
-    # A short table reads best whole; a long one may split (its header row repeats).
-    return [KeepTogether(flows)] if len(plan.exercises) <= 8 else flows
+    # Not kept together: the table may run on to the next page row by row (the heading keeps
+    # with its first line), so page 1 is not left half empty under the safety box.
+    return flows
 
 
-def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> Flowable:
-    """One exercise, kept on one page: name, dose, picture beside numbered steps, what to feel,
-    when to back off, one tip, and why it was changed for this patient if it was."""
+def notes(plan: Plan, sheet: Sheet) -> list[Flowable]:
+    """The clinician's own notes, the most personal part, right after the week at a glance;
+    split by paragraph and allowed to flow."""
+    if not plan.notes.strip():
+        return []
+    blocks = [b.strip() for b in plan.notes.replace("\r\n", "\n").split("\n\n") if b.strip()]
+    flows: list[Flowable] = [Para("Notes from your clinician", sheet["h1"])]
+    flows += [Para(para(b), sheet["body"]) for b in blocks]
+    # The heading keeps with the first paragraph (keepWithNext); the rest may flow.
+    return flows
+
+
+def how_to(plan: Plan, sheet: Sheet) -> list[Flowable]:
+    """Pain rule, getting down and up (with bed and counter options), and words explained."""
+    guide = plan.guide
+    if guide is None:
+        return []
+    flows: list[Flowable] = [
+        Para("Before you start", sheet["h1"]),
+        Para(guide.pain_rule, label="How much is too much?", style=sheet["body"]),
+        Para(guide.floor_note, label="Getting down and up:", style=sheet["body"]),
+    ]
+    if guide.terms:
+        words = " ".join(f"<b>{para(t.word)}:</b> {para(t.meaning)}" for t in guide.terms)
+        flows.append(Para(f"<b>Words used here.</b> {words}", sheet["body"]))
+    return [KeepTogether(flows)]
+
+
+def _dose_grid(exercise: ResolvedExercise, sheet: Sheet, width: float) -> Grid:
+    cells = dose_grid(exercise.dose)
+    size = sheet.grid_size
+    widths = [max(st.string_width(label, st.BOLD, size), st.string_width(value, st.REGULAR,
+                                                                          size)) + size
+              for label, value in cells]
+    if sum(widths) > width:
+        # Too wide for one row (large print, narrow column): one row per dose part instead.
+        label_w = max(st.string_width(c[0], st.BOLD, size) for c in cells) + size
+        return Grid([], [list(c) for c in cells], [label_w, width - label_w], st.REGULAR,
+                    st.BOLD, size, size * 1.45, st.INK, st.RULE, label_column=True)
+    spare = width - sum(widths)
+    widths = [w + spare * w / sum(widths) for w in widths]
+    return Grid([c[0] for c in cells], [[c[1] for c in cells]], widths, st.REGULAR, st.BOLD,
+                size, size * 1.45, st.INK, st.RULE)
+
+
+def _figure(exercise: ResolvedExercise, sheet: Sheet) -> Figure:
+    art = PoseArt(exercise.pose, sheet.picture_width, sheet.picture_height)
+    caption = Para(para(exercise.illustration_alt or exercise.name), sheet["caption"])
+    return Figure(art, caption, st.RULE, 3)
+
+
+def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> list[Flowable]:
+    """[a KeepTogether of the part that must stay whole, then what may flow after it]."""
+    return _exercise_block(number, exercise, sheet)
+
+
+def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> list[Flowable]:
+    """One exercise: name, purpose, then the captioned picture beside the dose grid and the
+    numbered steps, then every cue, what to feel and when to back off side by side (short
+    lines in two columns take half the height), and why it was changed for this patient."""
     width = sheet.frame_width
+    gap = sheet.body_size * 0.8
     steps = [Para(para(step), sheet["step"], bulletText=f"{i}.")
              for i, step in enumerate(exercise.steps, start=1)]
-    heading = [Para(f"{number}. {para(exercise.name)}", sheet["h2"]),
-               Para(f"How much: {para(exercise.dose_text)}", sheet["dose"])]
-    tail: list[Flowable] = []
-    if exercise.feel:
-        tail.append(Para(exercise.feel, label="What you should feel:", style=sheet["body"]))
-    if exercise.back_off:
-        tail.append(Para(exercise.back_off, label="When to back off:", style=sheet["body"]))
-    if exercise.adapted_because:
-        tail.append(Para(exercise.adapted_because, label="Changed for you:", style=sheet["body"]))
-    if exercise.cues:
-        tail.append(Para(exercise.cues[0], label="Tip:", style=sheet["body"]))
-    rule = HRFlowable(width="100%", thickness=0.75, color=st.RULE, spaceBefore=2,
-                      spaceAfter=sheet.body_size * 0.8)
-    gap = Spacer(1, sheet.body_size * 0.3)
+    head: list[Flowable] = [Para(f"{number}. {para(exercise.name)}", sheet["h2"])]
+    beside: list[Flowable] = []
+    if exercise.purpose:
+        beside.append(Para(exercise.purpose, label="Why:", style=sheet["body"]))
     if sheet.large_print:
-        # Large print: a big picture under the name when the whole exercise still fits one
-        # page; otherwise a smaller one beside the name and dose. Never a column of steps
-        # beside the picture: at 18 pt it would hold too few words a line.
-        big = [*heading, PoseArt(exercise.pose, min(width * 0.55, 3.2 * inch)), gap, *steps,
-               gap, *tail, rule]
-        if _stacked_height(big, width) <= sheet.frame_height - sheet.leading:
-            return KeepTogether(big)
-        art_w = min(width * 0.3, 1.9 * inch)
-        top = _plain_table([[heading, PoseArt(exercise.pose, art_w)]], [width - art_w, art_w])
-        return KeepTogether([top, gap, *steps, gap, *tail, rule])
-    art_w = min(width * 0.36, 2.6 * inch)
-    side = SideBySide(PoseArt(exercise.pose, art_w), steps, art_w, 10)
-    return KeepTogether([*heading, side, gap, *tail, rule])
+        # At 16 pt the grid needs the full width to stay one row.
+        head += [_dose_grid(exercise, sheet, width), Spacer(1, sheet.body_size * 0.4)]
+        beside += steps
+    else:
+        beside += [_dose_grid(exercise, sheet, width - sheet.picture_width - gap),
+                   Spacer(1, sheet.body_size * 0.4), *steps]
+    side = SideBySide(_figure(exercise, sheet), beside, sheet.picture_width, gap)
+    tail: list[Flowable] = []
+    if exercise.cues:
+        # Run in after a bold label: the cues are short, and a line each would leave most of
+        # every line empty.
+        tail.append(Para(" \u2022 ".join(exercise.cues), label="Tips:", style=sheet["body"]))
+    pair = [Para(text, label=label, style=sheet["body"]) for label, text in (
+        ("What you should feel:", exercise.feel), ("When to back off:", exercise.back_off))
+        if text]
+    if pair:
+        tail.append(Spacer(1, sheet.body_size * 0.2))
+        tail.append(Columns(pair, 1 if sheet.large_print else len(pair), gap))
+    if exercise.adapted_because:
+        tail.append(Para(exercise.adapted_because, label="Changed for you:",
+                         style=sheet["body"]))
+    rule = HRFlowable(width="100%", thickness=0.75, color=st.RULE, spaceBefore=2,
+                      spaceAfter=sheet.body_size * 0.4)
+    below = [side, Spacer(1, sheet.body_size * 0.3), *tail]
+    if not sheet.large_print and _fits_beside(exercise, sheet, width - sheet.picture_width - gap):
+        # Short steps: the tips and the feel and back-off lines fit beside the picture too.
+        singles = [f for f in tail if not isinstance(f, (Columns, Spacer))]
+        singles += [p for f in tail if isinstance(f, Columns) for p in f.items]
+        below = [SideBySide(_figure(exercise, sheet), [*beside, *singles],
+                            sheet.picture_width, gap)]
+    if sheet.large_print:
+        # Large print: a whole exercise can fill most of a page, so keeping every block whole
+        # would leave pages half empty. The name, picture and steps stay together; the tips
+        # and the feel and back-off lines may follow on the next page.
+        return [KeepTogether([*head, side]), *below[1:], rule]
+    return [KeepTogether([*head, *below, rule])]
 
 
-def _stacked_height(flowables: list[Flowable], width: float) -> float:
-    """Height of flowables stacked in a frame `width` wide, spacing included."""
-    total = 0.0
-    previous_after = 0.0
-    for flowable in flowables:
-        total += max(previous_after, flowable.getSpaceBefore())
-        total += flowable.wrap(width, 1e6)[1]
-        previous_after = flowable.getSpaceAfter()
-    return total + previous_after
+def _fits_beside(exercise: ResolvedExercise, sheet: Sheet, column: float) -> bool:
+    """Whether everything but the name fits beside the picture, estimated from text widths
+    (no line breaking: measuring both arrangements cost a quarter of a render)."""
+    size = sheet.body_size
+    texts = [exercise.purpose, *exercise.steps, " ".join(exercise.cues), exercise.feel,
+             exercise.back_off, exercise.adapted_because]
+    lines = sum(int(st.string_width(t, st.REGULAR, size) / (column - size * 2)) + 1
+                for t in texts if t)
+    grid = sheet.grid_size * 1.45 * 2 + size * 0.4
+    return lines * sheet.leading + grid <= sheet.picture_height + size * 6.5
 
 
 def exercises(plan: Plan, sheet: Sheet) -> list[Flowable]:
-    flows: list[Flowable] = [CondPageBreak(sheet.body_size * 12),
-                             Para("Your exercises", sheet["h1"])]
-    flows += [exercise_block(i, e, sheet) for i, e in enumerate(plan.exercises, start=1)]
+    """Exercises grouped under their phases, each phase with its note, numbered through."""
+    flows: list[Flowable] = [Para("Your exercises", sheet["h1"]),
+                             Para(f"{GRID_HELP} {PICTURE_LEGEND}", sheet["small"])]
+    for group in exercise_groups(plan):
+        lead: list[Flowable] = [Para(para(group.phase.name), sheet["phase"])]
+        if group.phase.note:
+            lead.append(Para(para(group.phase.note), sheet["body"]))
+        # Each exercise is kept on one page; the phase heading and note travel with the first.
+        # (One KeepTogether each: a nested one reports an endless height and forces a page.)
+        first = exercise_block(*group.exercises[0], sheet)
+        flows.append(KeepTogether([*lead, *first[0]._content]))
+        flows += first[1:]
+        for n, e in group.exercises[1:]:
+            flows += exercise_block(n, e, sheet)
     return flows
 
 
 def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
-    """Seven day columns to tick, a column for how it felt, and the template's prompts."""
+    """Four weeks of days to tick, a box per session (twice a day, two boxes), a line per
+    week for how it felt, then the template's questions and the review line."""
     width = sheet.frame_width
-    # Tick boxes about 0.42 inch square: big enough to tick with a pen and a shaky hand.
-    day_w = 0.42 * inch
-    feel_w = width * 0.26
-    name_w = width - 7 * day_w - feel_w
-    head: list[object] = [Para("Exercise", sheet["cell_bold"])]
-    head += [str(d) for d in range(1, 8)]  # plain strings so the table can centre them
-    head.append(Para("How did it feel?", sheet["cell_bold"]))
-    rows = [head]
-    rows += [[Para(para(e.name), sheet["cell"])] + [""] * 8 for e in plan.exercises]
-    table = Table(rows, colWidths=[name_w] + [day_w] * 7 + [feel_w], hAlign="LEFT",
-                  repeatRows=1)
-    table.setStyle(_table_style([
-        ("FONTNAME", (1, 0), (7, 0), st.BOLD),
-        ("FONTSIZE", (1, 0), (7, 0), sheet.body_size),
-        ("LEADING", (1, 0), (7, 0), sheet.leading),
-        ("TEXTCOLOR", (1, 0), (7, 0), st.INK),
-        ("GRID", (0, 0), (-1, -1), 0.75, st.RULE),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("ALIGN", (1, 0), (7, 0), "CENTER"),
-        ("BACKGROUND", (0, 0), (-1, 0), st.TINT),
-        ("TOPPADDING", (0, 0), (-1, -1), 4),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-        ("TOPPADDING", (0, 1), (-1, -1), 9),
-        ("BOTTOMPADDING", (0, 1), (-1, -1), 10),
-    ]))
-    flows: list[Flowable] = [
-        CondPageBreak(sheet.body_size * 14),
-        Para("Track your week", sheet["h1"]),
-        Para("Tick a box for each day you do the exercise. Days 1 to 7 start on the day you "
-                  "begin.", sheet["body"]),
-        table,
-        Spacer(1, sheet.body_size * 0.6),
-    ]
+    size = sheet.grid_size
+    per_day = sessions_per_day(plan)
+    box = sheet.tick_box
+    feel_w = width * (0.2 if sheet.large_print else 0.26)
+    week_w = st.string_width("Week 4", st.BOLD, size) + size
+    day_w = (width - feel_w - week_w) / 7
+    while per_day * box * 1.3 > day_w - 2 and box > 10:
+        box -= 1
+    header = ["", *[f"Day {d}" if day_w > st.string_width("Day 7", st.BOLD, size) + 6
+                    else str(d) for d in range(1, 8)], "How it felt"]
+    # The last column is " ", not "": Grid draws tick boxes only in empty cells.
+    rows = [[f"Week {w}", *[""] * 7, " "] for w in range(1, 5)]
+    grid = Grid(header, rows, [week_w, *[day_w] * 7, feel_w], st.REGULAR, st.BOLD, size,
+                max(size * 1.5, box + 8), st.INK, st.RULE, boxes=per_day, box=box)
+    flows: list[Flowable] = [KeepTogether([
+        Para("Track your four weeks", sheet["h1"]),
+        Para(plan.guide.log_help if plan.guide else
+             "Tick a box each time you do your exercises.", sheet["body"]),
+        grid,
+    ]), Spacer(1, sheet.body_size * 0.5)]
     if plan.tracking_prompts:
-        flows.append(Para("At the end of each day, ask yourself:", sheet["body"]))
-        flows += [Para(para(p), sheet["bullet"], bulletText="•")
-                  for p in plan.tracking_prompts]
+        items: list[Flowable] = [Para("At the end of each week, ask yourself:", sheet["label"])]
+        items += [Para(para(p), sheet["bullet"], bulletText="•") for p in plan.tracking_prompts]
+        flows.append(KeepTogether(items))
+    if plan.guide is not None:
+        flows.append(Para(plan.guide.review, label="Your next visit:", style=sheet["body"]))
     return flows
 
 
 def faq(plan: Plan, sheet: Sheet) -> list[Flowable]:
     if not plan.faq:
         return []
-    flows: list[Flowable] = [Para("Questions people ask", sheet["h1"])]
-    for entry in plan.faq:
-        flows.append(KeepTogether([
-            Para(para(entry.question), sheet["h2"]),
-            Para(para(entry.answer), sheet["body"]),
-        ]))
-    return flows
-
-
-def notes(plan: Plan, sheet: Sheet) -> list[Flowable]:
-    """The clinician's own notes; may be long, so split by paragraph and allowed to flow."""
-    if not plan.notes.strip():
-        return []
-    flows: list[Flowable] = [Para("Notes from your clinician", sheet["h1"])]
-    for block in plan.notes.replace("\r\n", "\n").split("\n\n"):
-        if block.strip():
-            flows.append(Para(para(block.strip()), sheet["body"]))
-    return flows
+    entries = [Para(e.answer, label=e.question, style=sheet["body"]) for e in plan.faq]
+    # The heading is kept with the first answer; the rest may flow over pages.
+    return [KeepTogether([Para("Questions people ask", sheet["h1"]), entries[0]]), *entries[1:]]
 
 
 def sources(plan: Plan, sheet: Sheet) -> list[Flowable]:
     if not plan.sources:
         return []
-    flows: list[Flowable] = [Para("Where this advice comes from", sheet["h1"])]
-    flows += [Para(f"{para(s.title)}. {para(s.publisher)}, {s.year}.", sheet["bullet"],
-                        bulletText="•") for s in plan.sources]
-    return flows
+    flows: list[Flowable] = [Para("Where this advice comes from", sheet["h2"])]
+    flows += [Para(f"{para(s.title)}. {para(s.publisher)}, {s.year}.", sheet["small_bullet"],
+                   bulletText="•") for s in plan.sources]
+    return [KeepTogether(flows)]
 
 
 def disclaimer(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
     number = para(snapshot.clinic.emergency_number)
     return [KeepTogether([
-        Para("Please remember", sheet["h1"]),
+        Para("Please remember", sheet["h2"]),
         Para("This sheet is not a substitute for your clinician's advice. Ask your "
-                  "clinician if you are unsure about any exercise.", sheet["body"]),
-        Para(f"In an emergency, call {number}.", sheet["body"]),
+             f"clinician if you are unsure about any exercise. In an emergency, call {number}.",
+             sheet["body"]),
     ])]

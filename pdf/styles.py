@@ -69,6 +69,10 @@ def register_fonts() -> tuple[TTFont, TTFont]:
     return regular, bold
 
 
+def string_width(text: str, font: str, size: float) -> float:
+    return pdfmetrics.stringWidth(text, font, size)
+
+
 @dataclass(frozen=True)
 class Sheet:
     """Everything a builder needs to lay out one handout at one print size."""
@@ -80,6 +84,13 @@ class Sheet:
     leading: float
     footer_size: float
     styles: dict[str, ParagraphStyle]
+    # Pose pictures: every exercise's picture has this box (at least 1.5 inch tall; larger,
+    # never smaller, in large print).
+    picture_width: float = 2.4 * inch
+    picture_height: float = 1.6 * inch
+    grid_size: float = 12.0  # dose grid and log
+    tick_box: float = 16.0
+    footer_lines: int = 3
 
     @property
     def frame_width(self) -> float:
@@ -92,7 +103,7 @@ class Sheet:
         The footer lives inside the bottom margin, its lowest line 0.3 inch from the edge: clear
         of most printers' unprintable strip, and it leaves the frame a full page.
         """
-        footer_top = FOOTER_BASELINE + self.footer_size * 2.5 + 6
+        footer_top = FOOTER_BASELINE + self.footer_size * 1.25 * self.footer_lines + 6
         return max(self.margin, footer_top)
 
     @property
@@ -105,19 +116,21 @@ class Sheet:
 
 @functools.cache
 def sheet_for(options: HandoutOptions) -> Sheet:
-    """The style sheet for these options; built once per option set."""
+    """The style sheet for these options; built once per option set.
+
+    Sizes are the compact end of REFERENCES.md's targets, chosen so the core routine fits 4
+    pages in standard print and 8 in large print (docs/handout.md): body 12 pt at 1.3 line
+    spacing with 0.6-inch margins; large print 16 pt at 1.4 with 0.75-inch margins.
+    """
     register_fonts()
     large = options.large_print
-    # Body 14 pt (older readers); large print 18 pt at 1.5 line spacing with 1-inch margins.
-    body = 18.0 if large else 14.0
-    leading = body * (1.5 if large else 1.3)
-    margin = 1.0 * inch if large else 0.75 * inch
+    body = 16.0 if large else 12.0
+    leading = body * (1.4 if large else 1.25)
+    margin = 0.75 * inch if large else 0.5 * inch
     page = LETTER if options.page_size is PageSize.LETTER else A4
-    # Page 1 must hold the header and as much of the warning box as possible, so in large
-    # print the header lines (reference facts, not instructions) sit at the 16 pt floor of
-    # the large-print range and the title is not scaled up as far.
-    head = 16.0 if large else body
-    title = body * (1.5 if large else 1.8)
+    head = body
+    title = body * 1.5
+    small = max(10.0, body - 2)
 
     def style(name: str, size: float, lead: float, font: str = REGULAR, **kw: object) -> \
             ParagraphStyle:
@@ -127,34 +140,48 @@ def sheet_for(options: HandoutOptions) -> Sheet:
                               allowWidows=0, allowOrphans=0, **kw)
 
     styles = {
-        "body": style("body", body, leading, spaceAfter=body * 0.4),
-        "small": style("small", body - 2, (body - 2) * 1.3, textColor=MUTED),
-        "title": style("title", title, title * 1.2, BOLD, spaceAfter=body * 0.2),
-        "subtitle": style("subtitle", body * 1.15, body * 1.45, spaceAfter=body * 0.6),
+        "body": style("body", body, leading, spaceAfter=body * 0.3),
+        "body_gap": style("body_gap", body, leading, spaceBefore=body * 0.2),
+        "body_bold_gap": style("body_bold_gap", body, leading, spaceBefore=body * 0.2),
+        "label": style("label", body, leading, BOLD, spaceBefore=body * 0.2, keepWithNext=1),
+        "small": style("small", small, small * 1.3, spaceAfter=body * 0.3),
+        "small_bullet": style("small_bullet", small, small * 1.3, leftIndent=small * 1.2,
+                              bulletIndent=small * 0.2, bulletFontName=REGULAR,
+                              bulletFontSize=small),
+        "caption": style("caption", small, small * 1.25),
+        "title": style("title", title, title * 1.2, BOLD, spaceAfter=body * 0.3),
         # Headings stay with what follows them: never the last line of a page.
-        "h1": style("h1", body * 1.45, body * 1.8, BOLD, spaceBefore=body * 0.8,
-                    spaceAfter=body * 0.4, keepWithNext=1),
-        "h2": style("h2", body * 1.2, body * 1.5, BOLD, spaceBefore=body * 0.3,
-                    spaceAfter=body * 0.25, keepWithNext=1),
-        "dose": style("dose", body, leading, BOLD, spaceAfter=body * 0.4),
-        "step": style("step", body, leading, leftIndent=body * 1.6, firstLineIndent=0,
+        "h1": style("h1", body * 1.35, body * 1.65, BOLD, spaceBefore=body * 0.7,
+                    spaceAfter=body * 0.3, keepWithNext=1),
+        "phase": style("phase", body * 1.2, body * 1.5, BOLD, spaceBefore=body * 0.4,
+                       spaceAfter=body * 0.2, keepWithNext=1),
+        "h2": style("h2", body * 1.15, body * 1.45, BOLD, spaceBefore=body * 0.2,
+                    spaceAfter=body * 0.2, keepWithNext=1),
+        "h3": style("h3", body * 1.05, body * 1.35, BOLD, spaceBefore=body * 0.5,
+                    spaceAfter=body * 0.1, keepWithNext=1),
+        "step": style("step", body, leading, leftIndent=body * 1.4, firstLineIndent=0,
                       bulletIndent=0, bulletFontName=BOLD, bulletFontSize=body,
-                      spaceAfter=body * 0.2),
+                      spaceAfter=body * 0.15),
         "bullet": style("bullet", body, leading, leftIndent=body * 1.2, bulletIndent=body * 0.2,
-                        bulletFontName=REGULAR, bulletFontSize=body, spaceAfter=body * 0.15),
-        # Warning signs are short separate items with space between them, so inside the box
-        # large print runs at 1.35 line spacing: that is what lets both urgent tiers start on
-        # page 1 at 18 pt.
-        "stop_item": style("stop_item", body, body * (1.35 if large else 1.3),
-                           leftIndent=body * 1.2, bulletIndent=body * 0.2, bulletFontName=REGULAR,
+                        bulletFontName=REGULAR, bulletFontSize=body, spaceAfter=body * 0.1),
+        "stop_item": style("stop_item", body, body * 1.25, leftIndent=body * 1.1,
+                           bulletIndent=body * 0.1, bulletFontName=REGULAR,
                            bulletFontSize=body, spaceAfter=body * 0.15),
-        "stop_title": style("stop_title", title, title * 1.2, BOLD, textColor=WARNING),
-        "stop_tier": style("stop_tier", body * 1.05, body * 1.4, BOLD, textColor=WARNING,
-                           spaceBefore=body * 0.2),
+        "stop_title": style("stop_title", title, title * 1.15, BOLD, textColor=WARNING),
+        "stop_tier": style("stop_tier", body * 1.1, body * 1.4, BOLD, textColor=WARNING,
+                           spaceBefore=body * 0.3, keepWithNext=1),
+        "tier_lead": style("tier_lead", body, body * 1.3, spaceBefore=body * 0.4,
+                           spaceAfter=body * 0.2, keepWithNext=1),
+        "stop_lead": style("stop_lead", body, leading, BOLD, textColor=WARNING),
+        "slow_lead": style("slow_lead", body, leading, BOLD),
         "cell": style("cell", body, leading),
         "cell_bold": style("cell_bold", body, leading, BOLD),
-        "header": style("header", head, head * 1.3),
-        "header_clinic": style("header_clinic", head * 1.15, head * 1.4, BOLD),
+        "header": style("header", head, head * 1.25),
+        "header_clinic": style("header_clinic", head * 1.15, head * 1.35, BOLD),
     }
     return Sheet(large_print=large, page_size=page, margin=margin, body_size=body,
-                 leading=leading, footer_size=14.0 if large else 12.0, styles=styles)
+                 leading=leading, footer_size=12.0 if large else 10.0, styles=styles,
+                 picture_width=(2.6 if large else 2.1) * inch,
+                 picture_height=(1.75 if large else 1.5) * inch,
+                 grid_size=body, tick_box=18.0 if large else 15.0,
+                 footer_lines=3)

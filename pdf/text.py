@@ -43,6 +43,7 @@ def snapshot_texts(snapshot: HandoutSnapshot) -> Iterator[tuple[str, str]]:
     yield "clinic.name", clinic.name
     yield "clinic.contact", clinic.contact
     yield "clinic.emergency_number", clinic.emergency_number
+    yield "clinic.out_of_hours", clinic.out_of_hours
     yield "plan.patient_name", plan.patient_name
     yield "plan.title", plan.title
     yield "plan.summary", plan.summary
@@ -59,6 +60,20 @@ def snapshot_texts(snapshot: HandoutSnapshot) -> Iterator[tuple[str, str]]:
             yield f"{base}.cues[{j}]", cue
     for i, flag in enumerate(plan.red_flags):
         yield f"plan.red_flags[{i}].text", flag.text
+    for i, note in enumerate(plan.phase_notes):
+        yield f"plan.phase_notes[{i}].name", note.name
+        yield f"plan.phase_notes[{i}].note", note.note
+    if plan.guide is not None:
+        guide = plan.guide
+        for i, tier in enumerate(guide.safety_net):
+            yield f"plan.guide.safety_net[{i}].heading", tier.heading
+            yield f"plan.guide.safety_net[{i}].action", tier.action
+            for j, sign in enumerate(tier.signs):
+                yield f"plan.guide.safety_net[{i}].signs[{j}]", sign
+        for name in ("pain_rule", "floor_note", "log_help", "review"):
+            yield f"plan.guide.{name}", getattr(guide, name)
+        for i, term in enumerate(guide.terms):
+            yield f"plan.guide.terms[{i}]", f"{term.word} {term.meaning}"
     for i, prompt in enumerate(plan.tracking_prompts):
         yield f"plan.tracking_prompts[{i}]", prompt
     for i, entry in enumerate(plan.faq):

@@ -37,6 +37,7 @@ from plans.errors import (
     PlanRefused,
     UnknownExercise,
 )
+from plans.guide import default_guide, phase_notes
 from plans.model import (
     DOSE_FIELDS,
     Dose,
@@ -224,6 +225,10 @@ def resolve_plan(catalogue: Catalogue, request: PlanRequest) -> tuple[Plan | Non
         notes=request.notes,
         red_flag_tiers=tuple(catalogue.tier_guidance.values()),
         left_out=tuple(left_out),
+        # The handout groups exercises under their phases and prints each phase's note.
+        phase_notes=phase_notes(list(dict.fromkeys(s.phase for s in safe)),
+                                {p.name: p.note for p in template.phases}),
+        guide=default_guide()[0],
     )
     return plan, problems
 

@@ -131,3 +131,16 @@ class FieldProblem(PlanError):
         super().__init__(message)
         self.field = field
         self.code = code
+
+class ClinicUnreachable(PlanError):
+    """The clinic's profile lacks what the handout's safety-netting must print: a phone number
+    in the contact details, or the out-of-hours route. Fixed in the clinic profile, not the
+    plan request, so the message says where."""
+
+    def __init__(self, field: str) -> None:
+        what = ("a phone number in its contact details" if field == "clinic.contact"
+                else "an out-of-hours route (where patients get help when the clinic is closed)")
+        super().__init__(
+            f"No handout can be made yet: the clinic profile needs {what}. A clinic admin can "
+            "add it on the Clinic profile page; then save the plan again.")
+        self.field = field

@@ -120,6 +120,44 @@ class TierGuidance:
 
 
 @dataclass(frozen=True)
+class SafetyTier:
+    """One tier of the patient's safety-netting (REFERENCES.md section B): what to do, then the
+    new or worsening signs it is for. Never history the patient already has."""
+
+    tier: Tier
+    heading: str
+    action: str
+    signs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PhaseNote:
+    """A phase of the plan as the handout groups exercises under it, with its note."""
+
+    name: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Term:
+    word: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class HandoutGuide:
+    """Patient guidance every new handout carries (plans/data/handout.yaml), in the snapshot so a
+    re-render never needs the data files."""
+
+    safety_net: tuple[SafetyTier, ...]
+    pain_rule: str
+    floor_note: str
+    terms: tuple[Term, ...]
+    log_help: str
+    review: str
+
+
+@dataclass(frozen=True)
 class Source:
     id: str
     title: str
@@ -343,6 +381,9 @@ class Plan:
     red_flag_tiers: tuple[TierGuidance, ...] = ()
     # Exercises the screening rules took out (clinician view; old snapshots load with ()).
     left_out: tuple[LeftOut, ...] = ()
+    # Added with handout v2: old snapshots load with () and None and print their red_flags.
+    phase_notes: tuple[PhaseNote, ...] = ()
+    guide: HandoutGuide | None = None
 
 
 @dataclass(frozen=True)
@@ -352,6 +393,8 @@ class ClinicInfo:
     emergency_number: str
     # PNG bytes as base64, kept in the snapshot so an old handout re-renders identically.
     logo_png_b64: str = ""
+    # How to get help when the clinic is closed (an out-of-hours number, urgent care, NHS 111).
+    out_of_hours: str = ""
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,21 @@ from plans.model import (
     Dose,
     DoseRange,
     FaqEntry,
+    HandoutGuide,
     HandoutSnapshot,
     Irritability,
     LeftOut,
+    PhaseNote,
     Plan,
     RedFlag,
     RedFlagClearance,
     ResolvedExercise,
     RiskFactorReview,
+    SafetyTier,
     SameDayReview,
     Screening,
     Source,
+    Term,
     Tier,
     TierGuidance,
 )
@@ -113,7 +117,42 @@ def _exercise_from_dict(d: dict[str, Any]) -> ResolvedExercise:
     )
 
 
+def _guide_to_dict(g: HandoutGuide) -> dict[str, Any]:
+    return {
+        "safety_net": [{"tier": t.tier.value, "heading": t.heading, "action": t.action,
+                        "signs": list(t.signs)} for t in g.safety_net],
+        "pain_rule": g.pain_rule,
+        "floor_note": g.floor_note,
+        "terms": [{"word": t.word, "meaning": t.meaning} for t in g.terms],
+        "log_help": g.log_help,
+        "review": g.review,
+    }
+
+
+def _guide_from_dict(d: dict[str, Any]) -> HandoutGuide:
+    return HandoutGuide(
+        safety_net=tuple(SafetyTier(Tier(t["tier"]), t["heading"], t["action"], tuple(t["signs"]))
+                         for t in d["safety_net"]),
+        pain_rule=d["pain_rule"],
+        floor_note=d["floor_note"],
+        terms=tuple(Term(t["word"], t["meaning"]) for t in d["terms"]),
+        log_help=d["log_help"],
+        review=d["review"],
+    )
+
+
 def plan_to_dict(p: Plan) -> dict[str, Any]:
+    out = _plan_to_dict(p)
+    # Keys added with handout v2 are written only when set, so a snapshot made before them
+    # serialises (and hashes into its content id) exactly as it did.
+    if p.phase_notes:
+        out["phase_notes"] = [{"name": n.name, "note": n.note} for n in p.phase_notes]
+    if p.guide is not None:
+        out["guide"] = _guide_to_dict(p.guide)
+    return out
+
+
+def _plan_to_dict(p: Plan) -> dict[str, Any]:
     return {
         "template_id": p.template_id,
         "template_version": p.template_version,
@@ -171,6 +210,8 @@ def plan_from_dict(d: dict[str, Any]) -> Plan:
             for g in d.get("red_flag_tiers", ())
         ),
         left_out=tuple(LeftOut(x["id"], x["name"], x["why"]) for x in d.get("left_out", ())),
+        phase_notes=tuple(PhaseNote(n["name"], n["note"]) for n in d.get("phase_notes", ())),
+        guide=_guide_from_dict(d["guide"]) if d.get("guide") else None,
     )
 
 
@@ -186,6 +227,8 @@ def snapshot_to_dict(s: HandoutSnapshot) -> dict[str, Any]:
             "contact": s.clinic.contact,
             "emergency_number": s.clinic.emergency_number,
             "logo_png_b64": s.clinic.logo_png_b64,
+            # Only when set: older snapshots keep their exact canonical form.
+            **({"out_of_hours": s.clinic.out_of_hours} if s.clinic.out_of_hours else {}),
         },
         "plan": plan_to_dict(s.plan),
     }
@@ -206,6 +249,7 @@ def snapshot_from_dict(d: dict[str, Any]) -> HandoutSnapshot:
             contact=c["contact"],
             emergency_number=c["emergency_number"],
             logo_png_b64=c.get("logo_png_b64", ""),
+            out_of_hours=c.get("out_of_hours", ""),
         ),
         plan=plan_from_dict(d["plan"]),
     )

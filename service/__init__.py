@@ -25,6 +25,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     app.config["INSTANCE_PATH"] = str(instance)
     app.config["SECRET_KEY"] = cfg.ensure_secret_key(dict(app.config), instance)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = cfg.engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     app.config["CELERY"] = cfg.celery_config(app.config["BROKER_URL"], instance,
                                             app.config.get("BROKER_KEY_PREFIX", ""))
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from service.config import QUEUES
+
 WORKER_CMD = [sys.executable, "-m", "celery", "-A", "workers.app", "worker",
               "--loglevel", "INFO"]
 BEAT_CMD = [sys.executable, "-m", "celery", "-A", "workers.app", "beat", "--loglevel", "INFO"]
@@ -49,7 +51,9 @@ def run(host: str, port: int, demo: bool) -> None:
     # Worker and beat are separate processes, each restarted if it dies: the sweeper that
     # rescues lost handouts must not die with a worker (it once did, and handouts stalled).
     children = Supervisor([
-        ("worker", [*WORKER_CMD, "--concurrency", "2"]),
+        # One worker for all three queues keeps the embedded default small; production runs
+        # a worker per queue (docker-compose.yml).
+        ("worker", [*WORKER_CMD, "--concurrency", "2", "-Q", ",".join(QUEUES)]),
         ("beat", BEAT_CMD),
     ], env)
     children.start()
@@ -133,7 +137,8 @@ def _stop(proc: subprocess.Popen) -> None:
 @click.option("--beat", is_flag=True, help="Also run the sweeper schedule in this worker.")
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(beat: bool, celery_args: tuple[str, ...]) -> None:
-    """A Celery worker for render and delivery tasks (extra args go to celery)."""
+    """A Celery worker (extra args go to celery). Without -Q it takes all three queues:
+    renders, webhooks and sweeper; production gives each its own workers."""
     cmd = [*WORKER_CMD, *(["-B"] if beat else []), *celery_args]
     os.execv(sys.executable, cmd)  # noqa: S606
 

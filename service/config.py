@@ -51,10 +51,11 @@ def defaults(instance: Path) -> dict[str, Any]:
         "SECRET_KEY": None,
         "PUBLIC_URL": "",
         "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
-        # Sweeper period, and how long a sent job may sit unfinished before it is sent again.
-        # Both well above the render time limit (60 s) so a slow render is not doubled.
+        # Sweeper period, and how long a queued job may wait before it is sent again in case
+        # its message was lost. A re-send is cheap (the render task claims the job, so a
+        # duplicate message does nothing); a worker (re)connecting re-sends at once anyway.
         "SWEEP_SECONDS": 10.0,
-        "STUCK_AFTER_SECONDS": 180.0,
+        "STUCK_AFTER_SECONDS": 120.0,
         "RENDER_MAX_ATTEMPTS": 5,
         "WEBHOOK_ALLOW_PRIVATE": False,
         # Seconds before each delivery attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h,
@@ -62,8 +63,14 @@ def defaults(instance: Path) -> dict[str, Any]:
         "WEBHOOK_RETRY_SCHEDULE": [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
         # How long the previous secret still signs after a rotation.
         "WEBHOOK_SECRET_OVERLAP_SECONDS": 24 * 3600.0,
-        "WEBHOOK_CONNECT_TIMEOUT": 3.0,
-        "WEBHOOK_READ_TIMEOUT": 10.0,
+        # Per attempt: short, so a slow receiver holds a delivery slot for seconds, not minutes;
+        # a receiver that needs longer should answer 2xx first and work afterwards.
+        "WEBHOOK_CONNECT_TIMEOUT": 2.0,
+        "WEBHOOK_READ_TIMEOUT": 5.0,
+        # At most this many of one clinic's deliveries are in flight at once, so one clinic's
+        # slow endpoints cannot take every delivery slot; and at most this many endpoints.
+        "WEBHOOK_CLINIC_IN_FLIGHT": 2,
+        "WEBHOOK_MAX_ENDPOINTS": 10,
         # CA certificates webhook receivers are checked against; None means certifi's bundle.
         "WEBHOOK_CA_BUNDLE": None,
         "RATELIMIT_STORAGE_URI": "memory://",
@@ -89,10 +96,48 @@ def from_environment() -> dict[str, Any]:
     return out
 
 
+# Queues (docs/decisions.md "Faults and recovery"): a render backlog must not delay the sweep,
+# and a clinic's slow webhook receivers must not delay anyone's handout.
+RENDER_QUEUE = "renders"
+WEBHOOK_QUEUE = "webhooks"
+SWEEPER_QUEUE = "sweeper"
+QUEUES = (RENDER_QUEUE, WEBHOOK_QUEUE, SWEEPER_QUEUE)
+# Hard limit on one render; a job claimed longer ago than this plus a margin has no live
+# worker behind it and the sweeper takes it back. Renders take about a second.
+RENDER_TIME_LIMIT = 45
+RENDER_SOFT_TIME_LIMIT = 30
+
+
+def engine_options(url: str, options: dict[str, Any]) -> dict[str, Any]:
+    """A database that does not answer must fail a request in seconds, not hang it.
+
+    SQLite (the embedded default) has one writer at a time: web requests, two worker children
+    and heartbeats take turns. Its default 5 s wait for the lock turned a burst of plans into
+    503s in the soak (9 of 1,000 at 5 plans/s on a busy machine); 15 s lets them queue.
+    """
+    if url.startswith("postgresql"):
+        connect_args = {"connect_timeout": 3, **options.get("connect_args", {})}
+        return {**options, "connect_args": connect_args}
+    if url.startswith("sqlite"):
+        connect_args = {"timeout": 15, **options.get("connect_args", {})}
+        return {**options, "connect_args": connect_args}
+    return options
+
+
 def celery_config(broker_url: str, instance: Path, key_prefix: str = "") -> dict[str, Any]:
     """Celery settings; see DESIGN.md for why each one is set."""
+    from kombu import Queue
+
     conf: dict[str, Any] = {
         "broker_url": broker_url,
+        # A worker started without -Q consumes all three; `limber worker -Q ...` picks.
+        "task_queues": tuple(Queue(name) for name in QUEUES),
+        "task_default_queue": RENDER_QUEUE,
+        "task_routes": {
+            "limber.render_handout": {"queue": RENDER_QUEUE},
+            "limber.deliver_webhook": {"queue": WEBHOOK_QUEUE},
+            "limber.sweep_outbox": {"queue": SWEEPER_QUEUE},
+        },
         "task_ignore_result": True,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,

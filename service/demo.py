@@ -58,6 +58,9 @@ def demo_sign_ins(app: Flask) -> list[tuple[str, str, str]]:
             ("Clinic admin", DEMO_ADMIN_EMAIL, demo_password(app, DEMO_ADMIN_EMAIL))]
 
 
+DEMO_OUT_OF_HOURS = "Call 555-0199 (nurse line) or go to urgent care"
+
+
 def seed_demo(app: Flask) -> tuple[Clinic, str]:
     """Create the demo clinic and key if missing; running it again changes nothing."""
     with app.app_context():
@@ -68,6 +71,10 @@ def seed_demo(app: Flask) -> tuple[Clinic, str]:
                             emergency_number="911", allowed_embed_origins=[])
             db.session.add(clinic)
             db.session.flush()
+        if not clinic.out_of_hours:
+            # Demo instances seeded before clinics had an out-of-hours route get one, so the
+            # demo can still make handouts.
+            clinic.out_of_hours = DEMO_OUT_OF_HOURS
         key = demo_api_key(app)
         if db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key))) is None:
             issue_api_key(clinic, name="demo", key=key)

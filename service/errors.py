@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask, Response, json, render_template, request
 from marshmallow import Schema, fields
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from plans.errors import DoseOutOfRange, PlanError, PlanRefused, RedFlagPresent
@@ -197,7 +199,42 @@ def handle_unexpected(error: Exception) -> Response:
     return handle_http(InternalServerError())
 
 
+# How long a client is told to wait while the database is unreachable: about how long a
+# restart or failover takes, so a retry soon after lands on a working service.
+DATABASE_RETRY_AFTER = "5"
+DATABASE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
+
+
+def handle_database_unavailable(error: Exception) -> Response:
+    """The database is down or unreachable: 503 with Retry-After, never 500.
+
+    Nothing half-done is kept (the transaction rolls back), so a retry is safe; with an
+    Idempotency-Key it finds the first answer if the commit did land.
+    """
+    from service.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001, S110 - the connection is already gone
+        pass
+    log.warning("database unavailable on %s %s: %s", request.method, request.url_rule,
+                type(error).__name__)
+    detail = "The service cannot reach its database just now. Nothing was changed; " \
+             "try again in a few seconds."
+    headers = {"Retry-After": DATABASE_RETRY_AFTER}
+    if not _wants_problem():
+        try:
+            body = render_template("error.html", title="Service unavailable", detail=detail)
+        except Exception:  # noqa: BLE001 - the page must not depend on anything that failed
+            body = f"<!doctype html><title>Service unavailable</title><p>{detail}</p>"
+        return Response(body, status=503, mimetype="text/html", headers=headers)
+    return problem(503, "Service unavailable", detail, kind="database-unavailable",
+                   headers=headers)
+
+
 def init_app(app: Flask) -> None:
+    for error_class in DATABASE_ERRORS:
+        app.register_error_handler(error_class, handle_database_unavailable)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(PlanError, handle_plan_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -40,6 +40,9 @@ class Clinic(db.Model):
     contact: Mapped[str] = mapped_column(String(300), default="")
     # Clinic configuration, never a template's: it depends on the clinic's country.
     emergency_number: Mapped[str] = mapped_column(String(20), default="911")
+    # Where patients get help when the clinic is closed (out-of-hours number, urgent care,
+    # NHS 111): printed in the handout's same-day tier. Required before the first handout.
+    out_of_hours: Mapped[str] = mapped_column(String(300), default="", server_default="")
     logo_png: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     allowed_embed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -129,6 +132,9 @@ class RenderJob(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # "host:pid" of the worker process that claimed it (status rendering): lets a redelivery on
+    # the same host tell a live claim from one whose process was killed.
+    claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # A class name and short reason only: never patient text.
     error: Mapped[str] = mapped_column(String(300), default="")

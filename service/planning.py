@@ -13,6 +13,7 @@ from sqlalchemy import update
 from plans.assembly import resolve_plan
 from plans.catalogue import default_catalogue
 from plans.errors import PlanError, PlanRefused
+from plans.guide import require_reachable
 from plans.model import (
     CaudaEquinaRuleOut,
     ClinicInfo,
@@ -30,7 +31,7 @@ from plans.model import (
     Plan as DomainPlan,
 )
 from plans.snapshot import snapshot_to_dict
-from service import audit, problems, queue, webhooks
+from service import audit, problems, queue, transaction, webhooks
 from service.extensions import db
 from service.models import Clinic, Plan, PlanRevision, RenderJob, public_id, utcnow
 
@@ -125,7 +126,8 @@ def clinic_info(clinic: Clinic) -> ClinicInfo:
 
     logo = base64.b64encode(clinic.logo_png).decode() if clinic.logo_png else ""
     return ClinicInfo(name=clinic.name, contact=clinic.contact,
-                      emergency_number=clinic.emergency_number, logo_png_b64=logo)
+                      emergency_number=clinic.emergency_number, logo_png_b64=logo,
+                      out_of_hours=clinic.out_of_hours or "")
 
 
 def _canonical_sha256(value: Any) -> str:
@@ -137,8 +139,14 @@ def _canonical_sha256(value: Any) -> str:
 def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
                   created_by: str) -> RenderJob:
     """Assemble (raising PlanRefused with every problem before anything is written) and stage
-    revision + outbox row."""
+    revision + outbox row. A clinic the handout cannot tell patients how to reach is one more
+    problem in the same list."""
+    info = clinic_info(clinic)
     domain_plan, found = resolve(data)
+    try:
+        require_reachable(info)
+    except PlanError as error:
+        found = [error, *found]
     if found or domain_plan is None:
         raise PlanRefused(found)
     options = handout_options(data)
@@ -147,7 +155,7 @@ def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
         revision=number,
         created_on=date.today().isoformat(),
         clinician=data.get("clinician") or "",
-        clinic=clinic_info(clinic),
+        clinic=info,
         plan=domain_plan,
     ))
     revision = PlanRevision(
@@ -183,11 +191,10 @@ def create_plan(clinic: Clinic, data: dict[str, Any], created_by: str = "") -> P
         webhooks.record_plan_event(plan, job.revision, "plan.created")
         audit.record(audit.PLAN_CREATED, clinic_id=clinic.id, actor=created_by or "system",
                      target=plan.public_id, detail={"revision": 1})
-        db.session.commit()
+        _commit_then_dispatch(job)
     except Exception:
         db.session.rollback()
         raise
-    dispatch(job.id)
     return plan
 
 
@@ -202,12 +209,24 @@ def revise_plan(plan: Plan, clinic: Clinic, data: dict[str, Any], created_by: st
         webhooks.record_plan_event(plan, job.revision, "plan.revised")
         audit.record(audit.PLAN_REVISED, clinic_id=clinic.id, actor=created_by or "system",
                      target=plan.public_id, detail={"revision": number})
-        db.session.commit()
+        _commit_then_dispatch(job)
     except Exception:
         db.session.rollback()
         raise
-    dispatch(job.id)
     return plan
+
+
+def _commit_then_dispatch(job: RenderJob) -> None:
+    """Commit (or, inside an idempotent request, leave the one commit to it), then hand the
+    render over. A failed hand-over is not an error: the job is pending and the sweeper
+    sends it."""
+    db.session.flush()
+    job_id = job.id
+
+    def dispatch_render() -> None:
+        dispatch(job_id)
+
+    transaction.commit(after=dispatch_render)
 
 
 def dispatch(job_id: int) -> bool:

@@ -124,8 +124,10 @@ class ClinicKeys:
         from service.models import Clinic
 
         with app.app_context():
-            a = Clinic(slug="clinic-a", name="Clinic A", contact="555-0101", emergency_number="911")
-            b = Clinic(slug="clinic-b", name="Clinic B", contact="555-0102", emergency_number="999")
+            a = Clinic(slug="clinic-a", name="Clinic A", contact="555-0101", emergency_number="911",
+                       out_of_hours="Call 555-0191 (nurse line) or go to urgent care")
+            b = Clinic(slug="clinic-b", name="Clinic B", contact="555-0102", emergency_number="999",
+                       out_of_hours="Call NHS 111")
             db.session.add_all([a, b])
             db.session.flush()
             _, self.key_a = issue_api_key(a, "test")

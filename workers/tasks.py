@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
+import time
 import traceback
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
-from celery import shared_task
+from celery import Task, shared_task
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from pdf.html import render_handout_html
@@ -17,12 +22,15 @@ from pdf.render import render_handout_with_pages
 from plans.model import HandoutOptions, PageSize
 from plans.snapshot import snapshot_from_dict
 from service import idempotency, outbox, webhooks
+from service.config import RENDER_SOFT_TIME_LIMIT, RENDER_TIME_LIMIT
 from service.embed import sessions as embed_sessions
+from service.errors import DATABASE_ERRORS
 from service.extensions import db
 from service.models import Handout, RenderJob, utcnow
 from service.queue import RENDER_TASK, SWEEP_TASK
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def where(exc: BaseException) -> str:
@@ -37,19 +45,82 @@ def _existing(job: RenderJob) -> Handout | None:
         Handout.revision_id == job.revision_id, Handout.options_key == job.options_key))
 
 
-@shared_task(name=RENDER_TASK, acks_late=True)
-def render_handout(job_id: int) -> None:
-    """Render the job's revision once; a duplicate delivery finds the handout and stops."""
-    job = db.session.get(RenderJob, job_id)
-    if job is None or job.status in (RenderJob.DONE, RenderJob.FAILED):
+# A database outage must not consume the message. The task waits it out in place (backoff 1 s
+# doubling to 10 s, jittered), keeping its message unacknowledged so a worker killed meanwhile
+# hands it back; past DATABASE_WAIT_SECONDS (inside the render's soft time limit) it is sent
+# again through the broker with the same backoff.
+RETRY_BACKOFF_MAX = 10.0
+DATABASE_WAIT_SECONDS = 20.0
+
+
+def retry_delay(retries: int) -> float:
+    return min(RETRY_BACKOFF_MAX, 2.0 ** retries) * random.uniform(0.5, 1.0)  # noqa: S311
+
+
+def waiting_out_database_errors(task: Task, work: Callable[..., T], *args: Any) -> T:
+    """Run `work(*args)` until it gets through a database outage, then `task.retry` (which
+    re-publishes the message) if the outage outlasts the wait."""
+    deadline = time.monotonic() + DATABASE_WAIT_SECONDS
+    tries = 0
+    while True:
+        try:
+            return work(*args)
+        except DATABASE_ERRORS as exc:
+            try:
+                db.session.rollback()
+            except Exception:  # noqa: BLE001, S110 - the connection is gone already
+                pass
+            delay = retry_delay(tries)
+            tries += 1
+            if time.monotonic() + delay > deadline:
+                raise task.retry(countdown=retry_delay(task.request.retries), exc=exc) from None
+            log.warning("%s%s: database unavailable (%s), trying again in %.1f s", task.name,
+                        list(args[:1]), type(exc).__name__, delay)
+            time.sleep(delay)
+
+
+def claim(job_id: int) -> RenderJob | None:
+    """Move the job to rendering with a conditional update; None when it is not ours to render.
+
+    Only a pending or queued job can be claimed, so of two messages for one job (a duplicate, a
+    sweeper re-send) one renders and the other stops here. A job still marked rendering by a
+    process on this host that is gone (killed mid-render; its message came back), or by this
+    process (an attempt interrupted by a database error), is taken over by a compare-and-set
+    on the old claim.
+    """
+    me, now = outbox.this_process(), utcnow()
+    values = {"status": RenderJob.RENDERING, "started_at": now, "claimed_by": me,
+              "attempts": RenderJob.attempts + 1}
+    taken = db.session.execute(update(RenderJob).where(
+        RenderJob.id == job_id, RenderJob.status.in_([RenderJob.PENDING, RenderJob.QUEUED]))
+        .values(**values)).rowcount
+    if not taken:
+        current = db.session.execute(select(RenderJob.status, RenderJob.claimed_by)
+                                     .where(RenderJob.id == job_id)).first()
+        if (current is not None and current.status == RenderJob.RENDERING
+                and current.claimed_by and outbox.claimer_gone(current.claimed_by)):
+            taken = db.session.execute(update(RenderJob).where(
+                RenderJob.id == job_id, RenderJob.status == RenderJob.RENDERING,
+                RenderJob.claimed_by == current.claimed_by).values(**values)).rowcount
+    db.session.commit()
+    return db.session.get(RenderJob, job_id) if taken else None
+
+
+@shared_task(name=RENDER_TASK, bind=True, acks_late=True, max_retries=None,
+             time_limit=RENDER_TIME_LIMIT, soft_time_limit=RENDER_SOFT_TIME_LIMIT)
+def render_handout(self: Task, job_id: int) -> None:
+    """Render the job's revision once; a duplicate delivery finds the job claimed and stops."""
+    waiting_out_database_errors(self, _render, job_id)
+
+
+def _render(job_id: int) -> None:
+    job = claim(job_id)
+    if job is None:
         return
     if _existing(job) is not None:
-        job.status, job.finished_at = RenderJob.DONE, utcnow()
+        job.status, job.finished_at, job.claimed_by = RenderJob.DONE, utcnow(), None
         db.session.commit()
         return
-    job.status, job.started_at = RenderJob.RENDERING, utcnow()
-    job.attempts += 1
-    db.session.commit()
 
     try:
         snapshot = snapshot_from_dict(job.revision.snapshot)
@@ -57,10 +128,13 @@ def render_handout(job_id: int) -> None:
                                  page_size=PageSize(job.options.get("page_size", "letter")))
         data, pages = render_handout_with_pages(snapshot, options)
         html = render_handout_html(snapshot, options)
+    except DATABASE_ERRORS:
+        raise  # not the render's fault: waited out above, not counted as a failed attempt
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, never the text
         db.session.rollback()
         give_up = job.attempts >= current_app.config["RENDER_MAX_ATTEMPTS"]
         job.status = RenderJob.FAILED if give_up else RenderJob.PENDING
+        job.claimed_by = None
         job.error = f"{type(exc).__name__} at {where(exc)}"[:300]
         if give_up:
             _record_handout_event(job, "handout.failed")
@@ -71,7 +145,7 @@ def render_handout(job_id: int) -> None:
     db.session.add(Handout(revision_id=job.revision_id, options_key=job.options_key,
                            pdf=data, html=html,
                            sha256=hashlib.sha256(data).hexdigest(), pages=pages))
-    job.status, job.finished_at, job.error = RenderJob.DONE, utcnow(), ""
+    job.status, job.finished_at, job.error, job.claimed_by = RenderJob.DONE, utcnow(), "", None
     try:
         _record_handout_event(job, "handout.ready")  # flushes, so inside the race guard
         db.session.commit()
@@ -90,7 +164,18 @@ def _record_handout_event(job: RenderJob, event_type: str) -> None:
 
 
 @shared_task(name=SWEEP_TASK)
-def sweep_outbox() -> int:
-    idempotency.purge_expired()
-    embed_sessions.purge_ended()
-    return outbox.sweep() + webhooks.sweep_deliveries()
+def sweep_outbox(resend_sent_before: str | None = None) -> int:
+    """The beat's periodic sweep. With `resend_sent_before` (a worker (re)connected to the
+    broker then, and the broker may have lost its queues) every job and delivery handed to the
+    broker before that moment is sent again. Not retried on a database error: the next sweep
+    comes within seconds."""
+    before = datetime.fromisoformat(resend_sent_before) if resend_sent_before else None
+    try:
+        idempotency.purge_expired()
+        embed_sessions.purge_ended()
+        return outbox.sweep(resend_sent_before=before) + webhooks.sweep_deliveries(
+            requeue_sent_before=before)
+    except DATABASE_ERRORS as exc:
+        db.session.rollback()
+        log.warning("sweep skipped, database unavailable: %s", type(exc).__name__)
+        return 0

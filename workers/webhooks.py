@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from service.webhooks import delivery
 from service.webhooks.events import DELIVER_TASK
+from workers.tasks import retry_delay, waiting_out_database_errors
 
 
-@shared_task(name=DELIVER_TASK, acks_late=True)
-def deliver_webhook(delivery_id: int) -> str | None:
-    """Attempt the delivery if it is due and unclaimed; a duplicate message does nothing."""
-    return delivery.attempt(delivery_id)
+@shared_task(name=DELIVER_TASK, bind=True, acks_late=True, max_retries=None)
+def deliver_webhook(self: Task, delivery_id: int) -> str | None:
+    """Attempt the delivery if it is due and unclaimed; a duplicate message does nothing.
+    A database outage sends the task again with backoff instead of consuming it."""
+    outcome = waiting_out_database_errors(self, delivery.attempt, delivery_id)
+    if outcome == delivery.BUSY:
+        # Its clinic has its share of slots: wait a moment without holding one. Other clinics'
+        # deliveries meanwhile take the free slots.
+        raise self.retry(countdown=retry_delay(0) + 0.5, max_retries=None)
+    return outcome

@@ -129,6 +129,7 @@ def clinic_profile() -> Response | tuple[str, int]:
     if request.method == "GET":
         form = {"name": clinic.name, "contact": clinic.contact,
                 "emergency_number": clinic.emergency_number,
+                "out_of_hours": clinic.out_of_hours,
                 "allowed_embed_origins": "\n".join(clinic.allowed_embed_origins or [])}
         return render_template("admin/clinic.html", form=form, errors={}, saved=False), 200
     changes = parse_profile(request.form.to_dict(), request.files.get("logo"))

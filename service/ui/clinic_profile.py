@@ -1,4 +1,5 @@
-"""Validating the clinic profile form: contact details, emergency number, logo, embed origins."""
+"""Validating the clinic profile form: contact, emergency number, out-of-hours help, logo, embed
+origins."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from werkzeug.datastructures import FileStorage
+
+from plans.guide import has_phone
 
 MAX_LOGO_BYTES = 256 * 1024
 MAX_LOGO_SIDE = 2000
@@ -68,6 +71,17 @@ def parse_profile(form: dict[str, str], logo: FileStorage | None) -> ProfileChan
     contact = form.get("contact", "").strip()
     if len(contact) > 300:
         out.errors["contact"] = "Keep the contact details under 300 characters."
+    elif not has_phone(contact):
+        out.errors["contact"] = (
+            "Add the clinic's phone number: handouts tell patients to call the clinic the "
+            "same day for some signs.")
+    out_of_hours = " ".join(form.get("out_of_hours", "").split())
+    if not out_of_hours:
+        out.errors["out_of_hours"] = (
+            "Say where patients get help when the clinic is closed, for example an "
+            "out-of-hours number, urgent care or NHS 111. Handouts print it.")
+    elif len(out_of_hours) > 300:
+        out.errors["out_of_hours"] = "Keep the out-of-hours help under 300 characters."
     emergency = form.get("emergency_number", "").strip()
     if not EMERGENCY.match(emergency):
         out.errors["emergency_number"] = (
@@ -87,6 +101,7 @@ def parse_profile(form: dict[str, str], logo: FileStorage | None) -> ProfileChan
     if len(origins) > 20:
         out.errors["allowed_embed_origins"] = "List at most 20 origins."
     out.values = {"name": name, "contact": contact, "emergency_number": emergency,
+                  "out_of_hours": out_of_hours,
                   "allowed_embed_origins": origins}
     if form.get("remove_logo"):
         out.values["logo_png"] = None

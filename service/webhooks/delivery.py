@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from standardwebhooks.webhooks import Webhook
@@ -75,6 +75,26 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     return max(0.0, (aware(when) - now).total_seconds())
 
 
+def _clinic_busy(delivery_id: int, now: datetime) -> bool:
+    """The delivery's clinic already has its share of attempts in flight.
+
+    One clinic's slow receivers would otherwise take every delivery slot and hold back every
+    other clinic. Counted before the claim, so two claims at once may both pass: the cap is a
+    fairness bound, not an exact one.
+    """
+    limit = current_app.config["WEBHOOK_CLINIC_IN_FLIGHT"]
+    clinic_id = select(WebhookEndpoint.clinic_id).join(
+        WebhookDelivery, WebhookDelivery.endpoint_id == WebhookEndpoint.id).where(
+        WebhookDelivery.id == delivery_id).scalar_subquery()
+    in_flight = db.session.scalar(
+        select(func.count()).select_from(WebhookDelivery).join(WebhookEndpoint).where(
+            WebhookEndpoint.clinic_id == clinic_id,
+            WebhookDelivery.state == WebhookDelivery.SENDING,
+            # A claim older than any attempt can last belongs to a dead worker.
+            WebhookDelivery.claimed_at > now - timedelta(seconds=60)))
+    return (in_flight or 0) >= limit
+
+
 def claim(delivery_id: int, now: datetime) -> bool:
     """Take the row for this worker; a concurrent or duplicate run gets False and sends nothing."""
     claimed = db.session.execute(update_deliveries().where(
@@ -101,9 +121,17 @@ def remove_endpoint(endpoint: WebhookEndpoint) -> None:
     db.session.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id))
 
 
+# What `attempt` returns when the clinic has its share of attempts in flight: try again soon.
+BUSY = "busy"
+
+
 def attempt(delivery_id: int) -> str | None:
-    """Make the delivery's due attempt once; returns its new state, or None if not ours to send."""
+    """Make the delivery's due attempt once; returns its new state, None if not ours to send,
+    or BUSY when its clinic already has WEBHOOK_CLINIC_IN_FLIGHT attempts under way."""
     now = utcnow()
+    if _clinic_busy(delivery_id, now):
+        db.session.rollback()
+        return BUSY
     if not claim(delivery_id, now):
         return None
     delivery = db.session.get(WebhookDelivery, delivery_id)

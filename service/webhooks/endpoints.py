@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service import audit
 from service.extensions import db
@@ -52,6 +52,13 @@ def checked_url(url: str) -> str:
 def register(clinic_id: int, actor: str, url: str, events: list[str],
              description: str) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its plain signing secret, which the caller shows once and forgets."""
+    limit = current_app.config["WEBHOOK_MAX_ENDPOINTS"]
+    count = db.session.scalar(select(func.count()).select_from(WebhookEndpoint).where(
+        WebhookEndpoint.clinic_id == clinic_id))
+    if (count or 0) >= limit:
+        # Every endpoint multiplies each event's deliveries; past a handful it is a mistake.
+        raise EndpointProblem("url", f"A clinic can have at most {limit} webhook endpoints. "
+                                     "Delete one you no longer use first.")
     secret = new_secret()
     endpoint = WebhookEndpoint(clinic_id=clinic_id, url=checked_url(url), events=ordered(events),
                                description=description, secret_ciphertext=encrypt(secret))

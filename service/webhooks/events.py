@@ -96,12 +96,23 @@ def _send_after_commit(session: Session) -> None:
         if not queue.send(DELIVER_TASK, delivery_id):
             break  # broker down: the rows stay due and the sweeper sends them
         sent.append(delivery_id)
-    if sent:
+    if not sent:
+        return
+    try:
         # This session may not run SQL after commit, so the note that keeps the sweeper from
         # sending them again goes through a connection of its own.
+        # Only rows no attempt has touched yet: a fast worker may already have tried one and
+        # rescheduled it, and marking that queued would hide it from the sweeper.
+        table = WebhookDelivery.__table__
         with db.engine.begin() as connection:
-            connection.execute(sa_update(WebhookDelivery.__table__).where(
-                WebhookDelivery.__table__.c.id.in_(sent)).values(queued_at=utcnow()))
+            connection.execute(sa_update(table).where(
+                table.c.id.in_(sent), table.c.state == WebhookDelivery.PENDING,
+                table.c.schedule_step == 0).values(queued_at=utcnow()))
+    except Exception as exc:  # noqa: BLE001 - what committed stands; see below
+        # Raising here would turn a committed plan into an error response. Without the note the
+        # sweeper sends these again, and the delivery task's claim makes that a no-op.
+        log.warning("could not note %d sent webhook deliveries: %s", len(sent),
+                    type(exc).__name__)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -119,30 +130,39 @@ def send(delivery_id: int) -> bool:
     return True
 
 
-def sweep_deliveries(now: datetime | None = None) -> int:
+def sweep_deliveries(now: datetime | None = None,
+                     requeue_sent_before: datetime | None = None) -> int:
     """Send every delivery whose next attempt is due; free claims a crashed worker left.
 
     Called from the same beat task as the render outbox sweep. Safe to run anywhere, any
-    number of times: the delivery task claims its row before sending.
+    number of times: the delivery task claims its row before sending. Deliveries handed to the
+    broker before `requeue_sent_before` (a broker reconnect, which may have lost the queue) are
+    sent again too.
     """
     now = now or utcnow()
+    requeue_before = now - _REQUEUE_AFTER
+    if requeue_sent_before is not None:
+        requeue_before = max(requeue_before, requeue_sent_before)
     delivery.release_stuck(now, _STUCK_CLAIM)
-    due = db.session.scalars(select(WebhookDelivery.id).where(
+    due = db.session.execute(select(WebhookDelivery.id, WebhookDelivery.schedule_step).where(
         WebhookDelivery.state == WebhookDelivery.PENDING,
         WebhookDelivery.next_attempt_at <= now,
         or_(
             WebhookDelivery.queued_at.is_(None)
             & or_(WebhookDelivery.schedule_step > 0,
                   WebhookDelivery.created_at <= now - _FRESH_GRACE),
-            WebhookDelivery.queued_at <= now - _REQUEUE_AFTER,
+            WebhookDelivery.queued_at <= requeue_before,
         ),
     ).order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(500)).all()
     sent = 0
-    for delivery_id in due:
+    for delivery_id, step in due:
         if not queue.send(DELIVER_TASK, delivery_id):
             break  # broker down: the next sweep tries again
-        db.session.execute(update_deliveries().where(WebhookDelivery.id == delivery_id)
-                           .values(queued_at=now))
+        # Conditional: if the worker already made this attempt (and rescheduled the row),
+        # marking it queued would hide its next attempt from the sweeper.
+        db.session.execute(update_deliveries().where(
+            WebhookDelivery.id == delivery_id, WebhookDelivery.state == WebhookDelivery.PENDING,
+            WebhookDelivery.schedule_step == step).values(queued_at=now))
         db.session.commit()
         sent += 1
     if sent:

@@ -96,6 +96,7 @@ def test_api_key_is_shown_once_works_and_stops_working_when_revoked(app, client,
 def test_clinic_profile_validates_logo_emergency_number_and_embed_origins(app, client, people):
     signed_in(client, "admin@a.example")
     form = {"name": "Clinic A", "contact": "555-0101", "emergency_number": "112",
+            "out_of_hours": "Call 555-0191",
             "allowed_embed_origins": "https://portal.a.example\nhttp://localhost:8080"}
     bad = dict(form, csrf_token=csrf_from(client, "/admin/clinic"), emergency_number="call us",
                allowed_embed_origins="https://portal.a.example/path")

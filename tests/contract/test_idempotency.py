@@ -188,3 +188,63 @@ def test_a_retried_patch_with_its_key_makes_one_new_revision(app, client, clinic
     other = client.post(PLANS, json={"notes": "week 2"}, headers=keyed(clinics.a, "rev-2"))
     assert other.status_code == 422
     assert other.get_json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_the_answer_commits_with_the_plan_so_a_lost_connection_after_commit_replays(
+        app, client, clinics, monkeypatch):
+    """The database commits, then the connection drops before we hear back: the client sees
+    503, and its retry with the same key gets the committed plan, not a second one."""
+    from sqlalchemy.exc import OperationalError
+
+    from service import transaction
+    from service.extensions import db
+
+    with app.app_context():
+        session_class = type(db.session())
+    real_commit = session_class.commit
+    dropped: list[bool] = []
+
+    def commit_then_drop(self) -> None:
+        real_commit(self)
+        if transaction.deferring() and not dropped:  # the request's one commit
+            dropped.append(True)
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(session_class, "commit", commit_then_drop)
+    first = client.post(PLANS, json=plan_body(), headers=keyed(clinics.a, "dropped"))
+    assert first.status_code == 503
+    assert first.mimetype == "application/problem+json"
+    assert first.headers["Retry-After"]
+    again = client.post(PLANS, json=plan_body(), headers=keyed(clinics.a, "dropped"))
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert counts(app) == (1, 1, 1)
+
+
+def test_after_commit_work_that_fails_never_turns_a_stored_plan_into_an_error(
+        app, client, clinics, monkeypatch):
+    from service import planning
+
+    def broken_dispatch(job_id: int) -> bool:
+        raise RuntimeError("broker and database both vanished")
+
+    monkeypatch.setattr(planning, "dispatch", broken_dispatch)
+    for headers in (keyed(clinics.a, "after"), clinics.a):
+        resp = client.post(PLANS, json=plan_body(), headers=headers)
+        assert resp.status_code == 201
+    again = client.post(PLANS, json=plan_body(), headers=keyed(clinics.a, "after"))
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert counts(app) == (2, 2, 2)
+
+
+def test_a_key_row_is_only_ever_committed_with_its_answer(app, client, clinics):
+    """No in-flight row is left behind by a request that failed, so nothing can hold the key."""
+    from service.extensions import db
+    from service.idempotency import IdempotencyRecord
+
+    client.post(PLANS, json=plan_body(), headers=keyed(clinics.a, "ok"))
+    client.post(PLANS, json=plan_body(patient={}), headers=keyed(clinics.a, "bad"))
+    client.post(PLANS, json=plan_body(screening={"red_flags": ["cauda_equina"]}),
+                headers=keyed(clinics.a, "refused"))
+    with app.app_context():
+        rows = db.session.execute(select(IdempotencyRecord.key, IdempotencyRecord.state)).all()
+    assert [tuple(r) for r in rows] == [("ok", IdempotencyRecord.DONE)]

@@ -42,14 +42,30 @@ def _assert_handout(pdf: bytes, plan: dict) -> None:
 def _render_through_worker(db_url: str, broker_url: str, tmp_path: Path, start_worker) -> None:
     app = worker_app(db_url, broker_url, tmp_path / "instance")
     clinics = ClinicKeys(app)
-    worker = start_worker(worker_env(app))
-    client = app.test_client()
-    plan = _post_plan(client, clinics)
-    pdf = _pdf_when_ready(client, clinics, plan["id"], timeout=60)
-    worker.stop()
-    assert pdf is not None, worker.log.read_text()[-3000:]
-    _assert_handout(pdf, plan)
-    assert CANARY not in worker.log.read_text(), "patient name leaked into the worker log"
+    try:
+        worker = start_worker(worker_env(app))
+        client = app.test_client()
+        plan = _post_plan(client, clinics)
+        pdf = _pdf_when_ready(client, clinics, plan["id"], timeout=60)
+        worker.stop()
+        assert pdf is not None, worker.log.read_text()[-3000:]
+        _assert_handout(pdf, plan)
+        assert CANARY not in worker.log.read_text(), "patient name leaked into the worker log"
+    finally:
+        _empty_tables(app)
+
+
+def _empty_tables(app) -> None:
+    """The PostgreSQL database is the session's, shared with every later test (tests/
+    test_recovery.py runs after this directory): leave it as the app fixture does, empty."""
+    from service.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.engine.dispose()
 
 
 def test_embedded_default_renders_a_pdf_through_a_real_worker(tmp_path, start_worker):

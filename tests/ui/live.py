@@ -64,9 +64,11 @@ class LiveLimber:
         hashed = hash_password(PASSWORD)
         with self.app.app_context():
             a = Clinic(slug="riverside", name="Riverside Physio", contact="555-0100",
-                       emergency_number="911", allowed_embed_origins=[])
+                       emergency_number="911", allowed_embed_origins=[],
+                       out_of_hours="Call 555-0190 or go to urgent care")
             b = Clinic(slug="lakeside", name="Lakeside Rehab", contact="555-0200",
-                       emergency_number="999", allowed_embed_origins=[])
+                       emergency_number="999", allowed_embed_origins=[],
+                       out_of_hours="Call NHS 111")
             db.session.add_all([a, b])
             db.session.flush()
             db.session.add_all([

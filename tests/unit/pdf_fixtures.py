@@ -7,12 +7,14 @@ import struct
 import zlib
 from dataclasses import replace
 
+from plans.guide import default_guide
 from plans.model import (
     ClinicInfo,
     Dose,
     DoseRange,
     FaqEntry,
     HandoutSnapshot,
+    PhaseNote,
     Plan,
     RedFlag,
     ResolvedExercise,
@@ -27,7 +29,8 @@ def _exercise(id: str, name: str, pose: str, dose: Dose, dose_text: str, steps: 
               adapted_because: str = "") -> ResolvedExercise:
     return ResolvedExercise(
         id=id, name=name, purpose=f"Purpose of {name.lower()}: calmer, easier bending.",
-        steps=steps, cues=(cue,), feel=feel, back_off=back_off, dose=dose,
+        steps=steps, cues=(cue, f"Breathe out slowly as you do the {name.lower()}."),
+        feel=feel, back_off=back_off, dose=dose,
         dose_range=DoseRange({"reps": (1, 20)}), dose_text=dose_text, phase=phase, pose=pose,
         illustration_alt=alt, adapted_because=adapted_because,
     )
@@ -163,9 +166,19 @@ def png_logo() -> str:
     return base64.b64encode(png).decode()
 
 
+PHASE_NOTES = (
+    PhaseNote("Daily routine", "Do these in order. Keep every stretch gentle."),
+    PhaseNote("Strength", "A little strength work helps you keep the range you opened."),
+    PhaseNote("Every day", "Walking counts, even a few minutes."),
+)
+
+
 def make_snapshot(patient_name: str = "Maria G.", notes: str = "", exercises=EXERCISES,
-                  logo: str = "", **snapshot_changes) -> HandoutSnapshot:
-    """A complete snapshot for a made-up patient; keyword arguments replace snapshot fields."""
+                  logo: str = "", legacy: bool = False, **snapshot_changes) -> HandoutSnapshot:
+    """A complete snapshot for a made-up patient; keyword arguments replace snapshot fields.
+
+    legacy=True makes one as stored before handout v2: no safety-netting guide, phase notes or
+    out-of-hours route (its red flags are what it prints)."""
     plan = Plan(
         template_id="hamstring-calm-back", template_version=3,
         template_hash="9f2c4e1ab37d5c60e8f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7",
@@ -177,22 +190,28 @@ def make_snapshot(patient_name: str = "Maria G.", notes: str = "", exercises=EXE
         habit_anchor="Do the first two moves while your morning coffee brews.",
         tracking_prompts=("What felt easier today?", "Did anything feel sharp or zappy?"),
         faq=FAQ, sources=SOURCES, notes=notes,
+        phase_notes=() if legacy else PHASE_NOTES,
+        guide=None if legacy else default_guide()[0],
     )
     snapshot = HandoutSnapshot(
         plan_id="PLN-7Q4K2", revision=2, created_on="2026-11-28", clinician="Dr. Sam Okafor, PT",
         clinic=ClinicInfo(name="Riverside Physio",
                           contact="Call 555-0142 · riversidephysio.example",
-                          emergency_number="911", logo_png_b64=logo),
+                          emergency_number="911", logo_png_b64=logo,
+                          out_of_hours="" if legacy else "Call 555-0199 (nurse line) or go to "
+                                                         "urgent care"),
         plan=plan,
     )
     return replace(snapshot, **snapshot_changes)
 
 
 def many_exercises(count: int) -> tuple[ResolvedExercise, ...]:
-    """`count` exercises cycling through EXERCISES, each with a unique name and last line."""
+    """`count` exercises cycling through EXERCISES, each with a unique name, tip and last
+    line (its back-off line)."""
     out = []
     for i in range(count):
         base = EXERCISES[i % len(EXERCISES)]
         out.append(replace(base, id=f"{base.id}_{i}", name=f"{base.name} {i + 1}",
-                           cues=(f"Tip number {i + 1}: {base.cues[0]}",)))
+                           cues=(f"Tip number {i + 1}: {base.cues[0]}",),
+                           back_off=f"{base.back_off} (move {i + 1})", adapted_because=""))
     return tuple(out)

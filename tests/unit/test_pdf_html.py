@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from pdf_fixtures import make_snapshot, png_logo
 
 from pdf.html import render_handout_html
-from plans.model import HandoutOptions, PageSize, Tier
+from plans.model import HandoutOptions, PageSize
 
 
 class _Outline(HTMLParser):
@@ -54,31 +54,43 @@ def test_html_is_a_complete_document_with_language_and_title():
     assert "@media print" in html and "size: A4" in html
 
 
-def test_html_puts_stop_and_get_help_first_with_urgent_tiers():
-    """The first heading after the title is "Stop and get help", with both urgent tiers and
-    the clinic's emergency number as sub-headings."""
-    outline = _parse(render_handout_html(make_snapshot(), HandoutOptions()))
+def test_html_puts_stop_and_get_help_first_with_the_safety_netting_tiers():
+    """The first heading after the title is "Stop and get help", then the three section B
+    tiers, each followed by its action line, signs and where to go, then the rest in the PDF's
+    order."""
+    snap = make_snapshot(notes="Walk after lunch.")
+    outline = _parse(render_handout_html(snap, HandoutOptions()))
     headings = outline.headings
     assert headings[0] == ("h1", "Your home exercise plan")
     assert headings[1] == ("h2", "Stop and get help")
-    assert headings[2][1].startswith("Call 911 or go to the emergency department now")
-    assert headings[3][1].startswith("Call your clinic today")
-    assert ("h2", "Your exercises") in headings
-    assert ("h2", "Track your week") in headings
+    tiers = snap.plan.guide.safety_net
+    assert [h for _, h in headings[2:5]] == [f"{t.heading}." for t in tiers]
+    text = "".join(outline.text)
+    for tier in tiers:
+        assert tier.action in text and all(sign in text for sign in tier.signs)
+    assert "Emergency number: 911" in text
+    assert "When the clinic is closed: Call 555-0199" in text
+    order = [h for _, h in headings]
+    assert order.index("Your week at a glance") < order.index("Notes from your clinician") \
+        < order.index("Your exercises") < order.index("Track your four weeks")
 
 
-def test_html_has_lists_for_steps_and_warning_signs():
-    """Steps are an ordered list; warning signs and prompts are unordered lists."""
+def test_html_has_lists_for_steps_cues_and_warning_signs_and_captions():
+    """Steps are an ordered list; signs, cues and prompts are unordered lists; every picture
+    has a caption; every cue, purpose and phase note is there."""
     snap = make_snapshot()
-    outline = _parse(render_handout_html(snap, HandoutOptions()))
+    html = render_handout_html(snap, HandoutOptions())
+    outline = _parse(html)
     tags = [t for t, _ in outline.tags]
     assert tags.count("ol") == len(snap.plan.exercises)
-    assert tags.count("ul") >= 3
+    assert tags.count("figcaption") == len(snap.plan.exercises)
+    assert tags.count("ul") >= 3 + len(snap.plan.exercises)
     text = "".join(outline.text)
-    for flag in snap.plan.red_flags:
-        assert flag.text in text
     for exercise in snap.plan.exercises:
-        assert exercise.dose_text in text
+        assert exercise.dose_text in text and exercise.purpose in text
+        assert all(cue in text for cue in exercise.cues)
+    assert all(n.note in text for n in snap.plan.phase_notes)
+    assert "cancer" not in text.lower()
 
 
 def test_every_illustration_is_an_svg_image_with_its_alt_text():
@@ -121,13 +133,13 @@ def test_user_text_is_escaped_and_shown_literally():
     assert labels[0] == 'a "b" <c>'
 
 
-def test_large_print_html_uses_18pt_and_wider_line_spacing():
+def test_large_print_html_uses_16pt_and_wider_line_spacing():
     """Large print carries through to the HTML version."""
     html = render_handout_html(make_snapshot(), HandoutOptions(large_print=True))
-    assert "font-size: 18pt" in html and "line-height: 1.5" in html
+    assert "font-size: 16pt" in html and "line-height: 1.5" in html
 
 
 def test_slow_down_tier_is_in_the_html():
     snap = make_snapshot()
     text = "".join(_parse(render_handout_html(snap, HandoutOptions())).text)
-    assert all(f.text in text for f in snap.plan.red_flags if f.tier is Tier.SLOW_DOWN)
+    assert all(sign in text for sign in snap.plan.guide.safety_net[2].signs)

@@ -25,9 +25,9 @@ def test_every_pose_the_catalogue_may_name_has_its_own_drawing():
 
 @pytest.mark.parametrize("key", NAMED_POSES + ["no_such_pose", ""])
 def test_pose_draws_within_its_box_as_pdf_and_svg(key):
-    """Drawings scale to the asked width, stay inside their box, and have an SVG twin."""
-    drawing = drawing_for(key, 180)
-    assert drawing.width == 180 and 0 < drawing.height <= 180
+    """Drawings fill the asked picture box, stay inside it, and have an SVG twin."""
+    drawing = drawing_for(key, 180, 120)
+    assert (drawing.width, drawing.height) == (180, 120)
     x0, y0, x1, y1 = drawing.getBounds()
     assert x0 >= 0 and y0 >= 0 and x1 <= drawing.width + 0.5 and y1 <= drawing.height + 0.5
     svg = svg_for(key, "label")

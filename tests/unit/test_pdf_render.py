@@ -7,11 +7,22 @@ import io
 
 import pytest
 from pdf_fixtures import EXERCISES, make_snapshot, many_exercises, png_logo
-from pdf_helpers import assert_urgent_tiers_on_page_one, page_texts, pages_with
+from pdf_helpers import (
+    assert_safety_net_rule,
+    drawn_rectangles,
+    flat,
+    page_texts,
+    pages_with,
+    text_runs,
+)
 from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from pdf import render_handout
-from pdf.render import content_id, render_handout_with_pages
+from pdf import styles as st
+from pdf.content import PICTURE_LEGEND, dose_grid, exercise_groups, plan_code, safety_tiers
+from pdf.render import render_handout_with_pages
+from pdf.styles import sheet_for
 from plans.model import HandoutOptions, PageSize, Tier
 
 ALL_OPTIONS = [HandoutOptions(large_print=lp, page_size=ps)
@@ -29,62 +40,196 @@ def rendered(request, snapshot):
     return request.param, pdf, pages, page_texts(pdf)
 
 
-def test_page_one_has_stop_and_get_help_with_both_urgent_tiers(rendered, snapshot):
-    """Page 1 carries the red-flag heading, the whole emergency tier with the clinic's emergency
-    number, and the same-day tier. In standard print every same-day sign is on page 1; in large
-    print (18 pt) at least its heading and first sign are, and the rest may continue in the box
-    on page 2."""
+def test_page_one_has_the_safety_netting_tiers_with_their_action_lines(rendered, snapshot):
+    """REFERENCES.md section B on the handout: each tier's heading is followed by its action
+    line ("Stop the exercises and ...") and its signs on the same page. In standard print all
+    three tiers are on page 1; in large print the emergency tier is, with the emergency number,
+    and a later tier may continue, whole, in the box on page 2."""
     options, _, _, texts = rendered
-    assert_urgent_tiers_on_page_one(texts, snapshot, options)
+    assert_safety_net_rule(texts, snapshot, options)
+    tiers = safety_tiers(snapshot.plan)
+    assert [t.tier for t in tiers] == list(Tier)
+    assert all(t.action.startswith(("Stop the exercises", "Make the exercises easier"))
+               for t in tiers)
 
 
-def test_slow_down_tier_is_on_the_handout(rendered, snapshot):
-    """The third tier (slow down and check in) appears too, after the urgent ones."""
-    _, _, _, texts = rendered
-    for flag in snapshot.plan.red_flags:
-        if flag.tier is Tier.SLOW_DOWN:
-            assert pages_with(texts, flag.text), flag.id
+def test_same_day_tier_gives_the_clinic_phone_and_out_of_hours_route(rendered, snapshot):
+    """Where to go is printed under the same-day tier: the clinic's phone and its out-of-hours
+    route, from clinic configuration."""
+    texts = rendered[3]
+    same_day = pages_with(texts, "Contact the clinic today. Stop the exercises and call")[0]
+    page = texts[same_day - 1]
+    assert "Clinic: Riverside Physio, Call 555-0142" in page
+    assert "When the clinic is closed: Call 555-0199 (nurse line) or go to urgent care" in page
 
 
-def test_header_names_patient_clinic_clinician_date_and_plan(rendered, snapshot):
-    """Page 1 shows who the plan is for, who wrote it, when, and which plan revision."""
+def test_no_history_item_is_printed_as_something_to_call_about(rendered, snapshot):
+    """The handout's signs are new or worsening symptoms only: the screening's history items
+    (the fixture's red flag "You have had cancer in the past") never reach a new handout."""
+    whole = " ".join(rendered[3])
+    assert "cancer" not in whole.lower()
+
+
+def test_header_names_patient_clinic_clinician_date_and_plan_code(rendered, snapshot):
+    """Page 1 shows who the plan is for, who wrote it, when, and one short plan code with its
+    revision; "version" is not used for the plan revision."""
     first = rendered[3][0]
-    for text in ("Maria G.", "Riverside Physio", "Dr. Sam Okafor, PT", "2026-11-28",
-                 "PLN-7Q4K2, version 2"):
+    code = plan_code(snapshot)
+    for text in ("Maria G.", "Riverside Physio", "From: Dr. Sam Okafor, PT", "2026-11-28",
+                 f"Plan code: {code}, revision 2"):
         assert text in first
+    assert "version" not in " ".join(rendered[3]).lower()
 
 
-def test_every_exercise_name_and_dose_text_appear(rendered, snapshot):
-    """Each exercise appears by name with its dose in plain words."""
+def test_plan_code_has_no_look_alike_characters(snapshot):
+    """The code avoids 0/O, 1/l/I (and 5/S, 8/B): it is read aloud and copied by hand."""
+    for n in range(40):
+        code = plan_code(dataclasses.replace(snapshot, revision=n))
+        assert len(code) == 7 and code[3] == "-"
+        assert not set(code) & set("0O1lI5S8B")
+
+
+def test_from_is_left_out_when_no_clinician_is_named():
+    """An empty "From:" line says nothing to a patient; it is left out."""
+    texts = page_texts(render_handout(make_snapshot(clinician=""), HandoutOptions()))
+    assert "From:" not in texts[0]
+
+
+def test_every_word_of_each_exercise_reaches_the_page(rendered, snapshot):
+    """Name, purpose, every step, every cue, what to feel, when to back off, and why it was
+    changed; each exercise under its phase, whose note is printed too."""
     whole = " ".join(rendered[3])
     for exercise in snapshot.plan.exercises:
-        assert exercise.name in whole
-        assert f"How much: {exercise.dose_text}" in whole
-        for step in exercise.steps:
-            assert step in whole
+        for text in (exercise.name, exercise.purpose, exercise.feel, exercise.back_off,
+                     exercise.adapted_because, *exercise.steps, *exercise.cues):
+            assert flat(text) in whole, (exercise.id, text)
+    for note in snapshot.plan.phase_notes:
+        assert f"{note.name} {note.note}" in whole
 
 
-def test_every_page_has_page_x_of_y_plan_id_content_id_and_contact(rendered, snapshot):
+def test_exercises_are_grouped_under_their_phase_headings(rendered, snapshot):
+    """A phase heading comes before the first exercise of its phase and after the last of the
+    previous one (added and desk-day moves are never steps of another phase)."""
+    whole = " ".join(rendered[3])
+    positions = []
+    for group in exercise_groups(snapshot.plan):
+        positions.append(whole.index(f"{group.phase.name} {group.phase.note}"))
+        for number, exercise in group.exercises:
+            positions.append(whole.index(f"{number}. {exercise.name}"))
+    assert positions == sorted(positions)
+
+
+def test_each_exercise_has_its_dose_grid(rendered, snapshot):
+    """A dose grid with the parts that apply (sets, repeats or time, hold, how often, side)."""
+    whole = " ".join(rendered[3])
+    for exercise in snapshot.plan.exercises:
+        for label, value in dose_grid(exercise.dose):
+            assert label in whole and value in whole, (exercise.id, label, value)
+        assert exercise.dose_text in whole  # the week at a glance
+
+
+def test_every_page_has_page_x_of_y_plan_code_and_contact(rendered, snapshot):
     """Page decorations are on every page, not just the last."""
     _, _, pages, texts = rendered
     assert len(texts) == pages
-    ident = content_id(snapshot)
     for number, text in enumerate(texts, start=1):
         assert f"Page {number} of {pages}" in text
-        assert f"Plan PLN-7Q4K2, version 2 · ID {ident}" in text
+        assert f"Plan code {plan_code(snapshot)}, revision 2" in text
         assert "Call 555-0142" in text
 
 
 def test_sections_after_the_exercises_are_present(rendered):
-    """Tracking sheet with prompts, FAQ, sources, clinician notes and the disclaimer."""
+    """Four-week log with prompts and review line, FAQ, sources, clinician notes, the
+    pain rule, getting down and up, words explained, and the disclaimer."""
     whole = " ".join(rendered[3])
-    for text in ("Track your week", "How did it feel?", "What felt easier today?",
+    for text in ("Track your four weeks", "Week 4", "How it felt",
+                 "If you do them twice a day, tick two boxes", "What felt easier today?",
+                 "Bring this sheet and your log to your next visit",
                  "Questions people ask", "How often should I stretch?",
                  "Where this advice comes from", "American College of Physicians",
                  "Notes from your clinician", "Walk after lunch on work days.",
+                 "How much is too much?", "Getting down and up:",
+                 "do the lying moves on a firm bed",
+                 "Hamstrings: the muscles at the back of your thigh",
                  "This sheet is not a substitute for your clinician's advice",
                  "In an emergency, call 911."):
-        assert text in whole
+        assert text in whole, text
+
+
+def test_clinician_notes_come_right_after_the_week_at_a_glance(rendered):
+    """The most personal part is read early, before the exercises and the FAQ."""
+    whole = " ".join(rendered[3])
+    assert whole.index("Your week at a glance") < whole.index("Notes from your clinician") \
+        < whole.index("Your exercises") < whole.index("Questions people ask")
+
+
+def test_no_heading_is_the_last_line_of_a_page_and_no_text_leaves_the_page(rendered):
+    """Headings are bold and larger than the body; none is the lowest line above the footer.
+    Every text run lies inside the page."""
+    options, pdf, _, _ = rendered
+    sheet = sheet_for(options)
+    (width, height), pages = text_runs(pdf)
+    for number, runs in enumerate(pages, start=1):
+        for text, bold, size, x, y in runs:
+            right = x + stringWidth(text, st.BOLD if bold else st.REGULAR, size)
+            assert 0 <= x and right <= width + 0.5 and 0 <= y <= height, (number, text)
+        body = [r for r in runs if r[4] > sheet.bottom_margin - 1]
+        if number < len(pages) and body:
+            lowest = min(body, key=lambda r: r[4])
+            assert not (lowest[1] and lowest[2] > sheet.body_size * 1.05), (number, lowest)
+
+
+def test_pictures_are_at_least_one_and_a_half_inches_tall_and_larger_in_large_print(
+        snapshot):
+    """Each exercise's picture box (its frame, read back from the PDF's drawing operators) is
+    at least 1.5 inch tall in standard print, and larger, never smaller, in large print."""
+    sizes = {}
+    for large in (False, True):
+        pdf = render_handout(snapshot, HandoutOptions(large_print=large))
+        frames = [r for page in drawn_rectangles(pdf) for r in page
+                  if 72 <= r[3] <= 300 and 72 <= r[2] <= 300]
+        assert len(frames) == len(snapshot.plan.exercises), large
+        sizes[large] = min(r[3] for r in frames)
+    assert sizes[False] >= 1.5 * 72 - 0.5
+    assert sizes[True] > sizes[False]
+
+
+def test_each_picture_has_its_caption_and_the_legend_is_printed(rendered, snapshot):
+    """Every picture is captioned, and the one-line legend explains the greys and the blue."""
+    whole = " ".join(rendered[3])
+    assert PICTURE_LEGEND in whole
+    for exercise in snapshot.plan.exercises:
+        assert exercise.illustration_alt in whole
+
+
+def test_a_long_clinic_contact_wraps_in_the_footer_at_ten_points_or_more():
+    """A long contact is wrapped (or cut with "...") in the footer, never shrunk below 10 pt
+    and never off the page."""
+    contact = ("Riverside Physio, Suite 400, 1200 Long Street Name, Springfield Heights "
+               "Medical Centre, phone 555-0142, fax 555-0143, riversidephysio.example, "
+               "open Monday to Friday 8 to 6 and Saturday 9 to 12 ") * 2
+    snap = make_snapshot(clinic=dataclasses.replace(make_snapshot().clinic, contact=contact))
+    for options in ALL_OPTIONS:
+        pdf = render_handout(snap, options)
+        sheet = sheet_for(options)
+        (width, _), pages = text_runs(pdf)
+        for runs in pages:
+            footer = [r for r in runs if r[4] < sheet.bottom_margin - 1]
+            assert footer and all(r[2] >= 10 for r in footer)
+            assert any("Suite 400" in r[0] for r in footer)
+            assert all(r[3] + stringWidth(r[0], st.BOLD if r[1] else st.REGULAR, r[2])
+                       <= width - sheet.margin + 0.5 for r in footer)
+
+
+def test_a_snapshot_stored_before_handout_v2_still_renders_its_tiers():
+    """Old revisions (no guide, no out-of-hours route) render their own red flags under plain
+    action lines; nothing is looked up in today's data."""
+    snap = make_snapshot(legacy=True)
+    texts = page_texts(render_handout(snap, HandoutOptions()))
+    assert_safety_net_rule(texts, snap, HandoutOptions())
+    whole = " ".join(texts)
+    for flag in snap.plan.red_flags:
+        assert flag.text in whole
 
 
 def test_same_snapshot_and_options_give_identical_bytes(snapshot):
@@ -103,7 +248,8 @@ def test_page_size_follows_the_options(snapshot):
 
 def test_twelve_exercises_and_long_notes_never_split_an_exercise(snapshot):
     """With 12 exercises and 2,000 characters of notes, each exercise's name and its last
-    line (the tip) land on the same page, in every print and paper size."""
+    line land on the same page in standard print (the whole block is kept together); in large
+    print the name, picture and steps are (its tips and feel lines may follow overleaf)."""
     notes = ("Keep the stretch gentle and stop if it pinches. " * 42)[:2000]
     big = make_snapshot(exercises=many_exercises(12), notes=notes)
     for options in ALL_OPTIONS:
@@ -112,8 +258,10 @@ def test_twelve_exercises_and_long_notes_never_split_an_exercise(snapshot):
         assert pages > 3
         for number, exercise in enumerate(big.plan.exercises, start=1):
             name_pages = pages_with(texts, f"{number}. {exercise.name}")
-            tip_pages = pages_with(texts, f"Tip: {exercise.cues[0]}")
-            assert len(name_pages) == 1 and name_pages == tip_pages, (options.key, number)
+            last = (exercise.steps[-1] if options.large_print
+                    else f"When to back off: {exercise.back_off}")
+            assert len(name_pages) == 1 and name_pages[0] in pages_with(texts, last), (
+                options.key, number)
         assert "stop if it pinches" in " ".join(texts)
 
 
@@ -131,18 +279,18 @@ def test_fixture_has_realistic_size():
     assert {f.tier for f in snap.plan.red_flags} == set(Tier)
 
 
-def test_warning_box_running_onto_page_two_says_continued_and_names_its_tier():
-    """When the large-print warning box does not fit page 1, its part on page 2 is headed
-    "Stop and get help (continued)" and repeats the instruction of the tier it continues."""
-    snap = make_snapshot()
-    extra = tuple(dataclasses.replace(f, id=f"{f.id}_{i}", text=f"{f.text} (case {i})")
-                  for i in range(3) for f in snap.plan.red_flags if f.tier is Tier.SAME_DAY)
-    plan = dataclasses.replace(snap.plan, red_flags=snap.plan.red_flags + extra)
-    pdf = render_handout(dataclasses.replace(snap, plan=plan), HandoutOptions(large_print=True))
-    texts = page_texts(pdf)
+def test_warning_box_running_onto_page_two_says_continued(snapshot):
+    """When the large-print box does not fit page 1, its part on page 2 is headed
+    "Stop and get help (continued)" and starts with a whole tier, heading and action first."""
+    guide = snapshot.plan.guide
+    longer = dataclasses.replace(guide.safety_net[1], signs=guide.safety_net[1].signs * 3)
+    guide = dataclasses.replace(guide, safety_net=(guide.safety_net[0], longer,
+                                                   guide.safety_net[2]))
+    big = dataclasses.replace(snapshot, plan=dataclasses.replace(snapshot.plan, guide=guide))
+    texts = page_texts(render_handout(big, HandoutOptions(large_print=True)))
     assert "Stop and get help (continued)" in texts[1]
-    assert "Continued: call your clinic today if you have:" in texts[1]
     assert "(continued)" not in texts[0]
+    assert_safety_net_rule(texts, big, HandoutOptions(large_print=True))
 
 
 def test_an_exercise_taller_than_a_page_still_renders_every_step():
@@ -182,3 +330,18 @@ def test_bytes_are_identical_across_processes(snapshot, tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          env=env, cwd=tmp_path, check=True).stdout
     assert out == hashlib.sha256(render_handout(snapshot, HandoutOptions())).hexdigest()
+
+
+def test_shared_line_breaks_never_change_the_bytes():
+    """Line breaks are shared across renders (pdf.flowables._BREAKS). A handout whose notes
+    and FAQ split over pages renders to the same bytes with the cache empty, after other
+    handouts have filled it, and again."""
+    from pdf import flowables
+
+    notes = ("Keep the stretch gentle and stop if it pinches. " * 42)[:2000]
+    big = make_snapshot(exercises=many_exercises(12), notes=notes)
+    for options in ALL_OPTIONS:
+        flowables._BREAKS.clear()
+        cold = render_handout(big, options)
+        render_handout(make_snapshot(notes="Other words."), options)
+        assert render_handout(big, options) == cold, options.key

@@ -94,3 +94,12 @@ def test_fast_paragraphs_match_reportlabs_parser_exactly(text):
     assert frags(Para(para(text), style)) == frags(Paragraph(para(text), style))
     assert frags(Para(text, style, label="Tip:")) == \
         frags(Paragraph(f"<b>Tip:</b> {para(text)}", style))
+
+
+def test_an_out_of_hours_route_the_font_cannot_draw_is_named_in_the_error():
+    """The clinic's out-of-hours route is printed, so it is checked like every other field."""
+    snap = make_snapshot()
+    clinic = dataclasses.replace(snap.clinic, out_of_hours="Call 111 or \u591c\u9593\u8a3a\u7642")
+    with pytest.raises(UnrenderableText) as caught:
+        render_handout(dataclasses.replace(snap, clinic=clinic), HandoutOptions())
+    assert caught.value.field == "clinic.out_of_hours"

@@ -1,6 +1,7 @@
 """Imports inside plans/ only point down the layers, so there is no cycle to untangle again.
 
-data (model, errors, datacheck; then dosage, schemas) -> catalogue -> rules -> assembly
+data (model, errors, datacheck; then dosage, schemas) -> catalogue (and guide, the handout's
+safety-netting data) -> rules -> assembly
 (and snapshot) -> readability -> vetting and report. Imports inside functions count too: a
 lazy import is how the old catalogue -> vetting -> readability -> assembly -> catalogue cycle
 hid.
@@ -16,7 +17,7 @@ import plans
 RANK = {
     "model": 0, "errors": 0, "datacheck": 0,
     "dosage": 1, "schemas": 1,
-    "catalogue": 2,
+    "catalogue": 2, "guide": 2,
     "rules": 3,
     "assembly": 4, "snapshot": 4,
     "readability": 5,

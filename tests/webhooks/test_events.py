@@ -88,7 +88,7 @@ def test_deliveries_recorded_while_the_broker_is_down_are_sent_by_the_sweeper(
         assert sweep_deliveries(now=soon) == 1
     # Each test run's broker keys carry LIMBER_BROKER_KEY_PREFIX (tests/conftest.py).
     prefix = app.config["BROKER_KEY_PREFIX"]
-    queued = redis.Redis.from_url(private_redis.url).lrange(f"{prefix}celery", 0, -1)
+    queued = redis.Redis.from_url(private_redis.url).lrange(f"{prefix}webhooks", 0, -1)
     tasks = [json.loads(m)["headers"]["task"] for m in queued]
     assert tasks.count("limber.deliver_webhook") == 1
     args = [json.loads(m)["headers"]["argsrepr"] for m in queued

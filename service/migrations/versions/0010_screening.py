@@ -12,8 +12,8 @@ are served unchanged (snapshots are not touched), and a new revision asks for th
 The finding ids are written out here, not read from the data files, so this migration does
 the same thing whatever the data says later.
 
-Revision ID: 0008_screening
-Revises: 0007_worker_heartbeats
+Revision ID: 0010_screening
+Revises: 0009_handout
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_screening"
-down_revision = "0007_worker_heartbeats"
+revision = "0010_screening"
+down_revision = "0009_handout"
 branch_labels = None
 depends_on = None
 
