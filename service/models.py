@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -45,6 +47,10 @@ class Clinic(db.Model):
     out_of_hours: Mapped[str] = mapped_column(String(300), default="", server_default="")
     logo_png: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     allowed_embed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The identifier system of the portal's patient references in FHIR exports; "" = ours.
+    fhir_patient_system: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # Opt-in: plan.created and handout.ready events carry the FHIR bundle's URL.
+    fhir_in_webhooks: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -22,6 +22,7 @@ PATH_PARAMETERS = {
                  "clinic's plan ids answer 404.",
     "key_id": "The API key's `id`, as `GET /api/v1/api-keys` lists it.",
     "template_id": "A template id from `GET /api/v1/templates`.",
+    "number": "A revision number of the plan: 1 for the first, as the plan's `revision` says.",
 }
 
 

@@ -130,7 +130,9 @@ def clinic_profile() -> Response | tuple[str, int]:
         form = {"name": clinic.name, "contact": clinic.contact,
                 "emergency_number": clinic.emergency_number,
                 "out_of_hours": clinic.out_of_hours,
-                "allowed_embed_origins": "\n".join(clinic.allowed_embed_origins or [])}
+                "allowed_embed_origins": "\n".join(clinic.allowed_embed_origins or []),
+                "fhir_patient_system": clinic.fhir_patient_system,
+                "fhir_in_webhooks": "1" if clinic.fhir_in_webhooks else ""}
         return render_template("admin/clinic.html", form=form, errors={}, saved=False), 200
     changes = parse_profile(request.form.to_dict(), request.files.get("logo"))
     if changes.errors:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from service import queue
 from service.extensions import db
-from service.models import Plan, PlanRevision, public_id, utcnow
+from service.models import Clinic, Plan, PlanRevision, public_id, utcnow
 from service.webhooks import delivery
 from service.webhooks.models import WebhookDelivery, WebhookEndpoint, update_deliveries
 
@@ -40,10 +40,16 @@ def public_base_url() -> str:
     return "http://localhost:5000"
 
 
-def plan_event_data(plan: Plan, revision: PlanRevision) -> dict[str, Any]:
+# The events a clinic can opt in to carrying the FHIR bundle's URL (Clinic.fhir_in_webhooks):
+# the plan's first appearance, and the moment its bundle gains the handout.
+FHIR_LINK_EVENTS = ("plan.created", "handout.ready")
+
+
+def plan_event_data(plan: Plan, revision: PlanRevision,
+                    event_type: str = "") -> dict[str, Any]:
     """Ids and links only: the portal fetches the rest with its API key. No patient name."""
     base = public_base_url()
-    return {
+    data = {
         "plan_id": plan.public_id,
         "revision": revision.number,
         "plan_url": f"{base}/api/v1/plans/{plan.public_id}",
@@ -52,6 +58,13 @@ def plan_event_data(plan: Plan, revision: PlanRevision) -> dict[str, Any]:
         "template_version": revision.template_version,
         "patient_reference": plan.patient_ref,
     }
+    if event_type in FHIR_LINK_EVENTS:
+        clinic = db.session.get(Clinic, plan.clinic_id)
+        if clinic is not None and clinic.fhir_in_webhooks:
+            # This revision's bundle: the latest-revision URL would move on after a revise.
+            data["fhir_url"] = (f"{base}/api/v1/plans/{plan.public_id}"
+                                f"/revisions/{revision.number}/fhir")
+    return data
 
 
 def record_event(clinic_id: int, event_type: str, data: dict[str, Any],
@@ -83,7 +96,8 @@ def record_event(clinic_id: int, event_type: str, data: dict[str, Any],
 
 
 def record_plan_event(plan: Plan, revision: PlanRevision, event_type: str) -> list[int]:
-    return record_event(plan.clinic_id, event_type, plan_event_data(plan, revision))
+    return record_event(plan.clinic_id, event_type,
+                        plan_event_data(plan, revision, event_type))
 
 
 @event.listens_for(Session, "after_commit")

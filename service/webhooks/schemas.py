@@ -106,6 +106,9 @@ class PlanEventDataSchema(Schema):
     patient_reference = fields.String(allow_none=True, metadata={
         "description": "Your own patient reference from the plan request. Patient names and "
                        "notes are never sent."})
+    fhir_url = fields.String(metadata={
+        "description": "plan.created and handout.ready only, for a clinic that opted in: this "
+                       "revision as a FHIR R4 Bundle; GET it with your API key."})
 
 
 class EventSchema(Schema):

@@ -226,7 +226,7 @@ def test_openapi_describes_each_event_payload_and_the_signature_headers(client):
     name = (data_ref.get("$ref") or data_ref["allOf"][0]["$ref"]).rsplit("/", 1)[1]
     assert set(spec["components"]["schemas"][name]["properties"]) == {
         "plan_id", "revision", "plan_url", "handout_url", "template_id", "template_version",
-        "patient_reference"}
+        "patient_reference", "fhir_url"}
     assert "/api/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver" in (
         spec["paths"])
 
