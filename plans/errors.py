@@ -132,6 +132,7 @@ class FieldProblem(PlanError):
         self.field = field
         self.code = code
 
+
 class ClinicUnreachable(PlanError):
     """The clinic's profile lacks what the handout's safety-netting must print: a phone number
     in the contact details, or the out-of-hours route. Fixed in the clinic profile, not the

@@ -163,6 +163,34 @@ def db_upgrade() -> None:
     click.echo("database is up to date")
 
 
+@main.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("prune")
+@click.option("--older-than-days", "days", type=click.IntRange(min=30), required=True,
+              help="Delete events older than this many days (at least 30).")
+def audit_prune(days: int) -> None:
+    """Delete old audit events. Limber never deletes them by itself: how long to keep them is
+    the clinic's records policy, not ours (docs/security.md)."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    from service import audit
+    from service.extensions import db as database
+    from service.models import utcnow
+
+    with _app().app_context():
+        cutoff = utcnow() - timedelta(days=days)
+        result = database.session.execute(delete(audit.AuditEvent)
+                                          .where(audit.AuditEvent.at < cutoff))
+        database.session.commit()
+        click.echo(f"Deleted {result.rowcount} audit events from before "
+                   f"{cutoff:%Y-%m-%d %H:%M} UTC.")
+
+
 @main.command()
 def demo() -> None:
     """Seed the demo clinic (idempotent) and print its API key and how to try it."""
@@ -202,9 +230,12 @@ def api_key() -> None:
 @api_key.command("create")
 @click.option("--clinic", "slug", required=True, help="The clinic's slug.")
 @click.option("--name", default="", help="A label to tell keys apart.")
-def api_key_create(slug: str, name: str) -> None:
+@click.option("--scope", "scope_names", multiple=True,
+              help="plans, webhooks, embed or keys; repeat for several. "
+                   "Default: plans, webhooks, embed (never keys unless asked).")
+def api_key_create(slug: str, name: str, scope_names: tuple[str, ...]) -> None:
     """Create a key; it is printed once, on the last line, and stored only as a hash."""
-    from service import audit
+    from service import audit, scopes
     from service.auth import issue_api_key
     from service.extensions import db as database
     from service.models import Clinic
@@ -214,10 +245,15 @@ def api_key_create(slug: str, name: str) -> None:
         clinic = database.session.scalar(select(Clinic).where(Clinic.slug == slug))
         if clinic is None:
             raise click.ClickException(f"no clinic with slug {slug!r}")
-        row, plain = issue_api_key(clinic, name=name)
+        try:
+            chosen = scopes.parse(list(scope_names) or list(scopes.DEFAULT))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--scope") from None
+        row, plain = issue_api_key(clinic, name=name, scope_names=chosen)
         database.session.flush()
         audit.record(audit.API_KEY_CREATED, clinic_id=clinic.id, actor="system",
-                     target=f"api-key:{row.id}", detail={"prefix": row.prefix, "via": "cli"})
+                     target=f"api-key:{row.id}",
+                     detail={"prefix": row.prefix, "via": "cli", "scopes": row.scope_list})
         database.session.commit()
         click.echo(f"Created API key {row.prefix}… for {clinic.name}. Store it now; "
                    "it cannot be shown again.")
@@ -262,13 +298,14 @@ def api_key_list(slug: str) -> None:
 def api_key_revoke(prefix_or_id: str, slug: str) -> None:
     """Revoke one of the clinic's keys, by its id or its prefix (as `list` shows them).
     It stops working on its next request."""
+    from service import audit
     from service.extensions import db as database
     from service.models import ApiKey, utcnow
 
     with _app().app_context():
         clinic = _clinic_or_fail(slug)
         query = select(ApiKey).where(ApiKey.clinic_id == clinic.id)
-        if prefix_or_id.isdigit():
+        if prefix_or_id.isdigit() and len(prefix_or_id) < 10:  # beyond int4: a prefix
             query = query.where(ApiKey.id == int(prefix_or_id))
         else:
             query = query.where(ApiKey.prefix == prefix_or_id)
@@ -281,6 +318,8 @@ def api_key_revoke(prefix_or_id: str, slug: str) -> None:
         row = rows[0]
         if row.revoked_at is None:
             row.revoked_at = utcnow()
+            audit.record(audit.API_KEY_REVOKED, clinic_id=clinic.id, actor="system",
+                         target=f"api-key:{row.id}", detail={"prefix": row.prefix, "via": "cli"})
             database.session.commit()
             click.echo(f"Revoked API key {row.prefix}… (id {row.id}) of {clinic.name}.")
         else:

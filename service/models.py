@@ -66,8 +66,16 @@ class ApiKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Space-separated names from service/scopes.py; keys made before scopes existed got the
+    # default set (not "keys") from migration 0011_security.
+    scopes: Mapped[str] = mapped_column(String(100), default="plans webhooks embed",
+                                        server_default="plans webhooks embed")
 
     clinic: Mapped[Clinic] = relationship()
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
 
 
 class Plan(db.Model):

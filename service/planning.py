@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from plans.assembly import resolve_plan
 from plans.catalogue import default_catalogue
-from plans.errors import PlanError, PlanRefused
+from plans.errors import FieldProblem, PlanError, PlanRefused
 from plans.guide import require_reachable
 from plans.model import (
     CaudaEquinaRuleOut,
@@ -30,6 +30,7 @@ from plans.model import (
 from plans.model import (
     Plan as DomainPlan,
 )
+from plans.printable import TextProblem, text_problems
 from plans.snapshot import snapshot_to_dict
 from service import audit, problems, queue, transaction, webhooks
 from service.extensions import db
@@ -74,16 +75,21 @@ def plan_request(data: dict[str, Any]) -> PlanRequest:
     )
 
 
-def resolve(data: dict[str, Any]) -> tuple[DomainPlan | None, list[PlanError]]:
-    """The plan this body would make and every problem with it (domain rules and registered
-    checkers); stores nothing."""
+def resolve(data: dict[str, Any], clinic: Clinic | None = None
+            ) -> tuple[DomainPlan | None, list[PlanError]]:
+    """The plan this body would make and every problem with it (domain rules, registered
+    checkers and, given the clinic, what its profile lacks for a handout); stores nothing."""
     plan, found = resolve_plan(default_catalogue(), plan_request(data))
-    return plan, problems.unique(found + problems.checker_problems(data))
+    found = found + problems.checker_problems(data)
+    if clinic is not None:
+        found = clinic_problems(clinic) + found
+    return plan, problems.unique(found)
 
 
 def stored_request_for_check(request: dict[str, Any]) -> dict[str, Any]:
-    """A stored request as a create body: without the marker migration 0008 put on a mapped
-    same-day review (not a field of the API), so re-checking it reports only real problems."""
+    """A stored request as a create body: without the marker the screening migration put on a
+    mapped same-day review (not a field of the API), so re-checking it reports only real
+    problems."""
     screening = request.get("screening")
     review = screening.get("same_day_review") if isinstance(screening, dict) else None
     if isinstance(review, dict) and "from" in review:
@@ -92,12 +98,14 @@ def stored_request_for_check(request: dict[str, Any]) -> dict[str, Any]:
     return request
 
 
-def check_raw(schema: Schema, raw: Any) -> tuple[dict[str, Any] | None,
-                                                 DomainPlan | None, list[PlanError]]:
+def check_raw(schema: Schema, raw: Any, clinic: Clinic | None = None
+              ) -> tuple[dict[str, Any] | None, DomainPlan | None, list[PlanError]]:
     """(loaded body or None, resolved plan or None, every problem) for a raw request body:
-    the schema's errors and, on the rest of the body, the domain's and the checkers'."""
+    the schema's errors and, on the rest of the body, the domain's, the checkers' and the
+    clinic's (when given)."""
     if not isinstance(raw, dict):
-        return None, None, problems.from_messages({"body": ["Send a JSON object."]})
+        found = problems.from_messages({"body": ["Send a JSON object."]})
+        return None, None, found + (clinic_problems(clinic) if clinic is not None else [])
     try:
         data = schema.load(raw)
     except ValidationError as exc:
@@ -106,10 +114,13 @@ def check_raw(schema: Schema, raw: Any) -> tuple[dict[str, Any] | None,
         try:
             rest = schema.load(problems.without_errors(raw, messages), partial=True)
         except ValidationError:
-            return None, None, problems.unique(found + problems.checker_problems(raw))
-        plan, more = resolve(rest)
+            more = problems.checker_problems(raw)
+            if clinic is not None:
+                more = clinic_problems(clinic) + more
+            return None, None, problems.unique(found + more)
+        plan, more = resolve(rest, clinic)
         return None, plan, problems.unique(found + more)
-    plan, found = resolve(data)
+    plan, found = resolve(data, clinic)
     return data, plan, found
 
 
@@ -130,6 +141,66 @@ def clinic_info(clinic: Clinic) -> ClinicInfo:
                       out_of_hours=clinic.out_of_hours or "")
 
 
+def clinic_text_problems(clinic: Clinic) -> list[TextProblem]:
+    """The clinic's own texts every one of its handouts prints, named as the clinic profile
+    form names them under `clinic.`."""
+    found = text_problems([("clinic.name", clinic.name, False),
+                           ("clinic.contact", clinic.contact, False),
+                           ("clinic.emergency_number", clinic.emergency_number, False),
+                           ("clinic.out_of_hours", clinic.out_of_hours, False)])
+    return [TextProblem(p.field, f"{p.message} A clinic admin can change it on the clinic "
+                                 "profile page (Clinic profile in the admin menu).", p.code_points)
+            for p in found]
+
+
+def request_text_problems(data: dict[str, Any]) -> list[TextProblem]:
+    """The request's own texts the handout prints. The body may be raw (not validated): a
+    value that is not text is the schema's problem, not this check's."""
+    patient = data.get("patient")
+    name = patient.get("display_name") if isinstance(patient, dict) else None
+
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) else None
+
+    return text_problems([("patient.display_name", text(name), False),
+                          ("clinician", text(data.get("clinician")), False),
+                          ("notes", text(data.get("notes")), True)])
+
+
+def printable_problems(clinic: Clinic, data: dict[str, Any]) -> list[TextProblem]:
+    """Every text of this plan's handout that came from a person rather than the vetted
+    catalogue, checked again here: the API schema and the forms check what was just sent, but a
+    revision also carries forward what an older revision stored, and the clinic's details were
+    saved elsewhere. A render must never be left to fail on them."""
+    return request_text_problems(data) + clinic_text_problems(clinic)
+
+
+@problems.register
+def printable_checker(body: dict[str, Any]) -> list[PlanError]:
+    """Unprintable request text as problems of the one list (with screening, doses, fields),
+    for the API, its preview, the builder and the embed alike. The schema's validator reports
+    what was just sent with the same field and message (the list keeps one of them); this also
+    covers text a revision carries forward from an older stored request."""
+    return [FieldProblem(p.field, p.message) for p in request_text_problems(body)]
+
+
+def clinic_problems(clinic: Clinic) -> list[PlanError]:
+    """What the clinic's profile lacks or holds that every handout of this clinic would need:
+    a way to reach it (phone, out-of-hours route) and details the handout can print. Fixed on
+    the clinic profile page, so the messages say so; they join the request's one list."""
+    found: list[PlanError] = []
+    try:
+        require_reachable(clinic_info(clinic))
+    except PlanError as error:
+        found.append(error)
+    # One problem per field: an out-of-hours route of only invisible characters is a missing
+    # route, and saying so once is clearer than also saying it prints as nothing.
+    missing = {p.field for p in found}
+    found += [FieldProblem(p.field, p.message) for p in clinic_text_problems(clinic)
+              if p.field not in missing]
+    return found
+
+
 def _canonical_sha256(value: Any) -> str:
     return hashlib.sha256(
         json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
@@ -139,14 +210,11 @@ def _canonical_sha256(value: Any) -> str:
 def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
                   created_by: str) -> RenderJob:
     """Assemble (raising PlanRefused with every problem before anything is written) and stage
-    revision + outbox row. A clinic the handout cannot tell patients how to reach is one more
-    problem in the same list."""
+    revision + outbox row. A clinic the handout cannot tell patients how to reach, and text it
+    cannot print (the request's, carried forward or new, and the clinic's), are more problems
+    in the same list."""
     info = clinic_info(clinic)
-    domain_plan, found = resolve(data)
-    try:
-        require_reachable(info)
-    except PlanError as error:
-        found = [error, *found]
+    domain_plan, found = resolve(data, clinic)
     if found or domain_plan is None:
         raise PlanRefused(found)
     options = handout_options(data)

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from pdf.errors import UnrenderableText
 from pdf.html import render_handout_html
 from pdf.render import render_handout_with_pages
 from plans.model import HandoutOptions, PageSize
@@ -26,6 +27,7 @@ from service.config import RENDER_SOFT_TIME_LIMIT, RENDER_TIME_LIMIT
 from service.embed import sessions as embed_sessions
 from service.errors import DATABASE_ERRORS
 from service.extensions import db
+from service.handouts import cannot_print_error
 from service.models import Handout, RenderJob, utcnow
 from service.queue import RENDER_TASK, SWEEP_TASK
 
@@ -128,6 +130,18 @@ def _render(job_id: int) -> None:
                                  page_size=PageSize(job.options.get("page_size", "letter")))
         data, pages = render_handout_with_pages(snapshot, options)
         html = render_handout_html(snapshot, options)
+    except UnrenderableText as exc:
+        # The same text fails every time: fail once, saying which field, so the handout link
+        # can tell the clinician what to change. The log gets the field only: the code points
+        # of a name would spell the name.
+        db.session.rollback()
+        job.status, job.finished_at, job.claimed_by = RenderJob.FAILED, utcnow(), None
+        job.error = cannot_print_error(exc.field, exc.code_points)
+        _record_handout_event(job, "handout.failed")
+        db.session.commit()
+        log.warning("render job %s cannot be printed: %d undrawable character(s) in %s",
+                    job_id, len(exc.code_points), exc.field)
+        return
     except DATABASE_ERRORS:
         raise  # not the render's fault: waited out above, not counted as a failed attempt
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, never the text

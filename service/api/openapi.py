@@ -12,6 +12,7 @@ from typing import Any
 from apispec import APISpec, BasePlugin
 from flask_smorest import Api
 
+from service import scopes
 from service.errors import PROBLEM_MIME, TYPE_BASE, ProblemSchema
 from service.idempotency import IDEMPOTENCY_PARAMETER
 
@@ -45,6 +46,10 @@ PROBLEMS: dict[str, tuple[int, str, dict[str, Any]]] = {
     "Unauthorized": (401, "No API key, or one that is unknown or revoked.", _example(
         401, "Unauthorized", "That API key is not valid or has been revoked.", "unauthorized",
         "/api/v1/plans")),
+    "Forbidden": (403, "The API key does not have the scope this route needs (plans, webhooks, "
+                       "embed or keys).", _example(
+        403, "Forbidden", "This API key does not have the 'keys' scope this route needs.",
+        "forbidden", "/api/v1/api-keys")),
     "NotFound": (404, "No such resource in your clinic (another clinic's ids answer the same).",
                  _example(404, "Not Found", "No plan with that id in your clinic.", "not-found",
                           "/api/v1/plans/pln_x1Yc3bq0d9ZkQ2aP")),
@@ -68,8 +73,9 @@ PROBLEMS: dict[str, tuple[int, str, dict[str, Any]]] = {
                                [{"field": "patient.display_name",
                                  "message": "Missing data for required field."}])),
     "ServiceUnavailable": (503, "Temporarily unable to answer; retry later.", _example(
-        503, "Service Unavailable", "The handout could not be rendered; we have been alerted. "
-        "Revise the plan to try again.", "service-unavailable",
+        503, "Service Unavailable", "The handout could not be made after 5 tries, for a reason "
+        "other than the plan's text. Saving the plan again (a new revision) makes a new "
+        "attempt; if that fails too, contact Limber support.", "service-unavailable",
         "/api/v1/plans/pln_x1Yc3bq0d9ZkQ2aP/handout")),
     "ServerError": (500, "Something failed on our side; nothing was half-stored. Retry later "
                          "(with the same Idempotency-Key for a POST).", _example(
@@ -137,7 +143,9 @@ class ContractPlugin(BasePlugin):
             op.setdefault("security", SECURITY)
             if not op.get("tags"):
                 op["tags"] = [path.split("/")[3]]
-            wanted = ["Unauthorized"]
+            # Which key scope the route needs, from the same table require_api_key reads.
+            op["x-required-scope"] = scopes.scope_for(path.split("{", 1)[0].rstrip("/")) or "none"
+            wanted = ["Unauthorized", "Forbidden"]
             if has_path_params:
                 wanted.append("NotFound")
             if op.get("requestBody"):

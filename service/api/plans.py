@@ -14,7 +14,7 @@ from webargs.flaskparser import FlaskParser
 from webargs.flaskparser import abort as webargs_abort
 
 from plans.snapshot import plan_to_dict
-from service import planning
+from service import audit, planning
 from service.api.bodies import require_json_body
 from service.api.examples import (
     CREATE_REFUSALS,
@@ -34,9 +34,9 @@ from service.api.schemas import (
     PlanSchema,
 )
 from service.auth import require_api_key
-from service.errors import PROBLEM_MIME, ProblemSchema, problem_entry
+from service.errors import PROBLEM_MIME, ProblemSchema, problem, problem_entry
 from service.extensions import db
-from service.handouts import handout_state, html_response, pdf_response
+from service.handouts import failure_of, handout_state, html_response, pdf_response
 from service.idempotency import idempotent
 from service.models import Plan, PlanRevision, RenderJob
 
@@ -51,13 +51,13 @@ class _AllProblemsParser(FlaskParser):
         raw = req.get_json(silent=True)
         found = []
         if req.method == "POST" and isinstance(schema, PlanCreateSchema):
-            _, _, found = planning.check_raw(PlanCreateSchema(), raw)
+            _, _, found = planning.check_raw(PlanCreateSchema(), raw, g.clinic)
         elif req.method == "PATCH" and isinstance(schema, PlanPatchSchema) \
                 and isinstance(raw, dict):
             # The revision the PATCH would make: the latest request with these changes.
             latest = plan_for_clinic((req.view_args or {}).get("public_id", "")).latest
             merged = planning.stored_request_for_check(merge_patch(latest.request, raw))
-            _, _, found = planning.check_raw(PlanCreateSchema(), merged)
+            _, _, found = planning.check_raw(PlanCreateSchema(), merged, g.clinic)
         if found:
             webargs_abort(422, errors=[problem_entry(p) for p in found], headers=error_headers)
         super().handle_error(error, req, schema, error_status_code=error_status_code,
@@ -177,7 +177,7 @@ class PlanPreview(MethodView):
         422 lists them). `ok` is true when create would accept the body. A body with invalid
         fields is 422, exactly as create answers it.
         """
-        plan, found = planning.resolve(data)
+        plan, found = planning.resolve(data, g.clinic)
         if plan is None:
             return {"ok": False, "template": None, "exercises": [], "left_out": [],
                     "problems": [problem_entry(p) for p in found]}
@@ -195,7 +195,9 @@ class PlanById(MethodView):
     @blp.doc(security=SECURITY)
     def get(self, public_id: str) -> dict[str, Any]:
         """One plan at its latest revision"""
-        return plan_view(plan_for_clinic(public_id))
+        plan = plan_for_clinic(public_id)
+        audit.record_read(plan.public_id, plan.clinic_id, "plan", "api", plan.latest.number)
+        return plan_view(plan)
 
     # A retried PATCH would otherwise add a second, identical revision (and handout render).
     @idempotent
@@ -213,11 +215,16 @@ class PlanById(MethodView):
 
 
 def _pending(plan: Plan, job: RenderJob | None) -> Response:
-    """202 while the worker renders; a render that gave up is 503, never a silent wait."""
+    """202 while the worker renders. A render refused for its text is 409 naming the field to
+    change; one that gave up for another reason is 503. Never a silent wait."""
     status = job.status if job else "pending"
-    if status == RenderJob.FAILED:
-        abort(503, message="The handout could not be rendered; we have been alerted. "
-                           "Revise the plan to try again.")
+    failure = failure_of(job)
+    if failure is not None and failure.permanent:
+        return problem(409, "The handout cannot be printed", failure.message,
+                       kind="handout-cannot-be-printed",
+                       errors=[{"field": failure.field or "body", "message": failure.message}])
+    if failure is not None:
+        abort(503, message=failure.message)
     resp = jsonify({"status": status, "plan_id": plan.public_id,
                     "revision": plan.latest.number})
     resp.status_code = 202
@@ -230,7 +237,15 @@ _PENDING_DOC = {"schema": HandoutPendingSchema, "headers": {
                     "schema": {"type": "string"}}},
     "description": "Still rendering: the status, and Retry-After seconds to wait. A "
                    "subscribed webhook endpoint is also told when it is done."}
-_FAILED_DOC = {"description": "The render failed for good; revising the plan renders it again."}
+_FAILED_DOC = {"schema": ProblemSchema, "content_type": PROBLEM_MIME,
+               "description": "The render failed for a reason other than the plan's text, "
+                              "after several tries; revising the plan renders it again."}
+_CANNOT_PRINT_DOC = {"schema": ProblemSchema, "content_type": PROBLEM_MIME,
+                     "description": "Problem type `handout-cannot-be-printed`: a text of the "
+                                    "handout has characters its font cannot draw. `errors` "
+                                    "names the field (a `clinic.` field is the clinic profile's); "
+                                    "change it and revise the plan. Not retried: retrying "
+                                    "cannot fix it."}
 
 
 @blp.route("/<string:public_id>/handout")
@@ -238,6 +253,7 @@ class PlanHandout(MethodView):
     @blp.response(200, content_type="application/pdf",
                   description="The handout PDF of the latest revision.")
     @blp.alt_response(202, **_PENDING_DOC)
+    @blp.alt_response(409, **_CANNOT_PRINT_DOC)
     @blp.alt_response(503, **_FAILED_DOC)
     @blp.doc(security=SECURITY)
     def get(self, public_id: str) -> Response:
@@ -246,6 +262,7 @@ class PlanHandout(MethodView):
         job, handout = handout_state(plan.latest)
         if handout is None:
             return _pending(plan, job)
+        audit.record_read(plan.public_id, plan.clinic_id, "pdf", "api", plan.latest.number)
         return pdf_response(plan.public_id, plan.latest.number, handout)
 
 
@@ -254,6 +271,7 @@ class PlanHandoutHtml(MethodView):
     @blp.response(200, content_type="text/html",
                   description="The same handout as accessible HTML.")
     @blp.alt_response(202, **_PENDING_DOC)
+    @blp.alt_response(409, **_CANNOT_PRINT_DOC)
     @blp.alt_response(503, **_FAILED_DOC)
     @blp.doc(security=SECURITY)
     def get(self, public_id: str) -> Response:
@@ -262,4 +280,5 @@ class PlanHandoutHtml(MethodView):
         job, handout = handout_state(plan.latest)
         if handout is None:
             return _pending(plan, job)
+        audit.record_read(plan.public_id, plan.clinic_id, "html", "api", plan.latest.number)
         return html_response(handout)

@@ -18,6 +18,7 @@ from plans.catalogue import TIER_ORDER, Catalogue, TierGuidance, default_catalog
 from plans.dosage import dose_text
 from plans.errors import (
     DoseOutOfRange,
+    FieldProblem,
     PlanError,
     PlanRefused,
     RedFlagPresent,
@@ -70,6 +71,17 @@ RECORD_TEXT_FIELDS = (
 # Domain fields that are spelled differently on the form.
 _FIELD_ON_FORM = {"clearance.note": "red_flag_clearance.note",
                   "add_exercises": "exercises", "remove_exercises": "exercises"}
+
+
+# What a printable-text problem is about, in the clinician's words.
+_TEXT_LABELS = {"patient.display_name": "Patient's name", "notes": "Notes for the patient",
+                "clinician": "Your name as the handout prints it",
+                "clinic.name": "The clinic's name",
+                "clinic.contact": "The clinic's contact details",
+                "clinic.emergency_number": "The clinic's emergency number",
+                "clinic.out_of_hours": "The clinic's out-of-hours help"}
+# Of those, the ones the form has a field for (their problems are shown next to it).
+_TEXT_ON_FORM = frozenset({"patient.display_name", "notes"})
 
 
 @dataclass(frozen=True)
@@ -352,14 +364,16 @@ def request_body(form: BuilderForm, clinician_name: str) -> dict[str, Any]:
     return body
 
 
-def check(form: BuilderForm, clinician_name: str, emergency_number: str = ""
+def check(form: BuilderForm, clinician_name: str, clinic: Clinic | None = None
           ) -> dict[str, Any] | None:
     """Every problem with the form at once (form, schema, screening, doses, registered
-    checkers) into form.errors, and the resolved plan into form.preview. Returns the valid
-    API body, or None when anything is wrong. Stores nothing."""
+    checkers, and what the clinic's profile lacks or cannot print) into form.errors, and the
+    resolved plan into form.preview. Returns the valid API body, or None when anything is
+    wrong. Stores nothing."""
     body = request_body(form, clinician_name)
-    data, plan, found = planning.check_raw(PlanCreateSchema(), body)
+    data, plan, found = planning.check_raw(PlanCreateSchema(), body, clinic)
     form.preview = plan
+    emergency_number = clinic.emergency_number if clinic is not None else ""
     for error in found:
         name, message = explain(error, form, emergency_number)
         form.errors.setdefault(name, message)
@@ -401,6 +415,10 @@ def explain(error: PlanError, form: BuilderForm, emergency_number: str) -> tuple
                       "exercises are safe, tick 'Assessed and cleared' and write a note.")
     if isinstance(error, UnknownExercise):
         return "exercises", "One of the ticked exercises is not allowed with this template."
+    if isinstance(error, FieldProblem) and name in _TEXT_LABELS and name not in _TEXT_ON_FORM:
+        # Text the form does not hold (the clinician's name, the clinic's details) is named in
+        # the summary at the top, so it must say what it is and, for the clinic, who changes it.
+        return name, f"{_TEXT_LABELS[name]}: {error}"
     return name, str(error)
 
 
@@ -409,7 +427,7 @@ def save(form: BuilderForm, clinic: Clinic, *, created_by: str, clinician_name: 
     """Create the plan (or a new revision of `plan`) through the same service layer as the
     API. Returns None with form.errors filled in when the form or the domain refuses it;
     nothing is stored then."""
-    data = check(form, clinician_name, clinic.emergency_number)
+    data = check(form, clinician_name, clinic)
     if data is None:
         return None
     try:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from werkzeug.datastructures import FileStorage
 
 from plans.guide import has_phone
+from plans.printable import text_problem
 
 MAX_LOGO_BYTES = 256 * 1024
 MAX_LOGO_SIDE = 2000
@@ -66,6 +67,21 @@ def parse_origin(text: str) -> str | None:
     return None
 
 
+PRINTED_FIELDS = ("name", "contact", "emergency_number", "out_of_hours")
+
+
+def printable_errors(values: dict[str, str]) -> dict[str, str]:
+    """Every handout of the clinic prints these fields: text it cannot print is refused here
+    (and shown on the page when a value stored earlier has it), or it would break every later
+    handout of the clinic."""
+    errors = {}
+    for key in PRINTED_FIELDS:
+        found = text_problem(key, values.get(key) or "")
+        if found is not None:
+            errors[key] = found.message
+    return errors
+
+
 def parse_profile(form: dict[str, str], logo: FileStorage | None) -> ProfileChanges:
     out = ProfileChanges()
     name = form.get("name", "").strip()
@@ -89,6 +105,10 @@ def parse_profile(form: dict[str, str], logo: FileStorage | None) -> ProfileChan
     if not EMERGENCY.match(emergency):
         out.errors["emergency_number"] = (
             "Enter the emergency number patients should call, for example 911, 999 or 112.")
+    for key, message in printable_errors({"name": name, "contact": contact,
+                                          "emergency_number": emergency,
+                                          "out_of_hours": out_of_hours}).items():
+        out.errors[key] = message  # it names the exact characters: fix those first
     origins: list[str] = []
     for line in form.get("allowed_embed_origins", "").splitlines():
         if not line.strip():

@@ -19,9 +19,16 @@ from sqlalchemy import func, or_, select
 
 from plans.catalogue import default_catalogue
 from plans.errors import UnknownTemplate
+from service import audit
 from service.accounts.sessions import clinician_required
 from service.extensions import db
-from service.handouts import handout_state, html_response, pdf_response, ready_handout
+from service.handouts import (
+    failure_of,
+    handout_state,
+    html_response,
+    pdf_response,
+    ready_handout,
+)
 from service.models import Handout, Plan, PlanRevision
 from service.security import relax_csp, set_frame_ancestors
 from service.ui import builder
@@ -118,7 +125,7 @@ def build(template_id: str) -> Response | tuple[str, int]:
         return _builder_page(builder.blank_form(template), None)
     form = builder.form_from_post(template, request.form)
     if request.form.get("action") == "check":
-        builder.check(form, g.clinician.name, g.clinic.emergency_number)
+        builder.check(form, g.clinician.name, g.clinic)
         return _builder_page(form, None)
     plan = builder.save(form, g.clinic, created_by=_created_by(g.clinician.id),
                         clinician_name=g.clinician.name)
@@ -133,10 +140,11 @@ def edit(public_id: str) -> Response | tuple[str, int]:
     plan = plan_in_clinic(public_id)
     template = _template(plan.latest.template_id)
     if request.method == "GET":
+        audit.record_read(plan.public_id, plan.clinic_id, "edit_form", "ui", plan.latest.number)
         return _builder_page(builder.form_from_request(template, plan.latest.request), plan)
     form = builder.form_from_post(template, request.form)
     if request.form.get("action") == "check":
-        builder.check(form, g.clinician.name, g.clinic.emergency_number)
+        builder.check(form, g.clinician.name, g.clinic)
         return _builder_page(form, plan)
     saved = builder.save(form, g.clinic, created_by=_created_by(g.clinician.id),
                          clinician_name=g.clinician.name, plan=plan)
@@ -150,8 +158,11 @@ def edit(public_id: str) -> Response | tuple[str, int]:
 def show(public_id: str) -> str:
     plan = plan_in_clinic(public_id)
     revision = revision_of(plan, request.args.get("revision", type=int))
+    audit.record_read(plan.public_id, plan.clinic_id, "plan", "ui", revision.number)
+    job, _ = handout_state(revision)
     return render_template("ui/plan.html", plan=plan, revision=revision,
                            snapshot=revision.snapshot, status=status_of(revision),
+                           failure=failure_of(job),
                            catalogue=default_catalogue(), status_of=status_of)
 
 
@@ -165,6 +176,10 @@ def status(public_id: str) -> Response:
     body: dict[str, Any] = {"plan_id": plan.public_id, "revision": revision.number,
                             "status": status_of(revision),
                             "pages": handout.pages if handout else None}
+    failure = failure_of(job)
+    if failure is not None:
+        # Says what to change; the field is a form or clinic profile field name, never text.
+        body.update(message=failure.message, field=failure.field)
     return jsonify(body)
 
 
@@ -178,6 +193,7 @@ def _handout(public_id: str) -> tuple[Plan, PlanRevision, Handout]:
 @clinician_required
 def handout_pdf(public_id: str) -> Response:
     plan, revision, handout = _handout(public_id)
+    audit.record_read(plan.public_id, plan.clinic_id, "pdf", "ui", revision.number)
     # The Print button loads the PDF in a frame on the plan page; only our own pages may.
     set_frame_ancestors(["'self'"])
     return pdf_response(plan.public_id, revision.number, handout)
@@ -186,7 +202,8 @@ def handout_pdf(public_id: str) -> Response:
 @blp.get("/<public_id>/handout.html")
 @clinician_required
 def handout_html(public_id: str) -> Response:
-    _, _, handout = _handout(public_id)
+    plan, revision, handout = _handout(public_id)
+    audit.record_read(plan.public_id, plan.clinic_id, "html", "ui", revision.number)
     # The renderer writes its print styles inline; scripts stay forbidden.
     relax_csp(style_src="'self' 'unsafe-inline'")
     return html_response(handout)

@@ -281,3 +281,28 @@ def test_a_dose_refused_after_a_swap_names_the_swapped_exercise_and_its_range(ap
     # What was typed is kept, in a box that now shows the swapped-in exercise's range.
     assert re.search(r'name="dose_changes.strap_hamstring_stretch.hold_seconds" value="40" '
                      r'min="15" max="30"', text)
+
+
+def test_unprintable_text_and_a_screening_problem_are_shown_together(app, client, people):
+    """One answer: the name the handout cannot print next to its field, the cauda equina
+    finding next to its record, and the clinic's unprintable name in the summary."""
+    from service.models import Clinic
+
+    with app.app_context():
+        db.session.get(Clinic, people.clinic_a).name = "Clinic \u4e2d"
+        db.session.commit()
+    signed_in(client, "pt@a.example")
+    for action in ("check", "save"):
+        resp = client.post(f"/plans/new/{TEMPLATE.id}", data=_form(client, **{
+            "action": action, "patient.display_name": "\u738b\u5c0f\u660e",
+            "screening.red_flags": ["saddle_numbness"]}))
+        text = resp.get_data(as_text=True)
+        if action == "save":
+            assert resp.status_code == 422
+        name_error = re.search(r'id="f-patient-display_name-error">(.*?)</p>', text, re.S)
+        assert name_error and "U+738B" in name_error.group(1), action
+        assert 'id="f-screening-cauda_equina_rule_out-error"' in text, action
+        assert "The clinic&#39;s name" in text and "U+4E2D" in text, action
+        assert "There are 3 problems" in text, action
+        assert 'value="\u738b\u5c0f\u660e"' in text  # nothing typed is lost
+    assert _plans(app) == 0

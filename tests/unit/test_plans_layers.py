@@ -1,10 +1,9 @@
 """Imports inside plans/ only point down the layers, so there is no cycle to untangle again.
 
-data (model, errors, datacheck; then dosage, schemas) -> catalogue (and guide, the handout's
-safety-netting data) -> rules -> assembly
-(and snapshot) -> readability -> vetting and report. Imports inside functions count too: a
-lazy import is how the old catalogue -> vetting -> readability -> assembly -> catalogue cycle
-hid.
+data (model, errors, datacheck, printable; then dosage, schemas) -> catalogue (and guide,
+the handout's safety-netting data) -> rules -> assembly (and snapshot) -> readability ->
+vetting and report. Imports inside functions count too: a lazy import is how the old
+catalogue -> vetting -> readability -> assembly -> catalogue cycle hid.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from pathlib import Path
 import plans
 
 RANK = {
-    "model": 0, "errors": 0, "datacheck": 0,
+    "model": 0, "errors": 0, "datacheck": 0, "printable": 0,
     "dosage": 1, "schemas": 1,
     "catalogue": 2, "guide": 2,
     "rules": 3,
