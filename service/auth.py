@@ -43,7 +43,7 @@ def key_for(plain: str) -> ApiKey | None:
     """The live key row for a plain key; notes its use (and audits its first)."""
     digest = hash_key(plain)
     row = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or row.clinic.disabled_at is not None:
         return None
     # Constant-time compare of what we looked up, so timing says nothing about near misses.
     if not hmac.compare_digest(row.key_hash, digest):
@@ -81,7 +81,8 @@ def require_api_key() -> None:
         abort(401, message="Send your API key as 'Authorization: Bearer <key>'.")
     row = key_for(token.strip())
     if row is None:
-        abort(401, message="That API key is not valid or has been revoked.")
+        abort(401, message="That API key is not valid, has been revoked, or its clinic is "
+                           "disabled.")
     needed = scopes.scope_for(request.path)
     if needed is None or needed not in row.scope_list:
         abort(403, message=(f"This API key does not have the '{needed}' scope this route needs."

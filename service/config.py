@@ -39,9 +39,21 @@ _ENV: dict[str, tuple[str, Any]] = {
 MAX_BODY_BYTES = 1024 * 1024
 
 
+def default_instance_path() -> Path:
+    """The same folder whichever directory `limber` is run from (a second folder would be a
+    second instance with another demo key): `instance/` of the source checkout Limber runs
+    from, else the user's data folder (an installed package has no checkout to write to)."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and os.access(checkout, os.W_OK):
+        return checkout / "instance"
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "limber"
+
+
 def instance_path() -> Path:
     """Where the embedded default keeps its database, broker folders and secret key."""
-    return Path(os.environ.get("LIMBER_INSTANCE_PATH", Path.cwd() / "instance")).resolve()
+    configured = os.environ.get("LIMBER_INSTANCE_PATH")
+    return Path(configured).resolve() if configured else default_instance_path()
 
 
 def defaults(instance: Path) -> dict[str, Any]:

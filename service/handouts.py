@@ -3,9 +3,10 @@ plainly why there is none."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
-from flask import Response, abort
+from flask import Response, abort, request
 from sqlalchemy import select
 
 from plans.printable import describe
@@ -80,19 +81,25 @@ def handout_state(revision: PlanRevision) -> tuple[RenderJob | None, Handout | N
     return job, handout
 
 
+def _conditional(resp: Response, etag: str) -> Response:
+    """A strong ETag (the stored file's sha256: a revision's handout never changes) and 304 Not
+    Modified for a matching If-None-Match. `no-store` stays: a shared clinic computer must not
+    keep patient handouts in its cache; a portal that saves the file itself can revalidate."""
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp.make_conditional(request)
+
+
 def pdf_response(plan_id: str, revision: int, handout: Handout) -> Response:
     """The PDF, named by ids only: patient names never go into file names or URLs."""
     resp = Response(handout.pdf, mimetype="application/pdf")
     resp.headers["Content-Disposition"] = f'inline; filename="limber-{plan_id}-r{revision}.pdf"'
-    resp.headers["Cache-Control"] = "private, no-store"
-    resp.headers["ETag"] = f'"{handout.sha256}"'
-    return resp
+    return _conditional(resp, handout.sha256)
 
 
 def html_response(handout: Handout) -> Response:
     resp = Response(handout.html, mimetype="text/html")
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return _conditional(resp, hashlib.sha256(handout.html.encode()).hexdigest())
 
 
 def ready_handout(revision: PlanRevision) -> Handout:

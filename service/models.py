@@ -52,6 +52,14 @@ class Clinic(db.Model):
     # Opt-in: plan.created and handout.ready events carry the FHIR bundle's URL.
     fhir_in_webhooks: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Set by `limber clinic disable`: its keys and sign-ins are refused, its data is kept.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Plans are erased this many days after their last revision; None keeps them.
+    retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_at is None
 
 
 class ApiKey(db.Model):

@@ -250,7 +250,9 @@ def create_plan(clinic: Clinic, data: dict[str, Any], created_by: str = "") -> P
     """
     patient = data["patient"]
     # The id goes into the snapshot before the row is flushed, so it is set here, not by default.
-    plan = Plan(public_id=public_id("pln"), clinic_id=clinic.id,
+    # Set here, not by the column default at flush: the first revision sets updated_at just
+    # below, and a plan must never look updated before it was created.
+    plan = Plan(public_id=public_id("pln"), clinic_id=clinic.id, created_at=utcnow(),
                 patient_name=patient["display_name"],
                 patient_ref=patient.get("reference") or None)
     db.session.add(plan)

@@ -59,8 +59,11 @@ def authenticate(email: str, password: str) -> Clinician | None:
         # Invited, no password chosen yet: spend the same time as a real check, or the quick
         # answer would tell a guesser which addresses were invited.
         burn_time(password)
-    if not verify_password(clinician.password_hash, password) or not clinician.active:
-        reason = "inactive" if clinician.active is False else "wrong_password"
+    clinic_disabled = clinician.clinic.disabled_at is not None
+    if (not verify_password(clinician.password_hash, password) or not clinician.active
+            or clinic_disabled):
+        reason = ("inactive" if clinician.active is False else
+                  "clinic_disabled" if clinic_disabled else "wrong_password")
         audit.record(audit.SIGN_IN_FAILED, clinic_id=clinician.clinic_id, actor="anonymous",
                      target=f"clinician:{clinician.id}", detail={"reason": reason})
         db.session.commit()
@@ -73,7 +76,7 @@ def authenticate(email: str, password: str) -> Clinician | None:
     return clinician
 
 
-def _new_link(clinician: Clinician) -> str:
+def new_link(clinician: Clinician) -> str:
     token = secrets.token_urlsafe(32)
     clinician.set_password_hash = hashlib.sha256(token.encode()).hexdigest()
     clinician.set_password_expires_at = utcnow() + LINK_LIFETIME
@@ -110,7 +113,7 @@ def invite(clinic: Clinic, actor: Clinician, email: str, name: str,
     clinician = Clinician(clinic_id=clinic.id, email=email, name=name, role=role)
     db.session.add(clinician)
     db.session.flush()
-    token = _new_link(clinician)
+    token = new_link(clinician)
     audit.record(audit.CLINICIAN_INVITED, clinic_id=clinic.id, actor=f"clinician:{actor.id}",
                  target=f"clinician:{clinician.id}", detail={"role": role})
     db.session.commit()
@@ -119,7 +122,7 @@ def invite(clinic: Clinic, actor: Clinician, email: str, name: str,
 
 def issue_link(clinician: Clinician, actor: Clinician) -> str:
     """A fresh set-password link; any earlier one stops working."""
-    token = _new_link(clinician)
+    token = new_link(clinician)
     audit.record(audit.CLINICIAN_LINK_ISSUED, clinic_id=clinician.clinic_id,
                  actor=f"clinician:{actor.id}", target=f"clinician:{clinician.id}")
     db.session.commit()
@@ -134,7 +137,8 @@ def by_link(token: str) -> Clinician | None:
         Clinician.set_password_hash == hashlib.sha256(token.encode()).hexdigest()))
     if clinician is None or clinician.set_password_expires_at is None:
         return None
-    if aware(clinician.set_password_expires_at) < utcnow() or not clinician.active:
+    if (aware(clinician.set_password_expires_at) < utcnow() or not clinician.active
+            or clinician.clinic.disabled_at is not None):
         return None
     return clinician
 

@@ -8,7 +8,7 @@ from flask_smorest import Api
 def register_api(api: Api) -> None:
     from service import embed, webhooks
     from service.api import api_keys, fhir, plans, templates
-    from service.api.openapi import register_contract
+    from service.api.openapi import finish_contract, register_contract
 
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer",
@@ -18,3 +18,4 @@ def register_api(api: Api) -> None:
         api.register_blueprint(module.blp)
     webhooks.register(api)
     embed.register_api(api)
+    finish_contract(api)

@@ -69,9 +69,10 @@ PLAN_EXAMPLE: dict[str, Any] = {
     "red_flags_present": [],
     "red_flag_clearance": None,
     "handout": {"status": "queued",
-                "url": "https://limber.example.org/api/v1/plans/pln_2nkpwURMCRfTtipD/handout",
+                "url": "https://limber.example.org/api/v1/plans/pln_2nkpwURMCRfTtipD/"
+                       "revisions/1/handout",
                 "html_url": "https://limber.example.org/api/v1/plans/pln_2nkpwURMCRfTtipD/"
-                            "handout.html",
+                            "revisions/1/handout.html",
                 "pages": None, "sha256": None},
     "created_at": "2026-11-28T19:27:24.955987+00:00",
     "updated_at": "2026-11-28T19:27:24.955987+00:00",

@@ -223,8 +223,10 @@ class TemplateRefSchema(Schema):
 class HandoutStatusSchema(Schema):
     status = fields.String(validate=validate.OneOf(
         ["pending", "queued", "rendering", "done", "failed"]))
-    url = fields.String()
-    html_url = fields.String()
+    url = fields.String(metadata={
+        "description": "This revision's handout PDF (`/api/v1/plans/{id}/revisions/{n}/handout`): "
+                       "it keeps serving this revision after the plan is revised again."})
+    html_url = fields.String(metadata={"description": "The same revision's accessible HTML."})
     pages = fields.Integer(allow_none=True)
     sha256 = fields.String(allow_none=True)
 

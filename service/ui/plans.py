@@ -19,8 +19,8 @@ from sqlalchemy import func, or_, select
 
 from plans.catalogue import default_catalogue
 from plans.errors import UnknownTemplate
-from service import audit
-from service.accounts.sessions import clinician_required
+from service import audit, erasure
+from service.accounts.sessions import admin_required, clinician_required
 from service.extensions import db
 from service.handouts import (
     failure_of,
@@ -164,6 +164,20 @@ def show(public_id: str) -> str:
                            snapshot=revision.snapshot, status=status_of(revision),
                            failure=failure_of(job),
                            catalogue=default_catalogue(), status_of=status_of)
+
+
+@blp.route("/<public_id>/erase", methods=["GET", "POST"])
+@admin_required
+def erase(public_id: str) -> Response | tuple[str, int]:
+    """GET asks a clinic admin to confirm (so it works without script); only the POST erases,
+    exactly as DELETE /api/v1/plans/{id} does."""
+    plan = plan_in_clinic(public_id)
+    if request.method == "GET":
+        return render_template("ui/plan_erase.html", plan=plan), 200
+    erasure.erase_plan(plan, actor=_created_by(g.clinician.id))
+    db.session.commit()
+    # The id only: the patient's name must not travel in a URL.
+    return redirect(url_for("ui_plans.plan_list", erased=public_id), code=303)
 
 
 @blp.get("/<public_id>/status")

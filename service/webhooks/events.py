@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import event, or_, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
@@ -31,13 +31,18 @@ _STUCK_CLAIM = timedelta(seconds=120)
 
 
 def public_base_url() -> str:
-    """Where integrators reach us: PUBLIC_URL, else SERVER_NAME, for links built off-request."""
+    """Where integrators reach us: PUBLIC_URL (which `limber run` sets from its --host and
+    --port), else the host of the request being answered, else SERVER_NAME. Off-request with
+    none of them (a worker of a deployment without LIMBER_PUBLIC_URL) it is "", and links are
+    paths: a wrong absolute host would send a portal's API key somewhere else."""
     config = current_app.config
     if config.get("PUBLIC_URL"):
         return config["PUBLIC_URL"].rstrip("/")
+    if has_request_context():
+        return request.host_url.rstrip("/")
     if config.get("SERVER_NAME"):
         return f"{config.get('PREFERRED_URL_SCHEME', 'http')}://{config['SERVER_NAME']}"
-    return "http://localhost:5000"
+    return ""
 
 
 # The events a clinic can opt in to carrying the FHIR bundle's URL (Clinic.fhir_in_webhooks):
@@ -47,13 +52,19 @@ FHIR_LINK_EVENTS = ("plan.created", "handout.ready")
 
 def plan_event_data(plan: Plan, revision: PlanRevision,
                     event_type: str = "") -> dict[str, Any]:
-    """Ids and links only: the portal fetches the rest with its API key. No patient name."""
+    """Ids and links only: the portal fetches the rest with its API key. No patient name.
+
+    The handout links name the revision, so the handout.ready of revision N still fetches N
+    after N+1 exists: what the patient was handed can be fetched again.
+    """
     base = public_base_url()
+    revision_path = f"/api/v1/plans/{plan.public_id}/revisions/{revision.number}"
     data = {
         "plan_id": plan.public_id,
         "revision": revision.number,
         "plan_url": f"{base}/api/v1/plans/{plan.public_id}",
-        "handout_url": f"{base}/api/v1/plans/{plan.public_id}/handout",
+        "handout_url": f"{base}{revision_path}/handout",
+        "handout_html_url": f"{base}{revision_path}/handout.html",
         "template_id": revision.template_id,
         "template_version": revision.template_version,
         "patient_reference": plan.patient_ref,

@@ -1,4 +1,4 @@
-"""Migration 0012_screening: stored screenings map to the new model and back, losing nothing;
+"""Migration 0013_screening: stored screenings map to the new model and back, losing nothing;
 stored snapshots (what the patient was handed) are never touched."""
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ def test_upgrade_maps_the_clearance_and_downgrade_restores_the_stored_request(ap
         with db.engine.begin() as connection:
             cfg = schema.alembic_config(url)
             cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0011_security")
-            command.upgrade(cfg, "0012_screening")
+            command.downgrade(cfg, "0012_operators")
+            command.upgrade(cfg, "0013_screening")
         db.session.expire_all()
 
         def stored(i: int) -> PlanRevision:
@@ -65,7 +65,7 @@ def test_upgrade_maps_the_clearance_and_downgrade_restores_the_stored_request(ap
         with db.engine.begin() as connection:
             cfg = schema.alembic_config(url)
             cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0011_security")
+            command.downgrade(cfg, "0012_operators")
         db.session.expire_all()
         assert stored(0).request == OLD_SAME_DAY and stored(1).request == OLD_CAUDA
         schema.upgrade(app)

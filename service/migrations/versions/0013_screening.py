@@ -12,8 +12,8 @@ are served unchanged (snapshots are not touched), and a new revision asks for th
 The finding ids are written out here, not read from the data files, so this migration does
 the same thing whatever the data says later.
 
-Revision ID: 0012_screening
-Revises: 0011_security
+Revision ID: 0013_screening
+Revises: 0012_operators
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_screening"
-down_revision = "0011_security"
+revision = "0013_screening"
+down_revision = "0012_operators"
 branch_labels = None
 depends_on = None
 
