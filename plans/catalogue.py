@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError
 
+from plans.datacheck import Problem, content_hash
 from plans.errors import UnknownRedFlag, UnknownTemplate
 from plans.model import (
     DOSE_FIELDS,
@@ -18,23 +19,27 @@ from plans.model import (
     DoseRange,
     Exercise,
     FaqEntry,
+    Finding,
     Phase,
     PlanItem,
     RedFlag,
     Review,
+    ScreeningCategory,
+    ScreeningModel,
     Source,
     Template,
     Tier,
     TierGuidance,
+    Unsuited,
 )
 from plans.schemas import (
     ExerciseFileSchema,
     FaqFileSchema,
     RedFlagFileSchema,
+    ScreeningFileSchema,
     SourceFileSchema,
     TemplateSchema,
 )
-from plans.vetting import Problem, content_hash
 
 DATA_DIR = Path(__file__).parent / "data"
 TIER_ORDER: tuple[Tier, ...] = (Tier.EMERGENCY, Tier.SAME_DAY, Tier.SLOW_DOWN)
@@ -64,6 +69,10 @@ class Catalogue:
     # Templates whose stored content_hash no longer matches their content: edited after review,
     # so they are not offered until re-reviewed and re-stamped.
     stale_templates: frozenset[str] = frozenset()
+    # The clinician screening model (plans/data/screening.yaml) and its review.
+    screening: ScreeningModel = field(
+        default_factory=lambda: ScreeningModel(categories={}, findings={}))
+    screening_review: Review | None = None
 
     def approved_templates(self) -> list[Template]:
         """Templates a clinician may use: review status approved and content unchanged since."""
@@ -225,6 +234,44 @@ def _check_exercises(exercises: dict[str, dict[str, Any]], problems: list[Proble
                     Problem(rel, f"{where}.swaps",
                             f"a straight-knee long hold needs a {answer} swap or exclusion")
                 )
+        # REFERENCES.md A.4: with nerve-related signs, sliders rather than tensioners.
+        if ex["nerve_tensioning"] and "nerve_symptoms" not in ex["swaps"] \
+                and "nerve_symptoms" not in ex["excluded_when"]:
+            problems.append(Problem(rel, f"{where}.swaps",
+                                    "a nerve-tensioning move needs a nerve_symptoms swap or "
+                                    "exclusion"))
+        target = ex["swaps"].get("nerve_symptoms")
+        if target in exercises and exercises[target]["nerve_tensioning"]:
+            problems.append(Problem(rel, f"{where}.swaps.nerve_symptoms",
+                                    f"{target!r} is itself a nerve-tensioning move"))
+
+
+def _check_screening(f: dict[str, Any], problems: list[Problem]) -> None:
+    rel = "screening.yaml"
+    cats = _by_id(f["categories"], rel, "categories", problems)
+    _by_id(f["findings"], rel, "findings", problems)
+    for c in cats.values():
+        for s in c["sources"]:
+            if s not in f["sources"]:
+                problems.append(Problem(rel, f"categories.{c['id']}.sources",
+                                        f"unknown source {s!r}"))
+    for finding in f["findings"]:
+        for c in (finding["category"], *finding["also"]):
+            if c not in cats:
+                problems.append(Problem(rel, f"findings.{finding['id']}.category",
+                                        f"unknown category {c!r}"))
+
+
+def _screening_model(f: dict[str, Any]) -> ScreeningModel:
+    return ScreeningModel(
+        categories={c["id"]: ScreeningCategory(
+            id=c["id"], title=c["title"], consequence=c["consequence"], requires=c["requires"],
+            answer=c["answer"], ease_dose=c["ease_dose"], advice_only=c["advice_only"],
+            sources=tuple(c["sources"])) for c in f["categories"]},
+        findings={x["id"]: Finding(x["id"], x["category"], x["label"], tuple(x["also"]))
+                  for x in f["findings"]},
+        sources=dict(f["sources"]),
+    )
 
 
 def swap_closure(start: Iterable[str], swaps_of: Callable[[str], Iterable[str]]) -> list[str]:
@@ -316,6 +363,8 @@ def _exercise(ex: dict[str, Any]) -> Exercise:
         dose=Dose.from_dict(ex["dose"]),
         dose_range=DoseRange.from_dict(ex["dose_range"]),
         straight_knee_long_hold=ex["straight_knee_long_hold"],
+        nerve_tensioning=ex["nerve_tensioning"],
+        hamstring_load=ex["hamstring_load"],
         regressions=tuple(ex["regressions"]),
         progressions=tuple(ex["progressions"]),
         swaps=dict(ex["swaps"]),
@@ -355,6 +404,7 @@ def _template(t: dict[str, Any], exercises: dict[str, Exercise], faq: dict[str, 
         tracking_prompts=tuple(t["tracking_prompts"]),
         faq=tuple(faq[q] for q in t["faq"]),
         content_hash=digest,
+        not_suited_for=tuple(Unsuited(u["answer"], u["why"]) for u in t["not_suited_for"]),
     )
 
 
@@ -366,6 +416,7 @@ class DataDir:
     red_flag_file: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     faq: dict[str, dict[str, Any]] = field(default_factory=dict)
+    screening_file: dict[str, Any] = field(default_factory=dict)
     # file name relative to the data dir -> loaded template
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
     # template id -> hash computed from its content now
@@ -386,6 +437,11 @@ def read_raw(data_dir: Path) -> tuple[DataDir, list[Problem]]:
     if rf_file:
         d.red_flag_file = rf_file
         _by_id(rf_file["red_flags"], "red_flags.yaml", "red_flags", problems)
+    sc_file = _load(data_dir / "screening.yaml", "screening.yaml", ScreeningFileSchema(),
+                    "findings", problems)
+    if sc_file:
+        d.screening_file = sc_file
+        _check_screening(sc_file, problems)
     src_file = _load(data_dir / "sources.yaml", "sources.yaml", SourceFileSchema(), "sources",
                      problems)
     if src_file:
@@ -443,4 +499,6 @@ def read_data_dir(data_dir: Path) -> tuple[Catalogue | None, list[Problem]]:
                                key=lambda kv: TIER_ORDER.index(Tier(kv[0])))
         },
         stale_templates=stale,
+        screening=_screening_model(d.screening_file),
+        screening_review=Review(**d.screening_file["review"]),
     ), problems

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from plans.printable import TextProblem
-
 
 class PlanError(Exception):
     """Base of every domain error; `field` names the request field at fault, if one is."""
@@ -79,17 +74,63 @@ class EmptyClearance(PlanError):
         )
 
 
-class UnprintableText(PlanError):
-    """Text that would go on the handout holds characters it cannot print (plans/printable.py).
+class ScreeningIncomplete(PlanError):
+    """A finding is present and the record its category requires is missing or not meaningful.
 
-    Carries every such field at once, so one answer can name them all. The message names
-    fields and code points only, never the text (it may be a patient's name).
+    `code` names the rule (e.g. "cauda_equina_rule_out"), `findings` the ids that need it.
     """
 
-    def __init__(self, problems: list[TextProblem]) -> None:
-        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+    def __init__(self, field: str, code: str, message: str, findings: list[str]) -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+        self.findings = findings
+
+
+class TemplateUnsuited(PlanError):
+    """The template declares that it does not suit this patient's screening answers."""
+
+    field = "template_id"
+
+    def __init__(self, template_id: str, answer: str, why: str) -> None:
+        super().__init__(f"template {template_id!r} does not suit this patient ({answer}): {why}")
+        self.template_id = template_id
+        self.answer = answer
+        self.why = why
+
+
+class EmptyPlan(PlanError):
+    """Nothing is left to do: removed by the clinician or left out by the screening rules."""
+
+    field = "exercises"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the plan has no exercises left; keep or add at least one exercise, or choose a "
+            "template that suits this patient"
+        )
+
+
+class PlanRefused(PlanError):
+    """Every problem with one request, found in one pass, so the clinician fixes them at once.
+
+    `problems` holds PlanError instances, each with its own `field`.
+    """
+
+    def __init__(self, problems: list[PlanError]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
         self.field = problems[0].field if problems else None
+
+
+class FieldProblem(PlanError):
+    """A problem found outside the domain rules (the request's shape, or a checker a service
+    registers, such as printable text), in the same form so one answer can list them all."""
+
+    def __init__(self, field: str, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
 
 
 class ClinicUnreachable(PlanError):

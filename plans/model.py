@@ -83,6 +83,12 @@ class Exercise:
     dose_range: DoseRange
     # True for a straight-knee stretch held for a long time: nerve symptoms swap these out.
     straight_knee_long_hold: bool = False
+    # True for a move that tensions the sciatic nerve (straightens the knee with the hip bent):
+    # any nerve-related finding swaps it for a slider or leaves it out.
+    nerve_tensioning: bool = False
+    # True for a hamstring stretch or a move that loads the hamstrings: a suspected hamstring
+    # tendon injury leaves it out.
+    hamstring_load: bool = False
     regressions: tuple[str, ...] = ()
     progressions: tuple[str, ...] = ()
     # Screening answer ("nerve_symptoms", "high_irritability") -> id of the exercise to use instead.
@@ -188,6 +194,14 @@ class FaqEntry:
 
 
 @dataclass(frozen=True)
+class Unsuited:
+    """A screening answer a template does not suit, and why, in the clinician's words."""
+
+    answer: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Template:
     id: str
     version: int
@@ -202,6 +216,13 @@ class Template:
     tracking_prompts: tuple[str, ...]
     faq: tuple[FaqEntry, ...]
     content_hash: str = ""
+    # Patients this template does not suit (e.g. progression with high irritability).
+    not_suited_for: tuple[Unsuited, ...] = ()
+
+    @property
+    def signed_off(self) -> bool:
+        """Reviewed by a named clinician, not the interim engineering review."""
+        return self.approved and "interim" not in self.review.reviewer.lower()
 
     @property
     def approved(self) -> bool:
@@ -209,13 +230,76 @@ class Template:
 
 
 @dataclass(frozen=True)
+class ScreeningCategory:
+    """One category of clinician screening (REFERENCES.md section A) and its consequence."""
+
+    id: str
+    title: str
+    consequence: str
+    requires: str = ""  # the record a plan needs when a finding of this category is present
+    answer: str = ""  # the screening answer exercises react to
+    ease_dose: bool = False
+    advice_only: bool = False
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    category: str
+    label: str
+    also: tuple[str, ...] = ()  # further categories whose effects this finding has
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return (self.category, *self.also)
+
+
+@dataclass(frozen=True)
+class ScreeningModel:
+    categories: dict[str, ScreeningCategory]
+    findings: dict[str, Finding]
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CaudaEquinaRuleOut:
+    """A structured clinical finding that rules out suspected cauda equina syndrome."""
+
+    assessed_by: str
+    assessed_on: str  # ISO date
+    finding: str
+
+
+@dataclass(frozen=True)
+class RiskFactorReview:
+    concern: str  # low | moderate | high
+    decision: str  # proceed_with_safety_netting | investigate | refer
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SameDayReview:
+    action: str  # referred | explained
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Screening:
-    """The clinician's screening answers for this patient today."""
+    """The clinician's screening answers for this patient today.
+
+    `red_flags` holds every finding ticked (ids of plans/data/screening.yaml; the name is kept
+    from the first API). `nerve_symptoms` is the first API's nerve checkbox: a nerve finding.
+    """
 
     red_flags: frozenset[str] = frozenset()
     nerve_symptoms: bool = False
     irritability: Irritability = Irritability.LOW
     desk_bound: bool = False
+    cauda_equina_rule_out: CaudaEquinaRuleOut | None = None
+    risk_factor_review: RiskFactorReview | None = None
+    same_day_review: SameDayReview | None = None
+    tendon_referral: bool = False
 
 
 @dataclass(frozen=True)
@@ -236,6 +320,8 @@ class PlanRequest:
     remove_exercises: tuple[str, ...] = ()
     notes: str = ""
     clearance: RedFlagClearance | None = None
+    # The day the plan is made, for "a date not in the future"; None means the system's today.
+    today: str | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +343,17 @@ class ResolvedExercise:
     illustration_alt: str
     # Plain-words reason when a safety rule swapped or changed this exercise, else "".
     adapted_because: str = ""
+    # The id of the template's exercise this one replaced after a safety swap, else "".
+    replaced: str = ""
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """An exercise a safety rule took out of the plan, and why (for the clinician)."""
+
+    id: str
+    name: str
+    why: str
 
 
 @dataclass(frozen=True)
@@ -282,6 +379,8 @@ class Plan:
     # Heading and action line per tier, in tier order, so a re-render never needs the catalogue.
     # Added after the first snapshots: old snapshots load with () here.
     red_flag_tiers: tuple[TierGuidance, ...] = ()
+    # Exercises the screening rules took out (clinician view; old snapshots load with ()).
+    left_out: tuple[LeftOut, ...] = ()
     # Added with handout v2: old snapshots load with () and None and print their red_flags.
     phase_notes: tuple[PhaseNote, ...] = ()
     guide: HandoutGuide | None = None

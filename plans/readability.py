@@ -12,6 +12,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from plans.assembly import ADDED_PHASE, DESK_PHASE, REASONS
+from plans.dosage import dose_text
 from plans.model import Exercise, Template
 
 
@@ -101,9 +103,6 @@ def red_flag_text(catalogue: Any) -> str:
 def template_full_text(catalogue: Any, t: Template) -> str:
     """All a patient may read in a plan from t: template text, its exercises with their dose
     words, the reasons a safety rule gives, and the red flags."""
-    from plans.assembly import ADDED_PHASE, DESK_PHASE, REASONS
-    from plans.dosage import dose_text
-
     ex_ids = catalogue.plan_exercise_ids(t)
     parts = [template_own_text(t)]
     parts += [exercise_text(catalogue.exercises[i]) for i in ex_ids]

@@ -26,6 +26,10 @@ def catalogue_table(catalogue: Any) -> str:
         )
         notes = [f"{k} → `{v}`" for k, v in e.swaps.items()]
         notes += [f"left out when {k}" for k in e.excluded_when]
+        if e.hamstring_load:
+            notes.insert(0, "hamstring load")
+        if e.nerve_tensioning:
+            notes.insert(0, "**nerve-tensioning**")
         if e.straight_knee_long_hold:
             notes.insert(0, "**straight-knee long hold**")
         rows.append(f"| {e.name} (`{e.id}`) | `{e.pose}` | {dose_text(e.dose)} | {bounds} | "

@@ -9,8 +9,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from plans.model import Tier
 
-# Screening answers an exercise may react to with a swap or an exclusion.
-SCREENING_KEYS = ("nerve_symptoms", "high_irritability")
+# Screening answers an exercise may react to with a swap or an exclusion (plans.rules).
+SCREENING_KEYS = ("nerve_symptoms", "high_irritability", "hamstring_tendon")
+# Records a screening category may require before a plan is made (plans.rules checks each).
+SCREENING_RECORDS = ("cauda_equina_rule_out", "risk_factor_review", "same_day_review",
+                     "tendon_referral")
 REVIEW_STATUSES = ("approved", "draft", "retired")
 # Illustration keys the pdf/ illustration library draws.
 POSES = (
@@ -94,6 +97,8 @@ class ExerciseSchema(Schema):
     dose = fields.Nested(DoseSchema, required=True)
     dose_range = fields.Nested(DoseRangeSchema, required=True)
     straight_knee_long_hold = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+    nerve_tensioning = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+    hamstring_load = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
     regressions = _ids()
     progressions = _ids()
     swaps = fields.Dict(
@@ -199,6 +204,39 @@ class PhaseSchema(Schema):
     )
 
 
+class UnsuitedSchema(Schema):
+    answer = fields.String(required=True, validate=validate.OneOf(SCREENING_KEYS))
+    why = _text()
+
+
+class ScreeningCategorySchema(Schema):
+    id = fields.String(required=True, validate=_ID)
+    title = _text()
+    consequence = _text()
+    requires = fields.String(load_default="", validate=validate.OneOf(("", *SCREENING_RECORDS)))
+    answer = fields.String(load_default="", validate=validate.OneOf(("", *SCREENING_KEYS)))
+    ease_dose = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+    advice_only = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+    sources = _ids()
+
+
+class FindingSchema(Schema):
+    id = fields.String(required=True, validate=_ID)
+    category = fields.String(required=True, validate=_ID)
+    label = _text()
+    also = _ids()
+
+
+class ScreeningFileSchema(Schema):
+    review = fields.Nested(lambda: ReviewSchema(), required=True)
+    categories = fields.List(fields.Nested(ScreeningCategorySchema), required=True,
+                             validate=validate.Length(min=1))
+    findings = fields.List(fields.Nested(FindingSchema), required=True,
+                           validate=validate.Length(min=1))
+    sources = fields.Dict(keys=fields.String(validate=_ID), values=fields.String(validate=_TEXT),
+                          load_default=dict)
+
+
 class TemplateSchema(Schema):
     id = fields.String(required=True, validate=_ID)
     version = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
@@ -216,3 +254,4 @@ class TemplateSchema(Schema):
     tracking_prompts = _texts()
     faq = fields.List(fields.String(validate=_ID), required=True, validate=validate.Length(min=1))
     content_hash = fields.String(load_default="")
+    not_suited_for = fields.List(fields.Nested(UnsuitedSchema), load_default=list)

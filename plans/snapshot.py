@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from plans.model import (
+    CaudaEquinaRuleOut,
     ClinicInfo,
     Dose,
     DoseRange,
@@ -12,12 +13,15 @@ from plans.model import (
     HandoutGuide,
     HandoutSnapshot,
     Irritability,
+    LeftOut,
     PhaseNote,
     Plan,
     RedFlag,
     RedFlagClearance,
     ResolvedExercise,
+    RiskFactorReview,
     SafetyTier,
+    SameDayReview,
     Screening,
     Source,
     Term,
@@ -29,20 +33,47 @@ SNAPSHOT_SCHEMA = 1
 
 
 def screening_to_dict(s: Screening) -> dict[str, Any]:
-    return {
+    """The screening as stored; the records added with the screening model are written only
+    when present, so a first-model screening round-trips to exactly its old dict."""
+    out: dict[str, Any] = {
         "red_flags": sorted(s.red_flags),
         "nerve_symptoms": s.nerve_symptoms,
         "irritability": s.irritability.value,
         "desk_bound": s.desk_bound,
     }
+    if s.cauda_equina_rule_out is not None:
+        r = s.cauda_equina_rule_out
+        out["cauda_equina_rule_out"] = {"assessed_by": r.assessed_by,
+                                        "assessed_on": r.assessed_on, "finding": r.finding}
+    if s.risk_factor_review is not None:
+        v = s.risk_factor_review
+        out["risk_factor_review"] = {"concern": v.concern, "decision": v.decision,
+                                     "note": v.note}
+    if s.same_day_review is not None:
+        out["same_day_review"] = {"action": s.same_day_review.action,
+                                  "reason": s.same_day_review.reason}
+    if s.tendon_referral:
+        out["tendon_referral"] = True
+    return out
 
 
 def screening_from_dict(d: dict[str, Any]) -> Screening:
+    ce, rf, sd = (d.get(k) for k in ("cauda_equina_rule_out", "risk_factor_review",
+                                     "same_day_review"))
     return Screening(
         red_flags=frozenset(d.get("red_flags", ())),
         nerve_symptoms=bool(d.get("nerve_symptoms", False)),
         irritability=Irritability(d.get("irritability", "low")),
         desk_bound=bool(d.get("desk_bound", False)),
+        cauda_equina_rule_out=CaudaEquinaRuleOut(
+            str(ce.get("assessed_by") or ""), str(ce.get("assessed_on") or ""),
+            str(ce.get("finding") or "")) if ce else None,
+        risk_factor_review=RiskFactorReview(
+            str(rf.get("concern") or ""), str(rf.get("decision") or ""),
+            str(rf.get("note") or "")) if rf else None,
+        same_day_review=SameDayReview(str(sd.get("action") or ""),
+                                      str(sd.get("reason") or "")) if sd else None,
+        tendon_referral=bool(d.get("tendon_referral", False)),
     )
 
 
@@ -62,6 +93,7 @@ def _exercise_to_dict(e: ResolvedExercise) -> dict[str, Any]:
         "pose": e.pose,
         "illustration_alt": e.illustration_alt,
         "adapted_because": e.adapted_because,
+        "replaced": e.replaced,
     }
 
 
@@ -81,6 +113,7 @@ def _exercise_from_dict(d: dict[str, Any]) -> ResolvedExercise:
         pose=d["pose"],
         illustration_alt=d["illustration_alt"],
         adapted_because=d.get("adapted_because", ""),
+        replaced=d.get("replaced", ""),
     )
 
 
@@ -147,6 +180,7 @@ def _plan_to_dict(p: Plan) -> dict[str, Any]:
             {"tier": g.tier.value, "heading": g.heading, "action": g.action}
             for g in p.red_flag_tiers
         ],
+        "left_out": [{"id": x.id, "name": x.name, "why": x.why} for x in p.left_out],
     }
 
 
@@ -175,6 +209,7 @@ def plan_from_dict(d: dict[str, Any]) -> Plan:
             TierGuidance(Tier(g["tier"]), g["heading"], g["action"])
             for g in d.get("red_flag_tiers", ())
         ),
+        left_out=tuple(LeftOut(x["id"], x["name"], x["why"]) for x in d.get("left_out", ())),
         phase_notes=tuple(PhaseNote(n["name"], n["note"]) for n in d.get("phase_notes", ())),
         guide=_guide_from_dict(d["guide"]) if d.get("guide") else None,
     )

@@ -7,45 +7,21 @@ current content hash into each template file after a clinician has reviewed the 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import re
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from plans import readability
+from plans.catalogue import DATA_DIR, read_data_dir
+
+# Problem and content_hash live in plans.datacheck (below the catalogue); re-exported here.
+from plans.datacheck import Problem, content_hash
+
+__all__ = ["MAX_GRADE", "Problem", "check_templates", "content_hash", "main",
+           "stamp_content_hashes"]
+
 MAX_GRADE = 8.0
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in one data file."""
-
-    file: str
-    field: str
-    problem: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.problem}"
-
-
-def content_hash(template: Mapping[str, Any], referenced: Mapping[str, Any]) -> str:
-    """sha256 (hex) of the canonical JSON of a parsed template plus the catalogue entries it uses.
-
-    The review block and the stored hash are left out, so approving a template does not change
-    its hash, while any change to what a patient would read or do does.
-    """
-    body = {k: v for k, v in template.items() if k not in ("review", "content_hash")}
-    canonical = json.dumps(
-        {"template": body, "referenced": referenced},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def check_templates(data_dir: Path) -> list[Problem]:
@@ -53,8 +29,6 @@ def check_templates(data_dir: Path) -> list[Problem]:
 
     Returns an empty list when all is well. Never raises for bad data.
     """
-    from plans.catalogue import read_data_dir  # the catalogue imports this module
-
     catalogue, problems = read_data_dir(Path(data_dir))
     if catalogue is None:
         return problems
@@ -70,8 +44,6 @@ def check_templates(data_dir: Path) -> list[Problem]:
 
 
 def _reading_problems(catalogue: Any) -> list[Problem]:
-    from plans import readability
-
     try:
         grades = readability.catalogue_grades(catalogue)
     except readability.ReadabilityUnavailable as exc:
@@ -86,8 +58,6 @@ def _reading_problems(catalogue: Any) -> list[Problem]:
 
 def stamp_content_hashes(data_dir: Path) -> list[str]:
     """Writes each template's current content hash into its file; returns the ids changed."""
-    from plans.catalogue import read_data_dir
-
     catalogue, problems = read_data_dir(Path(data_dir))
     if catalogue is None:
         raise ValueError("fix these first:\n" + "\n".join(map(str, problems)))
@@ -106,8 +76,6 @@ def stamp_content_hashes(data_dir: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from plans.catalogue import DATA_DIR
-
     parser = argparse.ArgumentParser(prog="python -m plans.vetting", description=__doc__)
     parser.add_argument("data_dir", nargs="?", type=Path, default=DATA_DIR)
     parser.add_argument("--stamp", action="store_true", help="write current content hashes")

@@ -11,7 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from plans.errors import DoseOutOfRange, PlanError, RedFlagPresent, UnprintableText
+from plans.errors import DoseOutOfRange, PlanError, PlanRefused, RedFlagPresent
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,12 @@ TYPE_BASE = "https://limber.example/problems/"
 class FieldErrorSchema(Schema):
     field = fields.String(metadata={"description": "Dotted path of the request field at fault"})
     message = fields.String()
+    code = fields.String(metadata={"description": "Screening refusals: the rule, e.g. "
+                                                  "cauda_equina_rule_out."})
+    findings = fields.List(fields.String(), metadata={
+        "description": "Screening refusals: the finding ids that need this record."})
+    allowed = fields.List(fields.Integer(), metadata={
+        "description": "Dose refusals: the [low, high] range of the exercise as swapped."})
 
 
 class ProblemSchema(Schema):
@@ -121,11 +127,53 @@ def handle_http(error: HTTPException) -> Response:
 
 
 # Where the domain's request field has another name in the public API.
-_API_FIELD = {"clearance.note": "red_flag_clearance.note", "clearance": "red_flag_clearance"}
+_API_FIELD = {"clearance.note": "red_flag_clearance.note", "clearance": "red_flag_clearance",
+              "exercises": "remove_exercises"}
+
+
+def api_field(error: PlanError) -> str:
+    return _API_FIELD.get(error.field or "", error.field or "body")
+
+
+def problem_entry(error: PlanError) -> dict[str, Any]:
+    """One problem of a refusal as the API lists it: field, message, and what helps fix it."""
+    entry: dict[str, Any] = {"field": api_field(error), "message": str(error)}
+    if isinstance(error, DoseOutOfRange) and error.low is not None:
+        entry["allowed"] = [error.low, error.high]
+    code = getattr(error, "code", "")
+    if code:
+        entry["code"] = code
+    if getattr(error, "findings", None):
+        entry["findings"] = list(error.findings)  # type: ignore[attr-defined]
+    return entry
+
+
+def refusal(problems: list[PlanError]) -> Response:
+    """One 422 listing every problem, each with its field."""
+    errors = [problem_entry(p) for p in problems]
+    extra: dict[str, Any] = {}
+    dose = [p for p in problems if isinstance(p, DoseOutOfRange)]
+    if len(problems) == 1 and dose and dose[0].low is not None:
+        extra["allowed"] = [dose[0].low, dose[0].high]
+    # The first API's red-flag members, kept for integrators that read them.
+    codes = {getattr(p, "code", "") for p in problems}
+    flags = sorted({f for p in problems for f in getattr(p, "findings", None) or ()})
+    if flags:
+        extra["red_flags"] = flags
+        if "cauda_equina_rule_out" in codes:
+            extra["tier"] = "emergency"
+        elif codes & {"same_day_review", "tendon_referral"}:
+            extra["tier"] = "same_day"
+    detail = (str(problems[0]) if len(problems) == 1
+              else f"{len(problems)} problems; each is listed under errors with its field.")
+    return problem(422, "Your request has invalid fields", detail, kind="validation",
+                   errors=errors, extra=extra or None)
 
 
 def handle_plan_error(error: PlanError) -> Response:
     """Domain refusals are 422 with the field named; a red flag says which tier and flags."""
+    if isinstance(error, PlanRefused):
+        return refusal(error.problems)
     extra: dict[str, Any] = {}
     if isinstance(error, RedFlagPresent):
         extra = {"tier": error.tier, "red_flags": error.flags}
@@ -133,12 +181,6 @@ def handle_plan_error(error: PlanError) -> Response:
                        kind="red-flag-present",
                        errors=[{"field": error.field or "screening", "message": str(error)}],
                        extra=extra)
-    if isinstance(error, UnprintableText):
-        # Every field at once; clinic.* fields are the clinic profile's, fixed by an admin.
-        return problem(422, "Your request has invalid fields",
-                       "Some text cannot be printed on the handout.", kind="validation",
-                       errors=[{"field": p.field, "message": p.message}
-                               for p in error.problems])
     if isinstance(error, DoseOutOfRange):
         extra = {"allowed": [error.low, error.high] if error.low is not None else None}
     field = _API_FIELD.get(error.field or "", error.field or "body")

@@ -7,13 +7,15 @@ import json
 from datetime import date
 from typing import Any
 
+from marshmallow import Schema, ValidationError
 from sqlalchemy import update
 
-from plans.assembly import assemble_plan
+from plans.assembly import resolve_plan
 from plans.catalogue import default_catalogue
-from plans.errors import UnprintableText
+from plans.errors import FieldProblem, PlanError, PlanRefused
 from plans.guide import require_reachable
 from plans.model import (
+    CaudaEquinaRuleOut,
     ClinicInfo,
     HandoutOptions,
     HandoutSnapshot,
@@ -21,34 +23,105 @@ from plans.model import (
     PageSize,
     PlanRequest,
     RedFlagClearance,
+    RiskFactorReview,
+    SameDayReview,
     Screening,
+)
+from plans.model import (
+    Plan as DomainPlan,
 )
 from plans.printable import TextProblem, text_problems
 from plans.snapshot import snapshot_to_dict
-from service import audit, queue, transaction, webhooks
+from service import audit, problems, queue, transaction, webhooks
 from service.extensions import db
 from service.models import Clinic, Plan, PlanRevision, RenderJob, public_id, utcnow
 
 
 def plan_request(data: dict[str, Any]) -> PlanRequest:
-    """The validated API/form body as the domain's request."""
+    """The validated API/form body (or the best-effort rest of an invalid one) as the domain's
+    request. The first API's shapes map here: `red_flag_clearance.note` stays the plan's
+    clearance and the rules read it as the reason explaining same-day signs (never as a cauda
+    equina rule-out or a risk-factor review); `screening.nerve_symptoms` is a nerve finding."""
     screening = data.get("screening") or {}
     clearance = data.get("red_flag_clearance")
+    ce = screening.get("cauda_equina_rule_out")
+    rf = screening.get("risk_factor_review")
+    sd = screening.get("same_day_review")
     return PlanRequest(
-        template_id=data["template_id"],
-        patient_name=data["patient"]["display_name"],
+        template_id=data.get("template_id") or "",
+        patient_name=(data.get("patient") or {}).get("display_name") or "",
         screening=Screening(
             red_flags=frozenset(screening.get("red_flags", [])),
-            nerve_symptoms=screening.get("nerve_symptoms", False),
+            nerve_symptoms=bool(screening.get("nerve_symptoms", False)),
             irritability=Irritability(screening.get("irritability", "low")),
-            desk_bound=screening.get("desk_bound", False),
+            desk_bound=bool(screening.get("desk_bound", False)),
+            cauda_equina_rule_out=CaudaEquinaRuleOut(
+                ce.get("assessed_by") or "", str(ce.get("assessed_on") or ""),
+                ce.get("finding") or "") if ce else None,
+            risk_factor_review=RiskFactorReview(
+                rf.get("concern") or "", rf.get("decision") or "", rf.get("note") or "")
+            if rf else None,
+            same_day_review=SameDayReview(sd.get("action") or "", sd.get("reason") or "")
+            if sd else None,
+            tendon_referral=bool(screening.get("tendon_referral", False)),
         ),
         dose_changes=data.get("dose_changes") or {},
         add_exercises=tuple(data.get("add_exercises") or ()),
         remove_exercises=tuple(data.get("remove_exercises") or ()),
         notes=data.get("notes") or "",
-        clearance=RedFlagClearance(clearance["note"]) if clearance else None,
+        clearance=RedFlagClearance(clearance.get("note") or "")
+        if isinstance(clearance, dict) else None,
+        today=date.today().isoformat(),
     )
+
+
+def resolve(data: dict[str, Any], clinic: Clinic | None = None
+            ) -> tuple[DomainPlan | None, list[PlanError]]:
+    """The plan this body would make and every problem with it (domain rules, registered
+    checkers and, given the clinic, what its profile lacks for a handout); stores nothing."""
+    plan, found = resolve_plan(default_catalogue(), plan_request(data))
+    found = found + problems.checker_problems(data)
+    if clinic is not None:
+        found = clinic_problems(clinic) + found
+    return plan, problems.unique(found)
+
+
+def stored_request_for_check(request: dict[str, Any]) -> dict[str, Any]:
+    """A stored request as a create body: without the marker the screening migration put on a
+    mapped same-day review (not a field of the API), so re-checking it reports only real
+    problems."""
+    screening = request.get("screening")
+    review = screening.get("same_day_review") if isinstance(screening, dict) else None
+    if isinstance(review, dict) and "from" in review:
+        review = {k: v for k, v in review.items() if k != "from"}
+        request = {**request, "screening": {**screening, "same_day_review": review}}
+    return request
+
+
+def check_raw(schema: Schema, raw: Any, clinic: Clinic | None = None
+              ) -> tuple[dict[str, Any] | None, DomainPlan | None, list[PlanError]]:
+    """(loaded body or None, resolved plan or None, every problem) for a raw request body:
+    the schema's errors and, on the rest of the body, the domain's, the checkers' and the
+    clinic's (when given)."""
+    if not isinstance(raw, dict):
+        found = problems.from_messages({"body": ["Send a JSON object."]})
+        return None, None, found + (clinic_problems(clinic) if clinic is not None else [])
+    try:
+        data = schema.load(raw)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"body": exc.messages}
+        found = problems.from_messages(messages)
+        try:
+            rest = schema.load(problems.without_errors(raw, messages), partial=True)
+        except ValidationError:
+            more = problems.checker_problems(raw)
+            if clinic is not None:
+                more = clinic_problems(clinic) + more
+            return None, None, problems.unique(found + more)
+        plan, more = resolve(rest, clinic)
+        return None, plan, problems.unique(found + more)
+    plan, found = resolve(data, clinic)
+    return data, plan, found
 
 
 def handout_options(data: dict[str, Any]) -> HandoutOptions:
@@ -80,15 +153,52 @@ def clinic_text_problems(clinic: Clinic) -> list[TextProblem]:
             for p in found]
 
 
+def request_text_problems(data: dict[str, Any]) -> list[TextProblem]:
+    """The request's own texts the handout prints. The body may be raw (not validated): a
+    value that is not text is the schema's problem, not this check's."""
+    patient = data.get("patient")
+    name = patient.get("display_name") if isinstance(patient, dict) else None
+
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) else None
+
+    return text_problems([("patient.display_name", text(name), False),
+                          ("clinician", text(data.get("clinician")), False),
+                          ("notes", text(data.get("notes")), True)])
+
+
 def printable_problems(clinic: Clinic, data: dict[str, Any]) -> list[TextProblem]:
     """Every text of this plan's handout that came from a person rather than the vetted
     catalogue, checked again here: the API schema and the forms check what was just sent, but a
     revision also carries forward what an older revision stored, and the clinic's details were
     saved elsewhere. A render must never be left to fail on them."""
-    patient = data.get("patient") or {}
-    return text_problems([("patient.display_name", patient.get("display_name"), False),
-                          ("clinician", data.get("clinician"), False),
-                          ("notes", data.get("notes"), True)]) + clinic_text_problems(clinic)
+    return request_text_problems(data) + clinic_text_problems(clinic)
+
+
+@problems.register
+def printable_checker(body: dict[str, Any]) -> list[PlanError]:
+    """Unprintable request text as problems of the one list (with screening, doses, fields),
+    for the API, its preview, the builder and the embed alike. The schema's validator reports
+    what was just sent with the same field and message (the list keeps one of them); this also
+    covers text a revision carries forward from an older stored request."""
+    return [FieldProblem(p.field, p.message) for p in request_text_problems(body)]
+
+
+def clinic_problems(clinic: Clinic) -> list[PlanError]:
+    """What the clinic's profile lacks or holds that every handout of this clinic would need:
+    a way to reach it (phone, out-of-hours route) and details the handout can print. Fixed on
+    the clinic profile page, so the messages say so; they join the request's one list."""
+    found: list[PlanError] = []
+    try:
+        require_reachable(clinic_info(clinic))
+    except PlanError as error:
+        found.append(error)
+    # One problem per field: an out-of-hours route of only invisible characters is a missing
+    # route, and saying so once is clearer than also saying it prints as nothing.
+    missing = {p.field for p in found}
+    found += [FieldProblem(p.field, p.message) for p in clinic_text_problems(clinic)
+              if p.field not in missing]
+    return found
 
 
 def _canonical_sha256(value: Any) -> str:
@@ -99,13 +209,14 @@ def _canonical_sha256(value: Any) -> str:
 
 def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
                   created_by: str) -> RenderJob:
-    """Assemble (raising PlanError before anything is written) and stage revision + outbox row."""
-    problems = printable_problems(clinic, data)
-    if problems:
-        raise UnprintableText(problems)
+    """Assemble (raising PlanRefused with every problem before anything is written) and stage
+    revision + outbox row. A clinic the handout cannot tell patients how to reach, and text it
+    cannot print (the request's, carried forward or new, and the clinic's), are more problems
+    in the same list."""
     info = clinic_info(clinic)
-    require_reachable(info)
-    domain_plan = assemble_plan(default_catalogue(), plan_request(data))
+    domain_plan, found = resolve(data, clinic)
+    if found or domain_plan is None:
+        raise PlanRefused(found)
     options = handout_options(data)
     snapshot = snapshot_to_dict(HandoutSnapshot(
         plan_id=plan.public_id,

@@ -4,27 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-_RED_FLAG_TEXT = ("red flags present (emergency): saddle_numbness; the patient needs care "
-                  "before exercises, unless you record that you assessed and cleared them")
+_CAUDA_TEXT = ("suspected cauda equina syndrome (Saddle area numbness or tingling (groin, "
+               "genitals, buttocks, inner thighs)): refer as an emergency; no exercise plan "
+               "unless you record a finding that rules it out: who assessed, when, and what "
+               "was found")
 CREATE_REFUSALS = {
     "invalid-fields": {"summary": "A field is missing or invalid", "value": {
         "type": "https://limber.example/problems/validation",
         "title": "Your request has invalid fields", "status": 422, "instance": "/api/v1/plans",
         "errors": [{"field": "patient.display_name",
                     "message": "Missing data for required field."}]}},
-    "red-flag-present": {"summary": "A red flag needs the clinician first", "value": {
-        "type": "https://limber.example/problems/red-flag-present",
-        "title": "Red flags need care before exercises", "status": 422,
-        "detail": _RED_FLAG_TEXT, "instance": "/api/v1/plans", "tier": "emergency",
+    "red-flag-present": {"summary": "A screening finding needs its record first", "value": {
+        "type": "https://limber.example/problems/validation",
+        "title": "Your request has invalid fields", "status": 422,
+        "detail": _CAUDA_TEXT, "instance": "/api/v1/plans", "tier": "emergency",
         "red_flags": ["saddle_numbness"],
-        "errors": [{"field": "screening.red_flags", "message": _RED_FLAG_TEXT}]}},
+        "errors": [{"field": "screening.cauda_equina_rule_out", "message": _CAUDA_TEXT,
+                    "code": "cauda_equina_rule_out", "findings": ["saddle_numbness"]}]}},
     "dose-out-of-range": {"summary": "A dose change outside the exercise's safe range", "value": {
         "type": "https://limber.example/problems/validation",
         "title": "Your request has invalid fields", "status": 422, "instance": "/api/v1/plans",
         "detail": "reps of 'glute_bridge' must be between 5 and 10, got 40",
         "allowed": [5, 10],
         "errors": [{"field": "dose_changes.glute_bridge.reps",
-                    "message": "reps of 'glute_bridge' must be between 5 and 10, got 40"}]}},
+                    "message": "reps of 'glute_bridge' must be between 5 and 10, got 40",
+                    "allowed": [5, 10]}]}},
     "text-cannot-be-printed": {"summary": "Text the handout fonts cannot print", "value": {
         "type": "https://limber.example/problems/validation",
         "title": "Your request has invalid fields", "status": 422, "instance": "/api/v1/plans",

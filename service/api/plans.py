@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, jsonify, url_for
+from flask import Request, Response, g, jsonify, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import RAISE
+from marshmallow import RAISE, Schema, ValidationError
 from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
+from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import abort as webargs_abort
 
+from plans.snapshot import plan_to_dict
 from service import audit, erasure, planning
 from service.api.bodies import require_json_body
 from service.api.examples import (
@@ -27,17 +30,43 @@ from service.api.schemas import (
     PlanListArgsSchema,
     PlanPageSchema,
     PlanPatchSchema,
+    PlanPreviewSchema,
     PlanSchema,
 )
 from service.auth import require_api_key
-from service.errors import PROBLEM_MIME, ProblemSchema, problem
+from service.errors import PROBLEM_MIME, ProblemSchema, problem, problem_entry
 from service.extensions import db
 from service.handouts import failure_of, handout_state, html_response, pdf_response
 from service.idempotency import idempotent
 from service.models import Plan, PlanRevision, RenderJob
 
+
+class _AllProblemsParser(FlaskParser):
+    """A create body with invalid fields is also checked against the screening, dose and
+    registered rules, so the one 422 lists every problem, not the first stage's."""
+
+    def handle_error(self, error: ValidationError, req: Request, schema: Schema, *,
+                     error_status_code: int | None,
+                     error_headers: Any) -> Any:  # noqa: ANN401
+        raw = req.get_json(silent=True)
+        found = []
+        if req.method == "POST" and isinstance(schema, PlanCreateSchema):
+            _, _, found = planning.check_raw(PlanCreateSchema(), raw, g.clinic)
+        elif req.method == "PATCH" and isinstance(schema, PlanPatchSchema) \
+                and isinstance(raw, dict):
+            # The revision the PATCH would make: the latest request with these changes.
+            latest = plan_for_clinic((req.view_args or {}).get("public_id", "")).latest
+            merged = planning.stored_request_for_check(merge_patch(latest.request, raw))
+            _, _, found = planning.check_raw(PlanCreateSchema(), merged, g.clinic)
+        if found:
+            webargs_abort(422, errors=[problem_entry(p) for p in found], headers=error_headers)
+        super().handle_error(error, req, schema, error_status_code=error_status_code,
+                             error_headers=error_headers)
+
+
 blp = Blueprint("plans", __name__, url_prefix="/api/v1/plans",
                 description="Personalised home plans and their handouts.")
+blp.ARGUMENTS_PARSER = _AllProblemsParser()
 blp.before_request(require_api_key)
 blp.before_request(require_json_body)
 
@@ -53,6 +82,16 @@ def plan_for_clinic(public_id: str) -> Plan:
     return plan
 
 
+def merge_patch(latest: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The request a PATCH makes: `patient`, `screening` and `handout` merge key by key into
+    the latest revision's; any other field sent replaces it whole."""
+    merged = {**latest, **changes}
+    for name in PATCH_MERGED_OBJECTS:
+        if isinstance(changes.get(name), dict) and isinstance(latest.get(name), dict):
+            merged[name] = {**latest[name], **changes[name]}
+    return merged
+
+
 def plan_view(plan: Plan) -> dict[str, Any]:
     revision = plan.latest
     snap = revision.snapshot["plan"]
@@ -66,6 +105,7 @@ def plan_view(plan: Plan) -> dict[str, Any]:
                      "content_hash": revision.template_hash},
         "title": snap["title"],
         "exercises": snap["exercises"],
+        "left_out": snap.get("left_out", []),
         "red_flags_present": snap["red_flags_present"],
         "red_flag_clearance": snap["clearance"],
         "handout": {
@@ -119,6 +159,38 @@ class Plans(MethodView):
         return plan_view(plan), 201, {"Location": location}
 
 
+@blp.route("/preview")
+class PlanPreview(MethodView):
+    @blp.arguments(PlanCreateSchema, example=PLAN_CREATE_EXAMPLE)
+    @blp.response(200, PlanPreviewSchema)
+    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM_MIME,
+                      examples={"invalid-fields": {**CREATE_REFUSALS["invalid-fields"], "value": {
+                          **CREATE_REFUSALS["invalid-fields"]["value"],
+                          "instance": "/api/v1/plans/preview"}}},
+                      description="The body is not a plan request (invalid fields); every "
+                                  "problem is listed, as create would list them.")
+    @blp.doc(security=SECURITY)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """See a plan before saving: the same body as create; nothing is stored or sent
+
+        Returns the exercises after the screening's swaps and exclusions, each with why it
+        changed (`adapted_because`, `replaced`) and its allowed dose range after the swap, the
+        exercises left out and why, and every problem that would refuse the plan (as create's
+        422 lists them). `ok` is true when create would accept the body. A body with invalid
+        fields is 422, exactly as create answers it.
+        """
+        plan, found = planning.resolve(data, g.clinic)
+        if plan is None:
+            return {"ok": False, "template": None, "exercises": [], "left_out": [],
+                    "problems": [problem_entry(p) for p in found]}
+        d = plan_to_dict(plan)
+        return {"ok": not found,
+                "template": {"id": plan.template_id, "version": plan.template_version,
+                             "content_hash": plan.template_hash},
+                "exercises": d["exercises"], "left_out": d["left_out"],
+                "problems": [problem_entry(p) for p in found]}
+
+
 @blp.route("/<string:public_id>")
 class PlanById(MethodView):
     @blp.response(200, PlanSchema, example=PLAN_EXAMPLE)
@@ -139,11 +211,7 @@ class PlanById(MethodView):
     def patch(self, changes: dict[str, Any], public_id: str) -> dict[str, Any]:
         """Revise a plan: the fields sent change the latest revision's, making a new revision"""
         plan = plan_for_clinic(public_id)
-        latest = plan.latest.request
-        merged = {**latest, **changes}
-        for name in PATCH_MERGED_OBJECTS:
-            if name in changes and isinstance(latest.get(name), dict):
-                merged[name] = {**latest[name], **changes[name]}
+        merged = merge_patch(plan.latest.request, changes)
         planning.revise_plan(plan, g.clinic, merged, created_by=f"api-key:{g.api_key_id}")
         return plan_view(plan)
 

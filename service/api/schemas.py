@@ -9,6 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, missing, validat
 
 from plans.printable import text_problem
 from service.api.pagination import PageArgsSchema, page_schema
+from service.errors import FieldErrorSchema
 
 
 class Printable(validate.Validator):
@@ -56,20 +57,54 @@ class PatientSchema(StrictSchema):
                                         "example": "MRN-20931"})
 
 
+class CaudaEquinaRuleOutSchema(StrictSchema):
+    assessed_by = fields.String(required=True, validate=validate.Length(max=120), metadata={
+        "description": "Who assessed (a name).", "example": "Dr R. Shah, spinal team"})
+    assessed_on = fields.String(required=True, validate=validate.Length(max=10), metadata={
+        "description": "Date of the assessment, YYYY-MM-DD, not in the future.",
+        "example": "2026-11-20"})
+    finding = fields.String(required=True, validate=validate.Length(max=2000), metadata={
+        "description": "What was found, in at least 4 different words.",
+        "example": "MRI last month: no compression; saddle sensation normal and unchanged."})
+
+
+class RiskFactorReviewSchema(StrictSchema):
+    concern = fields.String(required=True, validate=validate.OneOf(["low", "moderate", "high"]))
+    decision = fields.String(required=True, validate=validate.OneOf(
+        ["proceed_with_safety_netting", "investigate", "refer"]))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class SameDayReviewSchema(StrictSchema):
+    action = fields.String(required=True, validate=validate.OneOf(["referred", "explained"]))
+    reason = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
+        "description": "Required when explained: the reason, in at least 4 different words."})
+
+
 class ScreeningSchema(StrictSchema):
     red_flags = fields.List(fields.String(validate=validate.Length(max=64)), load_default=list,
                             validate=validate.Length(max=50),
-                            metadata={"description": "Ids of red flags present today "
-                                                     "(see GET /api/v1/templates)."})
-    nerve_symptoms = fields.Boolean(load_default=False)
+                            metadata={"description": "Ids of screening findings present today "
+                                                     "(see GET /api/v1/templates, "
+                                                     "`screening`)."})
+    nerve_symptoms = fields.Boolean(load_default=False, metadata={
+        "description": "First-API nerve checkbox: counts as a nerve-related finding."})
     irritability = fields.String(load_default="low",
                                  validate=validate.OneOf(["low", "moderate", "high"]))
     desk_bound = fields.Boolean(load_default=False)
+    cauda_equina_rule_out = fields.Nested(CaudaEquinaRuleOutSchema, load_default=None,
+                                          allow_none=True)
+    risk_factor_review = fields.Nested(RiskFactorReviewSchema, load_default=None,
+                                       allow_none=True)
+    same_day_review = fields.Nested(SameDayReviewSchema, load_default=None, allow_none=True)
+    tendon_referral = fields.Boolean(load_default=False, metadata={
+        "description": "You referred a suspected hamstring tendon injury for assessment."})
 
 
 class ClearanceSchema(StrictSchema):
     note = fields.String(required=True, validate=validate.Length(min=3, max=2000), metadata={
-        "description": "The clinician's record that the red flags were assessed and cleared."})
+        "description": "First API: a free-text clearance. Still accepted; it now counts only "
+                       "as the reason explaining same-day signs (docs/integrating.md)."})
 
 
 class HandoutOptionsSchema(StrictSchema):
@@ -168,6 +203,8 @@ class PlanExerciseSchema(Schema):
     dose_range = fields.Dict(keys=fields.String(), values=fields.List(fields.Integer()))
     dose_text = fields.String()
     adapted_because = fields.String()
+    replaced = fields.String(metadata={"description": "Id of the exercise a safety swap "
+                                                      "replaced, else empty."})
 
 
 class RedFlagSchema(Schema):
@@ -208,11 +245,29 @@ class PlanSchema(Schema):
     template = fields.Nested(TemplateRefSchema)
     title = fields.String()
     exercises = fields.List(fields.Nested(PlanExerciseSchema))
+    left_out = fields.List(fields.Nested(lambda: LeftOutSchema()), metadata={
+        "description": "Exercises the screening rules took out, and why (clinician view)."})
     red_flags_present = fields.List(fields.String())
     red_flag_clearance = fields.Nested(ClearanceSchema, allow_none=True)
     handout = fields.Nested(HandoutStatusSchema)
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
+
+
+class LeftOutSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    why = fields.String()
+
+
+class PlanPreviewSchema(Schema):
+    ok = fields.Boolean(metadata={"description": "True when the plan could be saved as is."})
+    template = fields.Nested(TemplateRefSchema, allow_none=True)
+    exercises = fields.List(fields.Nested(PlanExerciseSchema), metadata={
+        "description": "After safety swaps and exclusions; `dose_range` is the allowed range "
+                       "of the exercise as swapped."})
+    left_out = fields.List(fields.Nested(LeftOutSchema))
+    problems = fields.List(fields.Nested(FieldErrorSchema))
 
 
 class PlanListArgsSchema(PageArgsSchema):
@@ -260,6 +315,11 @@ class TemplateSchema(Schema):
     optional_exercises = fields.List(fields.Nested(TemplateExerciseSchema))
     sources = fields.List(fields.Nested(SourceSchema))
     red_flags = fields.List(fields.Nested(RedFlagSchema))
+    screening = fields.List(fields.Dict(), metadata={
+        "description": "Screening findings a clinician may tick (ids for screening.red_flags), "
+                       "with the record each requires and its consequence."})
+    not_suited_for = fields.List(fields.Dict(), metadata={
+        "description": "Screening answers this template refuses, and why."})
 
 
 class TemplateListSchema(Schema):

@@ -41,6 +41,12 @@ def template_view(catalogue: Catalogue, t: Template) -> dict[str, Any]:
         "sources": [vars(catalogue.sources[s]) for s in t.sources],
         "red_flags": [{"id": f.id, "tier": f.tier.value, "label": f.label, "text": f.text}
                       for f in catalogue.red_flags],
+        # The clinician's screening findings: their ids go in screening.red_flags.
+        "screening": [{"id": f.id, "category": f.category, "label": f.label,
+                       "requires": catalogue.screening.categories[f.category].requires,
+                       "consequence": catalogue.screening.categories[f.category].consequence}
+                      for f in catalogue.screening.findings.values()],
+        "not_suited_for": [{"answer": u.answer, "why": u.why} for u in t.not_suited_for],
     }
 
 

@@ -163,6 +163,9 @@ def build(template_id: str) -> Response | tuple[str, int]:
     form = builder.form_from_post(template, request.form)
     # Whatever was posted, this session makes plans for its own patient only.
     form.values["patient.reference"] = g.embed.patient_ref
+    if request.form.get("action") == "check":
+        builder.check(form, g.embed.clinician_name, g.clinic)
+        return _builder_page(form)
     plan = builder.save(form, g.clinic, created_by=sessions.actor(g.embed),
                         clinician_name=g.embed.clinician_name)
     if plan is None:

@@ -7,6 +7,8 @@ import re
 from flask import Flask, Response, g, redirect, url_for
 from sqlalchemy import select
 
+from plans.catalogue import default_catalogue
+
 
 def field_id(name: str) -> str:
     """The HTML id of a form field named by its dotted API path ("f-dose_changes-x-reps")."""
@@ -53,7 +55,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["fid"] = field_id
     app.jinja_env.filters["status_words"] = lambda status: STATUS_WORDS.get(status, status)
     app.jinja_env.globals.update(actor_name=actor_name, irritability=builder.IRRITABILITY,
-                                 page_sizes=builder.PAGE_SIZES)
+                                 page_sizes=builder.PAGE_SIZES,
+                                 concern_levels=builder.CONCERN_LEVELS,
+                                 risk_decisions=builder.RISK_DECISIONS,
+                                 same_day_actions=builder.SAME_DAY_ACTIONS,
+                                 dose_labels=builder.DOSE_LABELS,
+                                 screening_review=default_catalogue().screening_review)
     app.register_blueprint(account_routes.blp)
     app.register_blueprint(plans.blp)
     app.register_blueprint(admin.blp)

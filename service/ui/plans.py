@@ -124,6 +124,9 @@ def build(template_id: str) -> Response | tuple[str, int]:
     if request.method == "GET":
         return _builder_page(builder.blank_form(template), None)
     form = builder.form_from_post(template, request.form)
+    if request.form.get("action") == "check":
+        builder.check(form, g.clinician.name, g.clinic)
+        return _builder_page(form, None)
     plan = builder.save(form, g.clinic, created_by=_created_by(g.clinician.id),
                         clinician_name=g.clinician.name)
     if plan is None:
@@ -140,6 +143,9 @@ def edit(public_id: str) -> Response | tuple[str, int]:
         audit.record_read(plan.public_id, plan.clinic_id, "edit_form", "ui", plan.latest.number)
         return _builder_page(builder.form_from_request(template, plan.latest.request), plan)
     form = builder.form_from_post(template, request.form)
+    if request.form.get("action") == "check":
+        builder.check(form, g.clinician.name, g.clinic)
+        return _builder_page(form, plan)
     saved = builder.save(form, g.clinic, created_by=_created_by(g.clinician.id),
                          clinician_name=g.clinician.name, plan=plan)
     if saved is None:

@@ -97,7 +97,8 @@ def test_red_flag_without_clearance_is_refused_naming_tier_and_flag(app, client,
     body = resp.get_json()
     assert resp.mimetype == "application/problem+json"
     assert body["tier"] == flag["tier"] and flag["id"] in body["red_flags"]
-    assert body["errors"][0]["field"] == "screening.red_flags"
+    # An emergency (cauda equina) sign needs a structured rule-out, named as its field.
+    assert body["errors"][0]["field"] == "screening.cauda_equina_rule_out"
     assert count(app, Plan) == 0
 
 
@@ -105,7 +106,9 @@ def test_red_flag_assessed_and_cleared_is_kept_on_the_revision(client, clinics):
     flag = client.get(f"/api/v1/templates/{TEMPLATE}", headers=clinics.a).get_json()[
         "red_flags"][0]
     resp = client.post("/api/v1/plans", headers=clinics.a, json=plan_body(
-        screening={"red_flags": [flag["id"]]},
+        screening={"red_flags": [flag["id"]], "cauda_equina_rule_out": {
+            "assessed_by": "Sam Okafor, PT", "assessed_on": "2026-11-01",
+            "finding": "Saddle sensation normal, stable and already investigated."}},
         red_flag_clearance={"note": "Examined today; saddle sensation normal."}))
     assert resp.status_code == 201, resp.get_json()
     data = resp.get_json()
@@ -210,10 +213,9 @@ def test_problem_bodies_never_echo_the_patient_name(client, clinics):
 def test_blank_clearance_note_does_not_clear_a_red_flag(app, client, clinics):
     from service.models import Plan
 
-    flag = client.get(f"/api/v1/templates/{TEMPLATE}", headers=clinics.a).get_json()[
-        "red_flags"][0]
+    # A same-day sign: the first API's clearance note is read as the reason explaining it.
     resp = client.post("/api/v1/plans", headers=clinics.a, json=plan_body(
-        screening={"red_flags": [flag["id"]]}, red_flag_clearance={"note": "          "}))
+        screening={"red_flags": ["night_pain"]}, red_flag_clearance={"note": "          "}))
     assert resp.status_code == 422
-    assert resp.get_json()["errors"][0]["field"] == "red_flag_clearance.note"
+    assert resp.get_json()["errors"][0]["field"] == "screening.same_day_review.reason"
     assert count(app, Plan) == 0

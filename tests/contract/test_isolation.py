@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.contract.helpers import make_plan
 
@@ -116,3 +116,27 @@ def test_lists_only_ever_show_the_callers_clinic(app, client, clinics, path):
         only_b = client.get(path, query_string={"patient_reference": "SAME"},
                             headers=clinics.b).get_json()["items"]
         assert [p["patient"]["display_name"] for p in only_b] == ["B1"]
+
+
+def test_the_preview_answers_for_the_callers_clinic_only_and_stores_nothing(app, client,
+                                                                            clinics):
+    """POST /api/v1/plans/preview takes no id, but it does read the caller's clinic profile:
+    clinic A's missing out-of-hours route is A's problem only, and nothing is stored or sent."""
+    from service.extensions import db
+    from service.models import Clinic, Plan
+    from service.webhooks.models import WebhookDelivery
+
+    with app.app_context():
+        db.session.scalar(select(Clinic).where(Clinic.slug == "clinic-a")).out_of_hours = ""
+        db.session.commit()
+    for headers in (clinics.a, clinics.b):
+        assert client.post("/api/v1/webhook-endpoints", headers=headers, json={
+            "url": "http://127.0.0.1:9/hooks"}).status_code == 201
+    body = {"template_id": "core_routine", "patient": {"display_name": "Ana P."}}
+    a = client.post("/api/v1/plans/preview", headers=clinics.a, json=body).get_json()
+    b = client.post("/api/v1/plans/preview", headers=clinics.b, json=body).get_json()
+    assert a["ok"] is False and [p["field"] for p in a["problems"]] == ["clinic.out_of_hours"]
+    assert b["ok"] is True and b["problems"] == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Plan)) == 0
+        assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0

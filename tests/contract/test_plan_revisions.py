@@ -7,7 +7,9 @@ from sqlalchemy import select
 from tests.contract.helpers import make_plan
 
 CLEARED = {"screening": {"red_flags": ["saddle_numbness"], "irritability": "moderate",
-                         "nerve_symptoms": True},
+                         "nerve_symptoms": True, "cauda_equina_rule_out": {
+                             "assessed_by": "Sam Okafor, PT", "assessed_on": "2026-11-01",
+                             "finding": "Saddle sensation normal, stable, investigated."}},
            "red_flag_clearance": {"note": "Examined today; saddle sensation normal."}}
 
 
@@ -27,7 +29,9 @@ def test_patching_one_screening_answer_keeps_the_recorded_red_flags(app, client,
     assert revised["red_flag_clearance"] == CLEARED["red_flag_clearance"]
     with app.app_context():
         latest = db.session.scalars(select(PlanRevision).order_by(PlanRevision.number)).all()[-1]
-        assert latest.request["screening"] == {**CLEARED["screening"], "desk_bound": True}
+        stored = latest.request["screening"]
+        assert {k: stored[k] for k in CLEARED["screening"]} == CLEARED["screening"]
+        assert stored["desk_bound"] is True
 
 
 def test_patching_the_reference_keeps_the_display_name_and_other_fields(app, client, clinics):

@@ -159,6 +159,32 @@ def test_red_flags_block_the_plan_in_the_embed_too(app, client, portals):
         assert db.session.scalar(select(Plan)) is None
 
 
+def test_cauda_equina_needs_the_structured_rule_out_in_the_embed_too(app, client, portals):
+    base = open_session(client, portals.a)
+    weak = {"screening.red_flags": ["bladder_change"],
+            "screening.cauda_equina_rule_out.assessed_by": "Sam Okafor, PT",
+            "screening.cauda_equina_rule_out.assessed_on": "2026-11-30",
+            "screening.cauda_equina_rule_out.finding": "ok ... \u200b\u200b ok"}
+    resp = _save(client, base, **weak)
+    assert resp.status_code == 422
+    assert 'id="f-screening-cauda_equina_rule_out-finding-error"' in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Plan)) is None
+    resp = _save(client, base, **{**weak, "screening.cauda_equina_rule_out.finding":
+                                  "Bladder change is old, investigated and stable."})
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+
+
+def test_check_plan_in_the_embed_shows_the_swap_and_saves_nothing(app, client, portals):
+    base = open_session(client, portals.a)
+    resp = _save(client, base, **{"screening.red_flags": ["leg_pain_below_knee"],
+                                  "action": "check"})
+    assert resp.status_code == 200
+    assert "Now: <strong>Bent-knee strap stretch</strong>" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Plan)) is None
+
+
 def test_a_form_without_the_sessions_csrf_token_is_refused(app, client, portals):
     base = open_session(client, portals.a)
     data = _builder_form(client, base)

@@ -150,23 +150,34 @@ def test_out_of_range_dose_shows_its_error_next_to_the_field_and_keeps_what_was_
     _shot(page, "builder-error")
 
 
-def test_a_ticked_red_flag_shows_the_urgent_advice_and_blocks_the_plan(page, live):
+def test_a_cauda_equina_sign_blocks_the_plan_until_a_structured_rule_out(page, live):
     template = default_catalogue().approved_templates()[0]
     page.goto(f"{live.url}/plans/new/{template.id}")
-    advice = page.locator("#advice-emergency")
-    assert not advice.is_visible()
     page.get_by_label("Patient's name or initials").fill("R. F.")
     page.locator("#rf-saddle_numbness").check()
-    advice.wait_for(state="visible")
-    assert "emergency" in advice.inner_text().lower() and "911" in advice.inner_text()
-    assert page.locator("[data-blocked-note]").is_visible()
     page.get_by_role("button", name="Save plan and make handout").click()
-    page.locator("#f-screening-red_flags-error").wait_for()
-    assert "No plan was made" in page.locator("#f-screening-red_flags-error").inner_text()
+    error = page.locator("#f-screening-cauda_equina_rule_out-error")
+    error.wait_for()
+    assert "No plan was made" in error.inner_text() and "911" in error.inner_text()
     assert "/plans/new/" in page.url
     _shot(page, "builder-red-flag")
     page.goto(f"{live.url}/plans")
     assert page.get_by_role("link", name="R. F.").count() == 0
+
+
+def test_ticking_nerve_symptoms_shows_the_swap_and_its_range_live_before_saving(page, live):
+    page.goto(f"{live.url}/plans/new/core_routine")
+    hold = page.locator("[name='dose_changes.strap_hamstring_stretch.hold_seconds']")
+    assert hold.get_attribute("max") == "45"
+    page.get_by_label("Nerve symptoms in the leg").check()
+    # No click: the page asks the server to check the plan as the box is ticked.
+    page.locator("[data-swapped]", has_text="Bent-knee strap stretch").wait_for()
+    hold = page.locator("[name='dose_changes.strap_hamstring_stretch.hold_seconds']")
+    assert hold.get_attribute("max") == "30" and hold.input_value() == "15"
+    preview = page.locator("[data-live='preview']")
+    assert "instead of Strap hamstring stretch" in preview.inner_text()
+    assert "/plans/new/" in page.url
+    _shot(page, "builder-live-preview")
 
 
 def test_the_builder_works_with_javascript_disabled(browser, live):
@@ -177,16 +188,21 @@ def test_the_builder_works_with_javascript_disabled(browser, live):
     page.goto(f"{live.url}/plans/new")
     page.get_by_role("link", name=re.compile("^Use this template")).first.click()
     page.get_by_label("Patient's name or initials").fill(CANARY)
-    # Without a script the server answers a ticked red flag with the advice and the block.
+    # "Check plan" shows the swap and the range after it, without a script and without saving.
+    page.get_by_label("Nerve symptoms in the leg").check()
+    page.get_by_role("button", name="Check plan").click()
+    page.locator("[data-swapped]", has_text="Bent-knee strap stretch").wait_for()
+    hold = page.locator("[name='dose_changes.strap_hamstring_stretch.hold_seconds']")
+    assert hold.get_attribute("max") == "30"
+    # A risk factor asks for the clinician's concern and decision; every problem at once.
     page.locator("#rf-cancer_history").check()
     page.get_by_role("button", name="Save plan and make handout").click()
-    assert page.locator("#advice-same_day").is_visible()
-    assert "No plan was made" in page.locator("#f-screening-red_flags-error").inner_text()
-    page.get_by_label("I assessed the ticked signs").check()
-    page.get_by_label("Clearance note").fill("Cancer history 20 years ago; cleared by GP.")
+    assert "risk factors" in page.locator("#f-screening-risk_factor_review-error").inner_text()
+    page.get_by_label("Concern: low").check()
+    page.get_by_label("Proceed with safety-netting").check()
     page.get_by_role("button", name="Save plan and make handout").click()
     page.wait_for_url(re.compile(r"/plans/pln_[\w-]+$"))
-    page.get_by_role("heading", name="Red flags assessed and cleared").wait_for()
+    page.get_by_role("heading", name="Screening findings and what was recorded").wait_for()
     # No script to poll: the page refreshes itself (noscript meta refresh) until ready.
     page.get_by_role("link", name="Open PDF").wait_for(state="visible")
     context.close()

@@ -50,27 +50,65 @@ def test_out_of_range_dose_is_shown_at_its_field_and_everything_typed_is_kept(ap
     assert _plans(app) == 0
 
 
-def test_a_ticked_red_flag_blocks_the_plan_until_assessed_and_cleared(app, client, people):
+def test_cauda_equina_finding_blocks_the_plan_until_a_structured_rule_out(app, client, people):
     signed_in(client, "pt@a.example")
     flagged = _form(client, **{"screening.red_flags": ["saddle_numbness"]})
     resp = client.post(f"/plans/new/{TEMPLATE.id}", data=flagged)
     text = resp.get_data(as_text=True)
     assert resp.status_code == 422 and _plans(app) == 0
-    assert "Get emergency care now" in text and "Emergency number: 911" in text
-    # The urgent advice for that tier is shown (not hidden) without any script.
-    assert re.search(r'id="advice-emergency"[^>]*>', text).group(0).find("hidden") == -1
-    assert re.search(r'id="advice-same_day"[^>]*hidden', text)
+    assert "refer as an emergency" in text and "Emergency number: 911" in text
+    assert 'href="#f-screening-cauda_equina_rule_out"' in text
 
-    cleared = dict(flagged, csrf_token=csrf_from(client, "/plans"),
-                   **{"red_flag_clearance.cleared": "1", "red_flag_clearance.note": ""})
-    resp = client.post(f"/plans/new/{TEMPLATE.id}", data=cleared)
-    assert resp.status_code == 422 and 'href="#f-red_flag_clearance-note"' in resp.get_data(True)
+    # Words that say nothing, and no who or when, clear nothing; each part is named at once.
+    ruled_out = dict(flagged, csrf_token=csrf_from(client, "/plans"),
+                     **{"screening.cauda_equina_rule_out.finding": "ok \u200b ... ok"})
+    resp = client.post(f"/plans/new/{TEMPLATE.id}", data=ruled_out)
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    for part in ("assessed_by", "assessed_on", "finding"):
+        assert f'href="#f-screening-cauda_equina_rule_out-{part}"' in text, part
 
-    cleared["red_flag_clearance.note"] = "Assessed today by PT: chronic, unchanged, imaged."
-    resp = client.post(f"/plans/new/{TEMPLATE.id}", data=cleared)
+    ruled_out.update({"screening.cauda_equina_rule_out.assessed_by": "Sam Okafor, PT",
+                      "screening.cauda_equina_rule_out.assessed_on": "2026-11-30",
+                      "screening.cauda_equina_rule_out.finding":
+                          "Chronic, unchanged, imaged last year, saddle sensation normal."})
+    resp = client.post(f"/plans/new/{TEMPLATE.id}", data=ruled_out)
     assert resp.status_code == 303
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "Red flags assessed and cleared" in page and "imaged." in page
+    assert "Cauda equina ruled out" in page and "imaged last year" in page
+
+
+def test_every_problem_is_shown_at_once_next_to_its_field(app, client, people):
+    signed_in(client, "pt@a.example")
+    ex = IN_PHASES[-1]
+    field = next(f for f in ("reps", "hold_seconds", "duration_seconds")
+                 if f in default_catalogue().exercises[ex].dose_range.bounds)
+    high = default_catalogue().exercises[ex].dose_range.bounds[field][1]
+    resp = client.post(f"/plans/new/{TEMPLATE.id}", data=_form(client, **{
+        "patient.display_name": "", "screening.red_flags": ["night_pain", "cancer_history"],
+        f"dose_changes.{ex}.{field}": str(high + 1)}))
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    for name in ("patient-display_name", "screening-same_day_review",
+                 "screening-risk_factor_review", f"dose_changes-{ex}-{field}"):
+        assert f'id="f-{name}-error"' in text, name
+    assert "There are 4 problems" in text
+
+
+def test_check_plan_without_javascript_shows_the_swap_and_its_range_and_saves_nothing(
+        app, client, people):
+    signed_in(client, "pt@a.example")
+    resp = client.post("/plans/new/core_routine", data=dict(
+        _form(client), exercises=[i.exercise_id for p in default_catalogue().template(
+            "core_routine").phases for i in p.items],
+        **{"screening.nerve_symptoms": "1", "action": "check"}))
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and _plans(app) == 0
+    assert "Now: <strong>Bent-knee strap stretch</strong>" in text
+    # The strap stretch's boxes now carry the bent-knee stretch's range, 15 to 30 seconds.
+    assert re.search(r'name="dose_changes.strap_hamstring_stretch.hold_seconds" value="15" '
+                     r'min="15" max="30"', text)
+    assert "instead of Strap hamstring stretch" in text
 
 
 def test_saved_plan_matches_what_the_api_would_store(app, client, people):
@@ -203,7 +241,7 @@ def test_builder_functions_need_no_session_so_an_embed_can_serve_them(app, peopl
         flagged = MultiDict([*posted.items(multi=True), ("screening.red_flags", "weight_loss")])
         refused = builder.form_from_post(TEMPLATE, flagged)
         assert builder.save(refused, clinic, created_by="embed:test", clinician_name="") is None
-        assert "screening.red_flags" in refused.errors
+        assert "screening.same_day_review" in refused.errors
         assert refused.value("patient.display_name") == "E. M."
 
 
@@ -214,4 +252,57 @@ def test_a_nul_character_in_a_form_field_is_a_400_page_not_a_server_error(app, c
                        data=_form(client, **{"patient.display_name": "A\x00B"}))
     assert resp.status_code == 400
     assert resp.mimetype == "text/html" and "NUL" in resp.get_data(as_text=True)
+    assert _plans(app) == 0
+
+
+def test_template_cards_say_the_review_is_interim(app, client, people):
+    signed_in(client, "pt@a.example")
+    text = client.get("/plans/new").get_data(as_text=True)
+    interim = [t for t in default_catalogue().approved_templates() if not t.signed_off]
+    assert interim  # every shipped template still has the interim engineering review
+    assert text.count("data-interim-review") == len(interim)
+    assert "screening rules it is built with are not yet signed off" in text
+
+
+def test_a_dose_refused_after_a_swap_names_the_swapped_exercise_and_its_range(app, client,
+                                                                                people):
+    signed_in(client, "pt@a.example")
+    template = default_catalogue().template("core_routine")
+    resp = client.post("/plans/new/core_routine", data=dict(
+        _form(client), exercises=[i.exercise_id for p in template.phases for i in p.items],
+        **{"screening.nerve_symptoms": "1",
+           "dose_changes.strap_hamstring_stretch.hold_seconds": "40"}))
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and _plans(app) == 0
+    error = re.search(r'id="f-dose_changes-strap_hamstring_stretch-hold_seconds-error">(.*?)</p>',
+                      text, re.S).group(1)
+    assert "Bent-knee strap stretch (instead of Strap hamstring stretch)" in error
+    assert "from 15 to 30" in error
+    # What was typed is kept, in a box that now shows the swapped-in exercise's range.
+    assert re.search(r'name="dose_changes.strap_hamstring_stretch.hold_seconds" value="40" '
+                     r'min="15" max="30"', text)
+
+
+def test_unprintable_text_and_a_screening_problem_are_shown_together(app, client, people):
+    """One answer: the name the handout cannot print next to its field, the cauda equina
+    finding next to its record, and the clinic's unprintable name in the summary."""
+    from service.models import Clinic
+
+    with app.app_context():
+        db.session.get(Clinic, people.clinic_a).name = "Clinic \u4e2d"
+        db.session.commit()
+    signed_in(client, "pt@a.example")
+    for action in ("check", "save"):
+        resp = client.post(f"/plans/new/{TEMPLATE.id}", data=_form(client, **{
+            "action": action, "patient.display_name": "\u738b\u5c0f\u660e",
+            "screening.red_flags": ["saddle_numbness"]}))
+        text = resp.get_data(as_text=True)
+        if action == "save":
+            assert resp.status_code == 422
+        name_error = re.search(r'id="f-patient-display_name-error">(.*?)</p>', text, re.S)
+        assert name_error and "U+738B" in name_error.group(1), action
+        assert 'id="f-screening-cauda_equina_rule_out-error"' in text, action
+        assert "The clinic&#39;s name" in text and "U+4E2D" in text, action
+        assert "There are 3 problems" in text, action
+        assert 'value="\u738b\u5c0f\u660e"' in text  # nothing typed is lost
     assert _plans(app) == 0

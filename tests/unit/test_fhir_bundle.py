@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from plans.assembly import assemble_plan
 from plans.catalogue import default_catalogue
 from plans.model import (
+    CaudaEquinaRuleOut,
     ClinicInfo,
     HandoutSnapshot,
     Irritability,
@@ -28,6 +29,9 @@ from tests.fhir_checks import failed_invariants, validated
 
 WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 CLEARED = ("saddle_numbness", "Examined today; saddle sensation normal.")
+# The screening model needs a structured rule-out before a cauda equina sign allows a plan.
+RULE_OUT = CaudaEquinaRuleOut("Sam Okafor, PT", "2026-03-01",
+                              "Saddle sensation normal, stable, already investigated.")
 
 
 def screenings() -> list[tuple[Screening, RedFlagClearance | None]]:
@@ -36,7 +40,8 @@ def screenings() -> list[tuple[Screening, RedFlagClearance | None]]:
             (False, True), list(Irritability), (False, True), (False, True)):
         flags = frozenset({CLEARED[0]}) if flagged else frozenset()
         out.append((Screening(red_flags=flags, nerve_symptoms=nerve, irritability=irritability,
-                              desk_bound=desk),
+                              desk_bound=desk,
+                              cauda_equina_rule_out=RULE_OUT if flagged else None),
                     RedFlagClearance(CLEARED[1]) if flagged else None))
     return out
 
@@ -66,7 +71,10 @@ TEMPLATES = sorted(t.id for t in default_catalogue().approved_templates())
 
 @pytest.mark.parametrize("template_id", TEMPLATES)
 def test_every_screening_variant_of_every_template_exports_a_valid_bundle(template_id):
+    unsuited = {u.answer for u in default_catalogue().template(template_id).not_suited_for}
     for screening, clearance in screenings():
+        if "high_irritability" in unsuited and screening.irritability is Irritability.HIGH:
+            continue  # the template refuses this patient: there is no plan to export
         # Bytes standing in for the PDF: the API test checks the hash of a real stored one.
         pdf = f"{template_id}{screening}".encode()
         x = export(template_id, screening, clearance, pdf=pdf)
@@ -120,7 +128,7 @@ def test_dose_becomes_timing_extension_and_words():
 
 def test_screening_outcome_and_clearance_are_carePlan_notes():
     screening = Screening(red_flags=frozenset({CLEARED[0]}), nerve_symptoms=True,
-                          irritability=Irritability.HIGH)
+                          irritability=Irritability.HIGH, cauda_equina_rule_out=RULE_OUT)
     bundle = json.loads(revision_bundle(export("core_routine", screening,
                                                RedFlagClearance(CLEARED[1]))).json())
     notes = [n["text"] for n in bundle["entry"][0]["resource"]["note"]]
@@ -153,7 +161,8 @@ def test_the_same_revision_always_exports_the_same_bundle():
 def test_any_stored_text_exports_as_valid_fhir(text, display):
     """Notes, clearance, names and the clinician hold whatever the API accepted; the export
     never fails on them (it would be a 500 for a plan that is already stored)."""
-    x = export("core_routine", Screening(red_flags=frozenset({CLEARED[0]})),
+    x = export("core_routine", Screening(red_flags=frozenset({CLEARED[0]}),
+                                         cauda_equina_rule_out=RULE_OUT),
                RedFlagClearance(CLEARED[1]))
     plan = dict(x.snapshot["plan"], notes=text, clearance={"note": text or "x"})
     snapshot = dict(x.snapshot, plan=plan, clinician=text)

@@ -122,7 +122,23 @@ def test_straight_knee_long_hold_without_a_nerve_swap_is_reported(data):
     found = problems_for(data, "exercises.yaml", "exercises.stool_forward_fold.swaps")
     assert {p.problem for p in found} == {
         "a straight-knee long hold needs a nerve_symptoms swap or exclusion",
-        "a straight-knee long hold needs a high_irritability swap or exclusion"}
+        "a straight-knee long hold needs a high_irritability swap or exclusion",
+        "a nerve-tensioning move needs a nerve_symptoms swap or exclusion"}
+
+
+def test_nerve_tensioning_move_without_a_nerve_swap_is_reported(data):
+    edit(data / "exercises.yaml",
+         lambda d: exercise(d, "sliding_hamstring_floss").update(swaps={}))
+    found = problems_for(data, "exercises.yaml", "exercises.sliding_hamstring_floss.swaps")
+    assert {p.problem for p in found} == {
+        "a nerve-tensioning move needs a nerve_symptoms swap or exclusion"}
+
+
+def test_screening_finding_in_an_unknown_category_is_reported(data):
+    def change(d):
+        d["findings"][0]["category"] = "no_such_category"
+    edit(data / "screening.yaml", change)
+    assert problems_for(data, "screening.yaml", "findings.saddle_numbness.category")
 
 
 def test_unknown_pose_key_is_reported(data):

@@ -3,32 +3,45 @@
   "use strict";
 
   function builder(form) {
-    var flags = form.querySelectorAll("[data-red-flag]");
-    var clearance = form.querySelector("[data-clearance]");
-    var cleared = form.querySelector("[name='red_flag_clearance.cleared']");
     var blockedNote = form.querySelector("[data-blocked-note]");
+    var pending = null;
+    var seq = 0;
 
-    function update() {
-      var ticked = {};
-      var any = false;
-      flags.forEach(function (box) {
-        if (box.checked) { ticked[box.dataset.tier] = true; any = true; }
-      });
-      form.querySelectorAll("[data-advice]").forEach(function (advice) {
-        advice.hidden = !ticked[advice.dataset.advice];
-      });
-      if (clearance && clearance.hasAttribute("data-collapsible")) { clearance.hidden = !any; }
-      if (blockedNote) { blockedNote.hidden = !(any && !(cleared && cleared.checked)); }
+    // Ask the server to check the plan as it stands ("Check plan" without leaving the page),
+    // then show the rules' answer: swaps, the ranges after them, what is left out.
+    function refresh(panels) {
+      var body = new FormData(form);
+      body.set("action", "check");
+      var mine = ++seq;
+      fetch(form.getAttribute("action") || window.location.href, {
+        method: "POST", body: body, credentials: "same-origin",
+        headers: { "X-Limber-Preview": "1" }
+      }).then(function (r) { return r.text(); }).then(function (html) {
+        if (mine !== seq) { return; }  // a newer check is on its way
+        var page = new DOMParser().parseFromString(html, "text/html");
+        panels.forEach(function (name) {
+          var fresh = page.querySelector("[data-live='" + name + "']");
+          var old = form.querySelector("[data-live='" + name + "']");
+          if (fresh && old) { old.replaceWith(document.importNode(fresh, true)); }
+        });
+        var freshNote = page.querySelector("[data-blocked-note]");
+        if (blockedNote && freshNote) { blockedNote.hidden = freshNote.hidden; }
+        form.dataset.previewed = String(mine);
+      }).catch(function () { /* the "Check plan" button still works */ });
     }
-    flags.forEach(function (box) { box.addEventListener("change", update); });
-    if (cleared) { cleared.addEventListener("change", update); }
-    update();
 
-    form.querySelectorAll("[data-exercise]").forEach(function (card) {
-      var include = card.querySelector("[data-include]");
-      include.addEventListener("change", function () {
-        card.classList.toggle("exercise--off", !include.checked);
-      });
+    form.addEventListener("change", function (event) {
+      var t = event.target;
+      if (t.matches("[data-include]")) {
+        var card = t.closest("[data-exercise]");
+        if (card) { card.classList.toggle("exercise--off", !t.checked); }
+      }
+      var isBox = t.type === "checkbox" || t.type === "radio";
+      // A ticked box can swap exercises: redraw the exercise list too. A typed dose only
+      // changes the preview, so the box being typed in is never replaced.
+      var panels = isBox ? ["preview", "exercises"] : ["preview"];
+      clearTimeout(pending);
+      pending = setTimeout(function () { refresh(panels); }, 150);
     });
   }
 
