@@ -10,6 +10,7 @@ from datetime import timedelta
 from flask import g, request
 from flask_smorest import abort
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from service.extensions import db
 from service.models import ApiKey, Clinic, utcnow
@@ -35,7 +36,9 @@ def issue_api_key(clinic: Clinic, name: str = "", key: str | None = None) -> tup
 
 def clinic_for_key(plain: str) -> Clinic | None:
     digest = hash_key(plain)
-    row = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+    # The clinic in the same statement: every API request needs it.
+    row = db.session.scalar(select(ApiKey).options(joinedload(ApiKey.clinic))
+                            .where(ApiKey.key_hash == digest))
     if row is None or row.revoked_at is not None:
         return None
     # Constant-time compare of what we looked up, so timing says nothing about near misses.
