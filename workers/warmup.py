@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 
-from celery.signals import worker_init
+from celery.signals import celeryd_after_setup
 
 from pdf.html import render_handout_html
 from pdf.render import render_handout_with_pages
@@ -46,11 +46,13 @@ def warm() -> float:
     return time.perf_counter() - start
 
 
-def _on_worker_init(**_: object) -> None:
-    # worker_init runs in the main worker process before the pool starts; prefork children are
-    # forked from it and inherit the warm caches. (worker_process_init, in each child, must
-    # finish within worker_proc_alive_timeout, 4 s by default, or the child is killed: too
-    # tight for a busy 2-core machine.) A warm-up failure only costs speed, never the worker.
+def _on_worker_setup(**_: object) -> None:
+    # celeryd_after_setup runs in the main worker process once logging is set up (worker_init
+    # comes before, so its log lines were lost) and before the pool starts: prefork children
+    # are forked from it and inherit the warm caches; solo and thread pools share them.
+    # (worker_process_init, in each child, must finish within worker_proc_alive_timeout, 4 s
+    # by default, or the child is killed: too tight for a busy 2-core machine.)
+    # A warm-up failure only costs speed, never the worker.
     try:
         log.info("worker warm-up took %.2f s", warm())
     except Exception:  # noqa: BLE001  the first real job will report any real fault
@@ -58,4 +60,4 @@ def _on_worker_init(**_: object) -> None:
 
 
 def install() -> None:
-    worker_init.connect(_on_worker_init, weak=False)
+    celeryd_after_setup.connect(_on_worker_setup, weak=False)

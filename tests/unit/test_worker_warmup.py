@@ -16,10 +16,10 @@ if "no-accel" in sys.argv:
     sys.modules["_rl_accel"] = None  # what reportlab sees where rl_accel is not installed
 from reportlab.lib import rl_accel
 if "warm" in sys.argv:
-    from celery.signals import worker_init
+    from celery.signals import celeryd_after_setup
     from workers import warmup
     warmup.install()
-    worker_init.send(sender=None)
+    celeryd_after_setup.send(sender="test-worker")
     from pdf.illustrations import drawing_for
     from pdf.styles import sheet_for
     # Every option set's style sheet and the drawings are made before any job arrives.
