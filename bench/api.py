@@ -45,12 +45,25 @@ BODY = {"template_id": "core_routine", "patient": {"display_name": "Bench P.", "
 
 
 class Statements:
+    """Counts statements and the seconds spent executing them (the database's share)."""
+
     def __init__(self, engine: sa.Engine) -> None:
         self.count = 0
-        event.listen(engine, "before_cursor_execute", self._seen)
+        self.seconds = 0.0
+        self.slowest: dict[str, float] = {}
+        self._start = 0.0
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
 
-    def _seen(self, *_: object) -> None:
+    def _before(self, *_: object) -> None:
         self.count += 1
+        self._start = time.perf_counter()
+
+    def _after(self, conn: object, cursor: object, statement: str, *_: object) -> None:
+        took = time.perf_counter() - self._start
+        self.seconds += took
+        key = " ".join(statement.split()[:4])
+        self.slowest[key] = self.slowest.get(key, 0.0) + took
 
 
 def make_app(url: str, instance: Path) -> Flask:
@@ -122,12 +135,14 @@ def add_filler(app: Flask, count: int) -> None:
                                      f"(SELECT max(id) FROM {table}))"))
         db.session.commit()
         if conn.dialect.name == "postgresql":
-            with db.engine.connect() as c:
+            # What autovacuum would do after a bulk load; without statistics the planner
+            # guesses 500 rows per plan id and launches parallel workers for 21 rows (~5 ms).
+            with db.engine.begin() as c:
                 c.execute(sa.text("ANALYZE"))
 
 
 def list_costs(small: Flask, big: Flask, headers: dict[str, str], limit: int,
-               n: int) -> tuple[tuple[float, int], tuple[float, int]]:
+               n: int) -> tuple[tuple[float, int, float], tuple[float, int, float]]:
     """Median wall ms of GET /api/v1/plans?limit=`limit` and statements per request, on the
     small and the big database, requests alternated so both see the same machine load."""
     out = []
@@ -136,19 +151,28 @@ def list_costs(small: Flask, big: Flask, headers: dict[str, str], limit: int,
         with app.app_context():
             pairs.append((app.test_client(), Statements(db.engine)))
     times: list[list[float]] = [[], []]
+    db_times: list[list[float]] = [[], []]
     counts = [0, 0]
     for i in range(n + 3):
         for side, (client, counter) in enumerate(pairs):
-            before = counter.count
+            before, db_before = counter.count, counter.seconds
+            if i == 3:
+                counter.slowest.clear()
             start = time.perf_counter()
             resp = client.get(f"/api/v1/plans?limit={limit}", headers=headers[side])
             took = time.perf_counter() - start
             assert resp.status_code == 200 and len(resp.get_json()["items"]) == limit
             if i >= 3:  # the first requests warm caches and connection pools
                 times[side].append(took)
+                db_times[side].append(counter.seconds - db_before)
                 counts[side] = max(counts[side], counter.count - before)
     for side in (0, 1):
-        out.append((statistics.median(times[side]) * 1000, counts[side]))
+        out.append((statistics.median(times[side]) * 1000, counts[side],
+                    statistics.median(db_times[side]) * 1000))
+        top = sorted(pairs[side][1].slowest.items(), key=lambda kv: -kv[1])[:2]
+        print(f"  limit={limit} {('100', 'many')[side]}: database "
+              f"{out[-1][2]:.1f} ms of {out[-1][0]:.1f} ms; most: "
+              + ", ".join(f"{k} ({v / n * 1000:.1f} ms)" for k, v in top))
     return out[0], out[1]
 
 
@@ -246,7 +270,7 @@ def main() -> None:
                   "minimal_per_s": round(minimal, 1), "create_ratio": round(create / minimal, 3),
                   "plans": args.plans}
         for limit in (20, 100):
-            (ms_small, st_small), (ms_big, st_big) = list_costs(small, big, headers, limit,
+            (ms_small, st_small, _), (ms_big, st_big, _) = list_costs(small, big, headers, limit,
                                                                 args.requests)
             print(f"{f'limit={limit}':<12} {ms_small:13.1f} {st_small:6d} {ms_big:16.1f} "
                   f"{st_big:6d} {ms_big / ms_small:5.2f}x")
