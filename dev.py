@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """The README's two commands: `python3 dev.py run` and `python3 dev.py test`.
 
+`python3 dev.py limber ARGS` runs any other `limber` command (`clinic create`, `api-key
+create`, ...) in the same virtual environment and on the same instance folder.
+
 Needs only Python 3.11+: makes a virtual environment in .venv, installs Limber into it when
 pyproject.toml changed, then runs the service (web + worker + beat, SQLite and a filesystem
 broker, demo data) or the whole test suite. Extra arguments go to `limber run` or pytest.
@@ -39,15 +42,16 @@ def ensure_installed(extras: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("run", "test"):
+    if not argv or argv[0] not in ("run", "test", "limber"):
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
     os.chdir(ROOT)
-    if command == "run":
+    if command in ("run", "limber"):
         ensure_installed("")
         os.environ.setdefault("LIMBER_INSTANCE_PATH", str(ROOT / "instance"))
-        return subprocess.call([str(BIN / "limber"), "run", *rest])  # noqa: S603
+        args = ["run", *rest] if command == "run" else rest
+        return subprocess.call([str(BIN / "limber"), *args])  # noqa: S603
     ensure_installed("dev")
     return subprocess.call([str(PY), "-m", "pytest", *rest])  # noqa: S603
 

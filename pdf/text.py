@@ -6,8 +6,8 @@ import functools
 from collections.abc import Iterator
 from xml.sax.saxutils import escape
 
+from pdf.coverage import drawable_code_points
 from pdf.errors import UnrenderableText
-from pdf.styles import register_fonts
 from plans.model import HandoutSnapshot
 
 # Whitespace the layout turns into spaces or line breaks, so no glyph is needed.
@@ -16,13 +16,8 @@ _LAYOUT_WHITESPACE = frozenset(map(ord, "\n\r\t"))
 
 @functools.cache
 def _drawable() -> frozenset[int]:
-    """Code points both embedded faces have a real glyph for (glyph 0 is the empty box)."""
-    regular, bold = register_fonts()
-    both = set()
-    for face in (regular.face, bold.face):
-        have = {cp for cp, glyph in face.charToGlyph.items() if glyph}
-        both = have if not both else both & have
-    return frozenset(both | _LAYOUT_WHITESPACE)
+    """Code points both embedded faces have a real glyph for, plus layout whitespace."""
+    return drawable_code_points() | _LAYOUT_WHITESPACE
 
 
 def check_drawable(field: str, text: str) -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from plans.printable import TextProblem
+
 
 class PlanError(Exception):
     """Base of every domain error; `field` names the request field at fault, if one is."""
@@ -72,6 +77,19 @@ class EmptyClearance(PlanError):
             "the clearance note is empty; say who assessed the red flags, when, and why "
             "exercises are safe"
         )
+
+
+class UnprintableText(PlanError):
+    """Text that would go on the handout holds characters it cannot print (plans/printable.py).
+
+    Carries every such field at once, so one answer can name them all. The message names
+    fields and code points only, never the text (it may be a patient's name).
+    """
+
+    def __init__(self, problems: list[TextProblem]) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+        self.problems = problems
+        self.field = problems[0].field if problems else None
 
 
 class ClinicUnreachable(PlanError):

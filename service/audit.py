@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.extensions import db
@@ -19,9 +19,20 @@ SIGN_IN_FAILED = "sign_in_failed"
 SIGN_OUT = "sign_out"
 PLAN_CREATED = "plan_created"
 PLAN_REVISED = "plan_revised"
+PLAN_DELETED = "plan_deleted"
+CLINIC_CREATED = "clinic_created"
+CLINIC_DISABLED = "clinic_disabled"
+CLINIC_ENABLED = "clinic_enabled"
+CLINIC_RETENTION_SET = "clinic_retention_set"
+CLINIC_EXPORTED = "clinic_exported"
 API_KEY_CREATED = "api_key_created"
 API_KEY_REVOKED = "api_key_revoked"
+API_KEY_FIRST_USED = "api_key_first_used"
+# Reads of patient data: detail says what was read ("plan", "revisions", "pdf", "html") and
+# through which door ("api", "ui", "embed"); the target is the plan's public id.
+PLAN_VIEWED = "plan_viewed"
 CLINICIAN_INVITED = "clinician_invited"
+CLINICIAN_INVITE_REFUSED = "clinician_invite_refused"
 CLINICIAN_DEACTIVATED = "clinician_deactivated"
 CLINICIAN_REACTIVATED = "clinician_reactivated"
 CLINICIAN_LINK_ISSUED = "clinician_set_password_link_issued"
@@ -38,6 +49,8 @@ WEBHOOK_REDELIVERED = "webhook_redelivered"
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
+    # The audit page filters one clinic's events by plan.
+    __table_args__ = (Index("ix_audit_events_clinic_target", "clinic_id", "target"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Null only for a failed sign-in with an address that matches no clinician.
@@ -73,3 +86,26 @@ def record(action: str, *, clinic_id: int | None, actor: str, target: str = "",
                        detail=detail or {}, source=source)
     db.session.add(event)
     return event
+
+
+def actor_from_request() -> str:
+    """Who is making this request, in the audit's actor form."""
+    from flask import g
+
+    if g.get("api_key_id") is not None:
+        return f"api-key:{g.api_key_id}"
+    if g.get("clinician") is not None:
+        return f"clinician:{g.clinician.id}"
+    return "anonymous"
+
+
+def record_read(plan_public_id: str, clinic_id: int, what: str, via: str,
+                revision: int | None = None, actor: str | None = None) -> None:
+    """One audit row for a read of a plan's patient data, committed at once (a read has no
+    transaction of its own to ride on). Ids only: never the patient's name."""
+    detail: dict[str, Any] = {"what": what, "via": via}
+    if revision is not None:
+        detail["revision"] = revision
+    record(PLAN_VIEWED, clinic_id=clinic_id, actor=actor or actor_from_request(),
+           target=plan_public_id, detail=detail)
+    db.session.commit()

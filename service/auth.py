@@ -1,10 +1,11 @@
-"""API keys: issued once, stored as a hash, scoped to one clinic."""
+"""API keys: issued once, stored as a hash, scoped to one clinic and to named scopes."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import g, request
@@ -12,6 +13,7 @@ from flask_smorest import abort
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from service import audit, scopes
 from service.extensions import db
 from service.models import ApiKey, Clinic, utcnow
 
@@ -26,20 +28,25 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def issue_api_key(clinic: Clinic, name: str = "", key: str | None = None) -> tuple[ApiKey, str]:
-    """Create a key for `clinic`; returns the row and the only copy of the plain key."""
+def issue_api_key(clinic: Clinic, name: str = "", key: str | None = None,
+                  scope_names: Iterable[str] | None = None) -> tuple[ApiKey, str]:
+    """Create a key for `clinic`; returns the row and the only copy of the plain key.
+    Without `scope_names` the key gets scopes.DEFAULT (never key management)."""
     plain = key or KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(clinic_id=clinic.id, name=name, prefix=plain[:12], key_hash=hash_key(plain))
+    chosen = scopes.parse(list(scope_names) if scope_names is not None else list(scopes.DEFAULT))
+    row = ApiKey(clinic_id=clinic.id, name=name, prefix=plain[:12], key_hash=hash_key(plain),
+                 scopes=" ".join(chosen))
     db.session.add(row)
     return row, plain
 
 
-def clinic_for_key(plain: str) -> Clinic | None:
+def key_for(plain: str) -> ApiKey | None:
+    """The live key row for a plain key; notes its use (and audits its first)."""
     digest = hash_key(plain)
     # The clinic in the same statement: every API request needs it.
     row = db.session.scalar(select(ApiKey).options(joinedload(ApiKey.clinic))
                             .where(ApiKey.key_hash == digest))
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or row.clinic.disabled_at is not None:
         return None
     # Constant-time compare of what we looked up, so timing says nothing about near misses.
     if not hmac.compare_digest(row.key_hash, digest):
@@ -48,20 +55,41 @@ def clinic_for_key(plain: str) -> Clinic | None:
     last = row.last_used_at
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=now.tzinfo)
+    if last is None:
+        # A key's first use is worth a trace: a key nobody expected to be used shows up here.
+        audit.record(audit.API_KEY_FIRST_USED, clinic_id=row.clinic_id,
+                     actor=f"api-key:{row.id}", target=f"api-key:{row.id}",
+                     detail={"prefix": row.prefix})
     if last is None or now - last > _LAST_USED_RESOLUTION:
         row.last_used_at = now
         db.session.commit()
+    return row
+
+
+def clinic_for_key(plain: str) -> Clinic | None:
+    row = key_for(plain)
+    if row is None:
+        return None
     g.api_key_id = row.id
     return row.clinic
 
 
 def require_api_key() -> None:
-    """before_request hook for API blueprints: sets g.clinic or answers 401 problem+json."""
+    """before_request hook for API blueprints: sets g.clinic and g.api_key_scopes, or answers
+    401 (no valid key) or 403 (the key lacks the scope the route needs; a route no scope
+    covers is refused to every key, see service/scopes.py)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         abort(401, message="Send your API key as 'Authorization: Bearer <key>'.")
-    clinic = clinic_for_key(token.strip())
-    if clinic is None:
-        abort(401, message="That API key is not valid or has been revoked.")
-    g.clinic = clinic
+    row = key_for(token.strip())
+    if row is None:
+        abort(401, message="That API key is not valid, has been revoked, or its clinic is "
+                           "disabled.")
+    needed = scopes.scope_for(request.path)
+    if needed is None or needed not in row.scope_list:
+        abort(403, message=(f"This API key does not have the '{needed}' scope this route needs."
+                            if needed else "No API key may call this route."))
+    g.api_key_id = row.id
+    g.api_key_scopes = row.scope_list
+    g.clinic = row.clinic

@@ -21,10 +21,18 @@ WORKER_CMD = [sys.executable, "-m", "celery", "-A", "workers.app", "worker",
 BEAT_CMD = [sys.executable, "-m", "celery", "-A", "workers.app", "beat", "--loglevel", "INFO"]
 
 
-def _app():  # noqa: ANN202 - imported lazily so `limber --help` is instant
+def _app(config: dict | None = None):  # noqa: ANN202 - imported lazily so --help is instant
     from service import create_app
 
-    return create_app()
+    return create_app(config)
+
+
+def listen_url(host: str, port: int) -> str:
+    """The address `limber run` serves on, for links it hands out; "" for a wildcard bind,
+    where no one address is right and each request's own host is used instead."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - compared, not bound
+        return ""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @click.group()
@@ -42,12 +50,18 @@ def run(host: str, port: int, demo: bool) -> None:
     from service import schema
     from service.demo import demo_sign_ins, seed_demo
 
-    app = _app()
+    # Webhook payloads (built by the worker too) and embed links use this address, unless
+    # LIMBER_PUBLIC_URL says where the public reaches us.
+    public = os.environ.get("LIMBER_PUBLIC_URL") or listen_url(host, port)
+    app = _app({"PUBLIC_URL": public} if public else None)
     schema.upgrade(app)
     if demo:
         clinic, key = seed_demo(app)
-        _print_demo(clinic.name, key, f"http://{host}:{port}", demo_sign_ins(app))
+        _print_demo(clinic.name, clinic.slug, key, public or f"http://127.0.0.1:{port}",
+                    demo_sign_ins(app))
     env = {**os.environ, "LIMBER_INSTANCE_PATH": app.config["INSTANCE_PATH"]}
+    if public:
+        env["LIMBER_PUBLIC_URL"] = public
     # Worker and beat are separate processes, each restarted if it dies: the sweeper that
     # rescues lost handouts must not die with a worker (it once did, and handouts stalled).
     children = Supervisor([
@@ -163,6 +177,34 @@ def db_upgrade() -> None:
     click.echo("database is up to date")
 
 
+@main.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("prune")
+@click.option("--older-than-days", "days", type=click.IntRange(min=30), required=True,
+              help="Delete events older than this many days (at least 30).")
+def audit_prune(days: int) -> None:
+    """Delete old audit events. Limber never deletes them by itself: how long to keep them is
+    the clinic's records policy, not ours (docs/security.md)."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    from service import audit
+    from service.extensions import db as database
+    from service.models import utcnow
+
+    with _app().app_context():
+        cutoff = utcnow() - timedelta(days=days)
+        result = database.session.execute(delete(audit.AuditEvent)
+                                          .where(audit.AuditEvent.at < cutoff))
+        database.session.commit()
+        click.echo(f"Deleted {result.rowcount} audit events from before "
+                   f"{cutoff:%Y-%m-%d %H:%M} UTC.")
+
+
 @main.command()
 def demo() -> None:
     """Seed the demo clinic (idempotent) and print its API key and how to try it."""
@@ -172,16 +214,16 @@ def demo() -> None:
     app = _app()
     schema.upgrade(app)
     clinic, key = seed_demo(app)
-    _print_demo(clinic.name, key, app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000",
-                demo_sign_ins(app))
+    click.echo(f"Instance folder: {app.config['INSTANCE_PATH']}")
+    _print_demo(clinic.name, clinic.slug, key, _base_url(app), demo_sign_ins(app))
 
 
-def _print_demo(clinic_name: str, key: str, base: str,
+def _print_demo(clinic_name: str, slug: str, key: str, base: str,
                 sign_ins: Sequence[tuple[str, str, str]] = ()) -> None:
     accounts = "".join(f"\n  {role}: {email}  password: {password}"
                        for role, email, password in sign_ins)
     click.echo(f"""
-Demo clinic: {clinic_name}
+Demo clinic: {clinic_name}  (slug: {slug}, for `limber ... --clinic {slug}`)
 Sign in at {base}/sign-in{accounts}
 Try the API:
   curl -s -H "Authorization: Bearer {key}" {base}/api/v1/templates
@@ -189,6 +231,8 @@ Try the API:
        -H "Content-Type: application/json" \\
        -d '{{"template_id": "core_routine", "patient": {{"display_name": "Ana P."}}}}'
 API docs: {base}/api/docs
+Other commands (from a checkout: python3 dev.py limber ...):
+  limber clinic list    limber api-key create --clinic {slug}
 Demo API key:
 {key}
 """)
@@ -202,9 +246,12 @@ def api_key() -> None:
 @api_key.command("create")
 @click.option("--clinic", "slug", required=True, help="The clinic's slug.")
 @click.option("--name", default="", help="A label to tell keys apart.")
-def api_key_create(slug: str, name: str) -> None:
+@click.option("--scope", "scope_names", multiple=True,
+              help="plans, webhooks, embed or keys; repeat for several. "
+                   "Default: plans, webhooks, embed (never keys unless asked).")
+def api_key_create(slug: str, name: str, scope_names: tuple[str, ...]) -> None:
     """Create a key; it is printed once, on the last line, and stored only as a hash."""
-    from service import audit
+    from service import audit, scopes
     from service.auth import issue_api_key
     from service.extensions import db as database
     from service.models import Clinic
@@ -213,15 +260,24 @@ def api_key_create(slug: str, name: str) -> None:
     with app.app_context():
         clinic = database.session.scalar(select(Clinic).where(Clinic.slug == slug))
         if clinic is None:
-            raise click.ClickException(f"no clinic with slug {slug!r}")
-        row, plain = issue_api_key(clinic, name=name)
+            raise click.ClickException(f"no clinic with slug {slug!r}{_SLUG_HINT}")
+        try:
+            chosen = scopes.parse(list(scope_names) or list(scopes.DEFAULT))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--scope") from None
+        row, plain = issue_api_key(clinic, name=name, scope_names=chosen)
         database.session.flush()
         audit.record(audit.API_KEY_CREATED, clinic_id=clinic.id, actor="system",
-                     target=f"api-key:{row.id}", detail={"prefix": row.prefix, "via": "cli"})
+                     target=f"api-key:{row.id}",
+                     detail={"prefix": row.prefix, "via": "cli", "scopes": row.scope_list})
         database.session.commit()
         click.echo(f"Created API key {row.prefix}… for {clinic.name}. Store it now; "
                    "it cannot be shown again.")
         click.echo(plain)
+
+
+_SLUG_HINT = ("; `limber clinic list` shows the slugs (the demo clinic's is 'demo'), "
+              "`limber clinic create` adds a clinic")
 
 
 def _clinic_or_fail(slug: str):  # noqa: ANN202 - a Clinic; models import lazily
@@ -230,7 +286,7 @@ def _clinic_or_fail(slug: str):  # noqa: ANN202 - a Clinic; models import lazily
 
     clinic = database.session.scalar(select(Clinic).where(Clinic.slug == slug))
     if clinic is None:
-        raise click.ClickException(f"no clinic with slug {slug!r}")
+        raise click.ClickException(f"no clinic with slug {slug!r}{_SLUG_HINT}")
     return clinic
 
 
@@ -262,13 +318,14 @@ def api_key_list(slug: str) -> None:
 def api_key_revoke(prefix_or_id: str, slug: str) -> None:
     """Revoke one of the clinic's keys, by its id or its prefix (as `list` shows them).
     It stops working on its next request."""
+    from service import audit
     from service.extensions import db as database
     from service.models import ApiKey, utcnow
 
     with _app().app_context():
         clinic = _clinic_or_fail(slug)
         query = select(ApiKey).where(ApiKey.clinic_id == clinic.id)
-        if prefix_or_id.isdigit():
+        if prefix_or_id.isdigit() and len(prefix_or_id) < 10:  # beyond int4: a prefix
             query = query.where(ApiKey.id == int(prefix_or_id))
         else:
             query = query.where(ApiKey.prefix == prefix_or_id)
@@ -281,11 +338,199 @@ def api_key_revoke(prefix_or_id: str, slug: str) -> None:
         row = rows[0]
         if row.revoked_at is None:
             row.revoked_at = utcnow()
+            audit.record(audit.API_KEY_REVOKED, clinic_id=clinic.id, actor="system",
+                         target=f"api-key:{row.id}", detail={"prefix": row.prefix, "via": "cli"})
             database.session.commit()
             click.echo(f"Revoked API key {row.prefix}… (id {row.id}) of {clinic.name}.")
         else:
             click.echo(f"API key {row.prefix}… (id {row.id}) was already revoked "
                        f"at {_when(row.revoked_at)}.")
+
+
+@main.group()
+def clinic() -> None:
+    """Clinics: onboard one with its first admin, list, disable, retention, export."""
+
+
+def _clinic_app():  # noqa: ANN202 - a Flask app
+    """Clinic commands may be an operator's first command on a fresh instance: the schema is
+    brought up to date first (a no-op when it is), as `limber demo` does."""
+    from service import schema
+
+    app = _app()
+    schema.upgrade(app)
+    return app
+
+
+def _base_url(app) -> str:  # noqa: ANN001 - a Flask app
+    return (app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
+
+
+@clinic.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The clinic's name, as handouts print it.")
+@click.option("--admin-email", required=True, help="The first clinic admin's email address.")
+@click.option("--admin-name", default="", help="The admin's name (default 'Clinic admin').")
+@click.option("--emergency-number", default="911", show_default=True,
+              help="The local emergency number every handout tells patients to call.")
+@click.option("--out-of-hours", required=True,
+              help="Where patients get help when the clinic is closed (e.g. 'Call 555-0199 or "
+                   "go to urgent care'); every handout prints it.")
+@click.option("--contact", required=True,
+              help="The clinic's phone (and address), printed on handouts: patients are told "
+                   "to call it.")
+def clinic_create(slug: str, name: str, admin_email: str, admin_name: str,
+                  emergency_number: str, out_of_hours: str, contact: str) -> None:
+    """Create a clinic and its first admin; prints the admin's one-time set-password link."""
+    from flask import url_for
+
+    from service import clinics
+
+    app = _clinic_app()
+    with app.app_context():
+        try:
+            row, admin, token = clinics.create_clinic(
+                slug, name, admin_email, contact, out_of_hours, admin_name, emergency_number)
+        except clinics.ClinicProblem as problem:
+            raise click.UsageError(f"{problem.field}: {problem}") from None
+        with app.test_request_context(base_url=_base_url(app)):
+            link = url_for("accounts.set_password", token=token, _external=True)
+        click.echo(f"Created clinic {row.slug!r} ({row.name}) with clinic admin {admin.email}.")
+        click.echo("Send the admin this one-time link to choose a password "
+                   "(it works once, for 72 hours):")
+        click.echo(link)
+        click.echo(f"Then: limber api-key create --clinic {row.slug}")
+
+
+@clinic.command("admin-link")
+@click.argument("slug")
+@click.option("--email", required=True, help="The clinic admin's email address.")
+def clinic_admin_link(slug: str, email: str) -> None:
+    """A new one-time set-password link for one of the clinic's admins (lost link, forgotten
+    password of the only admin); any earlier link stops working."""
+    from flask import url_for
+
+    from service import audit
+    from service.accounts.clinicians import by_email, new_link
+    from service.extensions import db as database
+
+    app = _clinic_app()
+    with app.app_context():
+        row = _clinic_or_fail(slug)
+        admin = by_email(email)
+        if admin is None or admin.clinic_id != row.id or not admin.is_admin:
+            raise click.ClickException(f"{row.slug} has no clinic admin {email!r}")
+        token = new_link(admin)
+        audit.record(audit.CLINICIAN_LINK_ISSUED, clinic_id=row.id, actor="system",
+                     target=f"clinician:{admin.id}", detail={"via": "cli"})
+        database.session.commit()
+        with app.test_request_context(base_url=_base_url(app)):
+            click.echo(url_for("accounts.set_password", token=token, _external=True))
+
+
+@clinic.command("list")
+def clinic_list() -> None:
+    """Every clinic: slug, state, retention, plans, admins, name."""
+    from sqlalchemy import func
+
+    from service.accounts.models import Clinician
+    from service.extensions import db as database
+    from service.models import Clinic, Plan
+
+    with _clinic_app().app_context():
+        plans = dict(database.session.execute(
+            select(Plan.clinic_id, func.count(Plan.id)).group_by(Plan.clinic_id)).all())
+        admins = dict(database.session.execute(
+            select(Clinician.clinic_id, func.count(Clinician.id))
+            .where(Clinician.role == Clinician.ADMIN, Clinician.active.is_(True))
+            .group_by(Clinician.clinic_id)).all())
+        click.echo(f"{'SLUG':<20}{'STATE':<10}{'RETENTION':<12}{'PLANS':>6}{'ADMINS':>8}  NAME")
+        for row in database.session.scalars(select(Clinic).order_by(Clinic.slug)):
+            state = "enabled" if row.enabled else "disabled"
+            keep = f"{row.retention_days} days" if row.retention_days else "kept"
+            click.echo(f"{row.slug:<20}{state:<10}{keep:<12}{plans.get(row.id, 0):>6}"
+                       f"{admins.get(row.id, 0):>8}  {row.name}")
+
+
+def _set_enabled(slug: str, enabled: bool) -> None:
+    from service import clinics
+
+    with _clinic_app().app_context():
+        row = _clinic_or_fail(slug)
+        changed = clinics.set_enabled(row, enabled)
+        state = "enabled" if enabled else "disabled"
+        if not changed:
+            click.echo(f"{row.slug} was already {state}.")
+        elif enabled:
+            click.echo(f"{row.slug} is enabled: its keys and sign-ins work again.")
+        else:
+            click.echo(f"{row.slug} is disabled: its API keys, sign-ins and embed sessions are "
+                       "refused from the next request. Its data is kept "
+                       f"(`limber clinic enable {row.slug}` undoes this).")
+
+
+@clinic.command("disable")
+@click.argument("slug")
+def clinic_disable(slug: str) -> None:
+    """Refuse the clinic's API keys, sign-ins and embed sessions; keep its data."""
+    _set_enabled(slug, False)
+
+
+@clinic.command("enable")
+@click.argument("slug")
+def clinic_enable(slug: str) -> None:
+    """Let a disabled clinic's keys and sign-ins work again."""
+    _set_enabled(slug, True)
+
+
+@clinic.command("retention")
+@click.argument("slug")
+@click.argument("days")
+def clinic_retention(slug: str, days: str) -> None:
+    """Erase the clinic's plans DAYS days after their last revision ('off' keeps them).
+
+    The sweeper erases them, as DELETE /api/v1/plans/{id} would, each with a plan.deleted
+    event and an audit row."""
+    from service import clinics, erasure
+
+    if days.lower() == "off":
+        value = None
+    elif days.isdigit():
+        value = int(days)
+    else:
+        raise click.UsageError("DAYS: give a whole number of days, or 'off'.")
+    with _clinic_app().app_context():
+        row = _clinic_or_fail(slug)
+        try:
+            clinics.set_retention(row, value)
+        except clinics.ClinicProblem as problem:
+            raise click.UsageError(f"DAYS: {problem}") from None
+        if value is None:
+            click.echo(f"{row.slug} keeps its plans until they are deleted.")
+        else:
+            due = erasure.count_expired(row, value)
+            click.echo(f"{row.slug}: plans are erased {value} days after their last revision. "
+                       f"{due} plan(s) are past that now and go at the next sweep.")
+
+
+@clinic.command("export")
+@click.argument("slug")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def clinic_export(slug: str, file: Path) -> None:
+    """Write a zip of the clinic's plans: JSON per revision plus its PDF and HTML handouts.
+
+    The file holds patient data: it is created readable by you only, and never overwritten."""
+    from service.export import export_clinic
+
+    with _clinic_app().app_context():
+        row = _clinic_or_fail(slug)
+        try:
+            manifest = export_clinic(row, file)
+        except FileExistsError:
+            raise click.ClickException(f"{file} exists; choose a new file name.") from None
+        revisions = sum(len(p["revisions"]) for p in manifest["plans"])
+        click.echo(f"Wrote {file}: {len(manifest['plans'])} plan(s), {revisions} revision(s) "
+                   f"of {row.slug}.")
 
 
 @main.group()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from pathlib import Path
@@ -18,6 +19,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "LIMBER_STUCK_AFTER_SECONDS": ("STUCK_AFTER_SECONDS", float),
     "LIMBER_WEBHOOK_ALLOW_PRIVATE": ("WEBHOOK_ALLOW_PRIVATE", lambda v: v == "1"),
     "LIMBER_RATELIMIT_STORAGE_URL": ("RATELIMIT_STORAGE_URI", str),
+    "LIMBER_RATELIMIT_KEY_PREFIX": ("RATELIMIT_KEY_PREFIX", str),
     "LIMBER_WEBHOOK_RETRY_SCHEDULE": (
         "WEBHOOK_RETRY_SCHEDULE", lambda v: [float(s) for s in v.split(",") if s.strip()]),
     "LIMBER_WEBHOOK_SECRET_OVERLAP_SECONDS": ("WEBHOOK_SECRET_OVERLAP_SECONDS", float),
@@ -37,9 +39,21 @@ _ENV: dict[str, tuple[str, Any]] = {
 MAX_BODY_BYTES = 1024 * 1024
 
 
+def default_instance_path() -> Path:
+    """The same folder whichever directory `limber` is run from (a second folder would be a
+    second instance with another demo key): `instance/` of the source checkout Limber runs
+    from, else the user's data folder (an installed package has no checkout to write to)."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and os.access(checkout, os.W_OK):
+        return checkout / "instance"
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "limber"
+
+
 def instance_path() -> Path:
     """Where the embedded default keeps its database, broker folders and secret key."""
-    return Path(os.environ.get("LIMBER_INSTANCE_PATH", Path.cwd() / "instance")).resolve()
+    configured = os.environ.get("LIMBER_INSTANCE_PATH")
+    return Path(configured).resolve() if configured else default_instance_path()
 
 
 def defaults(instance: Path) -> dict[str, Any]:
@@ -74,6 +88,7 @@ def defaults(instance: Path) -> dict[str, Any]:
         # CA certificates webhook receivers are checked against; None means certifi's bundle.
         "WEBHOOK_CA_BUNDLE": None,
         "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_KEY_PREFIX": "limber-signin",
         "UI_INSECURE_COOKIES": False,
         "API_TITLE": "Limber API",
         "API_VERSION": "v1",
@@ -185,15 +200,83 @@ def ensure_secret_key(config: dict[str, Any], instance: Path) -> str:
 
     Raises RuntimeError in production without LIMBER_SECRET_KEY.
     """
+    production = config.get("LIMBER_ENV") == "production"
     if config.get("SECRET_KEY"):
-        return config["SECRET_KEY"]
-    if config.get("LIMBER_ENV") == "production":
+        key = config["SECRET_KEY"]
+        if production and secret_entropy_bits(key) < MIN_SECRET_BITS:
+            raise RuntimeError(
+                "LIMBER_SECRET_KEY is too weak for production: it needs 32 random bytes "
+                "(256 bits), e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(48))'")
+        return key
+    if production:
         raise RuntimeError("LIMBER_SECRET_KEY must be set when LIMBER_ENV=production")
     key_file = instance / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
+    make_private_dir(instance)
     key = secrets.token_urlsafe(48)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
+    write_private(key_file, key)
     return key
+
+
+MIN_SECRET_BITS = 256
+
+
+def secret_entropy_bits(key: str) -> float:
+    """An upper bound on a key's entropy: its length times the bits per character of the
+    smallest usual alphabet its characters fit (hex, base64url, printable ASCII, bytes). A
+    short or repetitive key cannot pass; a long random one from any usual generator does.
+    (A long English sentence could pass too: a bound, not a proof; see docs/security.md.)"""
+    if not key:
+        return 0.0
+    chars = set(key)
+    if chars <= set("0123456789abcdef") or chars <= set("0123456789ABCDEF"):
+        per_char = 4.0
+    elif all(c.isascii() and (c.isalnum() or c in "-_+/=") for c in chars):
+        per_char = 6.0
+    elif all(c.isascii() and c.isprintable() for c in chars):
+        per_char = 6.55  # log2(94)
+    else:
+        per_char = 8.0
+    # A key of a few characters over and over ("x" * 64, "abab...") is no random key.
+    if len(chars) < 10:
+        per_char = min(per_char, math.log2(max(2, len(chars))))
+    return len(key) * per_char
+
+
+def make_private_dir(path: Path) -> None:
+    """Create `path` (and parents) readable by this user only: it holds the database, the
+    broker's messages and the secret key, all of them patient data or keys to it."""
+    if not path.exists():
+        if not path.parent.exists():
+            make_private_dir(path.parent)
+        path.mkdir(mode=0o700, exist_ok=True)
+        path.chmod(0o700)  # mkdir's mode is masked by the umask
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file that only this user can read, never briefly world-readable."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    path.chmod(0o600)
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """Create the SQLite database file owner-only before SQLAlchemy does (it would create it
+    0644 under the usual umask); SQLite gives its -wal and -journal files the same mode."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix or ":memory:" in url:
+        return
+    path = Path(url[len(prefix):].split("?", 1)[0])
+    if path.exists():
+        # A database made by an earlier version (0644): close it to others now.
+        for existing in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm",
+                                                                         "-journal"))):
+            if existing.exists() and existing.stat().st_uid == os.getuid() \
+                    and existing.stat().st_mode & 0o077:
+                existing.chmod(0o600)
+        return
+    make_private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)

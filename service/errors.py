@@ -11,7 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from plans.errors import DoseOutOfRange, PlanError, RedFlagPresent
+from plans.errors import DoseOutOfRange, PlanError, RedFlagPresent, UnprintableText
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,12 @@ def handle_plan_error(error: PlanError) -> Response:
                        kind="red-flag-present",
                        errors=[{"field": error.field or "screening", "message": str(error)}],
                        extra=extra)
+    if isinstance(error, UnprintableText):
+        # Every field at once; clinic.* fields are the clinic profile's, fixed by an admin.
+        return problem(422, "Your request has invalid fields",
+                       "Some text cannot be printed on the handout.", kind="validation",
+                       errors=[{"field": p.field, "message": p.message}
+                               for p in error.problems])
     if isinstance(error, DoseOutOfRange):
         extra = {"allowed": [error.low, error.high] if error.low is not None else None}
     field = _API_FIELD.get(error.field or "", error.field or "body")

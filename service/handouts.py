@@ -1,15 +1,78 @@
-"""Stored handouts: finding a revision's render state and answering with the file."""
+"""Stored handouts: finding a revision's render state and answering with the file, or saying
+plainly why there is none."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from flask import Response, abort
+from flask import Response, abort, request
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
+from plans.printable import describe
 from service.extensions import db
 from service.models import Handout, PlanRevision, RenderJob
+
+# RenderJob.error of a render refused for text the fonts cannot draw: the snapshot field and
+# the code points, never the text. Retrying cannot fix it, so the worker does not.
+CANNOT_PRINT = "cannot-print"
+
+# Snapshot field -> (the request or clinic profile field, what it is in words, who changes it).
+_SOURCE = {
+    "plan.patient_name": ("patient.display_name", "the patient's name", "plan"),
+    "plan.notes": ("notes", "the notes for the patient", "plan"),
+    "clinician": ("clinician", "the clinician's name", "plan"),
+    "clinic.name": ("clinic.name", "the clinic's name", "clinic"),
+    "clinic.contact": ("clinic.contact", "the clinic's contact details", "clinic"),
+    "clinic.emergency_number": ("clinic.emergency_number", "the clinic's emergency number",
+                                "clinic"),
+    "clinic.out_of_hours": ("clinic.out_of_hours", "the clinic's out-of-hours help", "clinic"),
+}
+
+
+def cannot_print_error(field: str, code_points: tuple[int, ...]) -> str:
+    """The RenderJob.error the worker stores for pdf.UnrenderableText; read by failure_of."""
+    points = " ".join(f"U+{cp:04X}" for cp in code_points[:20])
+    return f"{CANNOT_PRINT} {field} {points}"[:300]
+
+
+@dataclass(frozen=True)
+class RenderFailure:
+    """Why a revision has no handout and never will without a change; `field` names what to
+    change (a request field, or clinic.* for the clinic profile), None when it is not text."""
+
+    permanent: bool
+    field: str | None
+    message: str
+
+
+def failure_of(job: RenderJob | None) -> RenderFailure | None:
+    """The failed job's reason in words for the clinician or the portal; None unless failed."""
+    if job is None or job.status != RenderJob.FAILED:
+        return None
+    words = job.error.split()
+    if len(words) >= 2 and words[0] == CANNOT_PRINT:
+        snapshot_field = words[1]
+        points = [int(w[2:], 16) for w in words[2:] if w.startswith("U+")]
+        field, what, owner = _SOURCE.get(snapshot_field, (snapshot_field, "", "template"))
+        if owner == "template":
+            return RenderFailure(True, field, (
+                f"This handout cannot be printed: text from the template ({snapshot_field}) has "
+                f"characters the handout font cannot draw ({describe(points)}). This is a fault "
+                "in Limber's template, not in what you typed; choose another template and "
+                "report it to Limber support."))
+        how = ("A clinic admin can change it on the clinic profile page; then save the plan "
+               "again." if owner == "clinic" else "Change it and save the plan again.")
+        return RenderFailure(True, field, (
+            f"This handout cannot be printed: {what} has characters the handout font cannot "
+            f"draw ({describe(points)}). {how}"))
+    return RenderFailure(False, None, (
+        f"The handout could not be made after {job.attempts} "
+        f"{'try' if job.attempts == 1 else 'tries'}, for a reason other than the plan's text. "
+        "Saving the plan again (a new revision) makes a new attempt; if that fails too, "
+        "contact Limber support."))
 
 
 def handout_state(revision: PlanRevision) -> tuple[RenderJob | None, Handout | None]:
@@ -43,27 +106,33 @@ def handout_states(
     return {i: (jobs.get(i), handouts.get(i)) for i in ids}
 
 
+def _conditional(resp: Response, etag: str) -> Response:
+    """A strong ETag (the stored file's sha256: a revision's handout never changes) and 304 Not
+    Modified for a matching If-None-Match. `no-store` stays: a shared clinic computer must not
+    keep patient handouts in its cache; a portal that saves the file itself can revalidate."""
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp.make_conditional(request)
+
+
 def pdf_response(plan_id: str, revision: int, handout: Handout) -> Response:
     """The PDF, named by ids only: patient names never go into file names or URLs."""
     resp = Response(handout.pdf, mimetype="application/pdf")
     resp.headers["Content-Disposition"] = f'inline; filename="limber-{plan_id}-r{revision}.pdf"'
-    resp.headers["Cache-Control"] = "private, no-store"
-    resp.headers["ETag"] = f'"{handout.sha256}"'
-    return resp
+    return _conditional(resp, handout.sha256)
 
 
 def html_response(handout: Handout) -> Response:
     resp = Response(handout.html, mimetype="text/html")
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return _conditional(resp, hashlib.sha256(handout.html.encode()).hexdigest())
 
 
 def ready_handout(revision: PlanRevision) -> Handout:
     """For the clinician and embed pages: the stored handout, or a page saying why not yet."""
     job, handout = handout_state(revision)
     if handout is None:
-        failed = job is not None and job.status == RenderJob.FAILED
-        abort(503 if failed else 404,
-              description="The handout could not be made. Save the plan again to retry."
-              if failed else "The handout is still being made. Go back and wait a moment.")
+        failure = failure_of(job)
+        if failure is not None:
+            abort(409 if failure.permanent else 503, description=failure.message)
+        abort(404, description="The handout is still being made. Go back and wait a moment.")
     return handout

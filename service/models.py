@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -45,7 +47,19 @@ class Clinic(db.Model):
     out_of_hours: Mapped[str] = mapped_column(String(300), default="", server_default="")
     logo_png: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     allowed_embed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The identifier system of the portal's patient references in FHIR exports; "" = ours.
+    fhir_patient_system: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # Opt-in: plan.created and handout.ready events carry the FHIR bundle's URL.
+    fhir_in_webhooks: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Set by `limber clinic disable`: its keys and sign-ins are refused, its data is kept.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Plans are erased this many days after their last revision; None keeps them.
+    retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_at is None
 
 
 class ApiKey(db.Model):
@@ -60,8 +74,16 @@ class ApiKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Space-separated names from service/scopes.py; keys made before scopes existed got the
+    # default set (not "keys") from migration 0011_security.
+    scopes: Mapped[str] = mapped_column(String(100), default="plans webhooks embed",
+                                        server_default="plans webhooks embed")
 
     clinic: Mapped[Clinic] = relationship()
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
 
 
 class Plan(db.Model):

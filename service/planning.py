@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from plans.assembly import assemble_plan
 from plans.catalogue import default_catalogue
+from plans.errors import UnprintableText
 from plans.guide import require_reachable
 from plans.model import (
     ClinicInfo,
@@ -22,6 +23,7 @@ from plans.model import (
     RedFlagClearance,
     Screening,
 )
+from plans.printable import TextProblem, text_problems
 from plans.snapshot import snapshot_to_dict
 from service import audit, queue, transaction, webhooks
 from service.extensions import db
@@ -66,6 +68,29 @@ def clinic_info(clinic: Clinic) -> ClinicInfo:
                       out_of_hours=clinic.out_of_hours or "")
 
 
+def clinic_text_problems(clinic: Clinic) -> list[TextProblem]:
+    """The clinic's own texts every one of its handouts prints, named as the clinic profile
+    form names them under `clinic.`."""
+    found = text_problems([("clinic.name", clinic.name, False),
+                           ("clinic.contact", clinic.contact, False),
+                           ("clinic.emergency_number", clinic.emergency_number, False),
+                           ("clinic.out_of_hours", clinic.out_of_hours, False)])
+    return [TextProblem(p.field, f"{p.message} A clinic admin can change it on the clinic "
+                                 "profile page (Clinic profile in the admin menu).", p.code_points)
+            for p in found]
+
+
+def printable_problems(clinic: Clinic, data: dict[str, Any]) -> list[TextProblem]:
+    """Every text of this plan's handout that came from a person rather than the vetted
+    catalogue, checked again here: the API schema and the forms check what was just sent, but a
+    revision also carries forward what an older revision stored, and the clinic's details were
+    saved elsewhere. A render must never be left to fail on them."""
+    patient = data.get("patient") or {}
+    return text_problems([("patient.display_name", patient.get("display_name"), False),
+                          ("clinician", data.get("clinician"), False),
+                          ("notes", data.get("notes"), True)]) + clinic_text_problems(clinic)
+
+
 def _canonical_sha256(value: Any) -> str:
     return hashlib.sha256(
         json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
@@ -75,6 +100,9 @@ def _canonical_sha256(value: Any) -> str:
 def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
                   created_by: str) -> RenderJob:
     """Assemble (raising PlanError before anything is written) and stage revision + outbox row."""
+    problems = printable_problems(clinic, data)
+    if problems:
+        raise UnprintableText(problems)
     info = clinic_info(clinic)
     require_reachable(info)
     domain_plan = assemble_plan(default_catalogue(), plan_request(data))
@@ -111,7 +139,9 @@ def create_plan(clinic: Clinic, data: dict[str, Any], created_by: str = "") -> P
     """
     patient = data["patient"]
     # The id goes into the snapshot before the row is flushed, so it is set here, not by default.
-    plan = Plan(public_id=public_id("pln"), clinic_id=clinic.id,
+    # Set here, not by the column default at flush: the first revision sets updated_at just
+    # below, and a plan must never look updated before it was created.
+    plan = Plan(public_id=public_id("pln"), clinic_id=clinic.id, created_at=utcnow(),
                 patient_name=patient["display_name"],
                 patient_ref=patient.get("reference") or None)
     db.session.add(plan)

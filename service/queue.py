@@ -9,6 +9,7 @@ from celery import Celery, Task
 from flask import Flask, current_app
 
 from service import filesystem_broker
+from service.config import make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,13 @@ def celery_init_app(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    Path(app.config["CELERY"]["beat_schedule_filename"]).parent.mkdir(parents=True, exist_ok=True)
-    # The embedded broker needs its folders before the first message in or out.
+    make_private_dir(Path(app.config["CELERY"]["beat_schedule_filename"]).parent)
+    # The embedded broker needs its folders before the first message in or out; owner-only,
+    # as its messages are ids into patient data.
     options = app.config["CELERY"].get("broker_transport_options", {})
     for folder in filesystem_broker.folders(options):
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_dir(folder.parent)
+        make_private_dir(folder)
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.conf.beat_schedule = {

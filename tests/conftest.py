@@ -91,6 +91,8 @@ def _config(url: str, instance: Path, **extra: object) -> dict[str, object]:
         "SECRET_KEY": "test-secret-key-not-for-production",
         "BROKER_URL": "filesystem://",
         "WEBHOOK_ALLOW_PRIVATE": True,
+        # Sign-in counters on a shared Redis: this run's own, like its broker keys.
+        "RATELIMIT_KEY_PREFIX": os.environ["LIMBER_BROKER_KEY_PREFIX"] + "signin",
         **extra,
     }
 
@@ -119,6 +121,7 @@ class ClinicKeys:
     """Two clinics with a key each, for tenancy tests."""
 
     def __init__(self, app: Flask) -> None:
+        from service import scopes
         from service.auth import issue_api_key
         from service.extensions import db
         from service.models import Clinic
@@ -130,8 +133,10 @@ class ClinicKeys:
                        out_of_hours="Call NHS 111")
             db.session.add_all([a, b])
             db.session.flush()
-            _, self.key_a = issue_api_key(a, "test")
-            _, self.key_b = issue_api_key(b, "test")
+            # Every scope, keys included, so contract tests can reach every route; the
+            # scope rules themselves are tested in tests/security/test_scopes.py.
+            _, self.key_a = issue_api_key(a, "test", scope_names=scopes.ALL)
+            _, self.key_b = issue_api_key(b, "test", scope_names=scopes.ALL)
             db.session.commit()
 
     @staticmethod

@@ -17,15 +17,17 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from pdf.errors import UnrenderableText
 from pdf.html import render_handout_html
 from pdf.render import render_handout_with_pages
 from plans.model import HandoutOptions, PageSize
 from plans.snapshot import snapshot_from_dict
-from service import idempotency, outbox, webhooks
+from service import erasure, idempotency, outbox, webhooks
 from service.config import RENDER_SOFT_TIME_LIMIT, RENDER_TIME_LIMIT
 from service.embed import sessions as embed_sessions
 from service.errors import DATABASE_ERRORS
 from service.extensions import db
+from service.handouts import cannot_print_error
 from service.models import Handout, RenderJob, utcnow
 from service.queue import RENDER_TASK, SWEEP_TASK
 
@@ -128,6 +130,18 @@ def _render(job_id: int) -> None:
                                  page_size=PageSize(job.options.get("page_size", "letter")))
         data, pages = render_handout_with_pages(snapshot, options)
         html = render_handout_html(snapshot, options)
+    except UnrenderableText as exc:
+        # The same text fails every time: fail once, saying which field, so the handout link
+        # can tell the clinician what to change. The log gets the field only: the code points
+        # of a name would spell the name.
+        db.session.rollback()
+        job.status, job.finished_at, job.claimed_by = RenderJob.FAILED, utcnow(), None
+        job.error = cannot_print_error(exc.field, exc.code_points)
+        _record_handout_event(job, "handout.failed")
+        db.session.commit()
+        log.warning("render job %s cannot be printed: %d undrawable character(s) in %s",
+                    job_id, len(exc.code_points), exc.field)
+        return
     except DATABASE_ERRORS:
         raise  # not the render's fault: waited out above, not counted as a failed attempt
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, never the text
@@ -142,6 +156,11 @@ def _render(job_id: int) -> None:
         log.warning("render job %s failed, attempt %s: %s", job_id, job.attempts, job.error)
         return
 
+    if db.session.scalar(select(RenderJob.id).where(RenderJob.id == job_id)) is None:
+        # The plan was erased while this rendered: storing the file would bring it back.
+        db.session.rollback()
+        log.info("render job %s: its plan was erased; the handout is discarded", job_id)
+        return
     db.session.add(Handout(revision_id=job.revision_id, options_key=job.options_key,
                            pdf=data, html=html,
                            sha256=hashlib.sha256(data).hexdigest(), pages=pages))
@@ -153,6 +172,8 @@ def _render(job_id: int) -> None:
         # Another worker stored the same handout first: the outcome is the same.
         db.session.rollback()
         job = db.session.get(RenderJob, job_id)
+        if job is None:  # erased meanwhile (PostgreSQL refused the orphan handout)
+            return
         job.status, job.finished_at = RenderJob.DONE, utcnow()
         db.session.commit()
     log.info("render job %s done: %d pages", job_id, pages)
@@ -173,6 +194,8 @@ def sweep_outbox(resend_sent_before: str | None = None) -> int:
     try:
         idempotency.purge_expired()
         embed_sessions.purge_ended()
+        # Retention before the outbox: an erased plan's render job must not be sent again.
+        erasure.sweep_retention()
         return outbox.sweep(resend_sent_before=before) + webhooks.sweep_deliveries(
             requeue_sent_before=before)
     except DATABASE_ERRORS as exc:

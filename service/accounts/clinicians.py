@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from plans.printable import text_problem
 from service import audit
 from service.accounts.models import Clinician
 from service.accounts.passwords import burn_time, hash_password, needs_rehash, verify_password
@@ -17,6 +18,9 @@ from service.extensions import db
 from service.models import Clinic, utcnow
 
 LINK_LIFETIME = timedelta(hours=72)
+INVITE_REFUSED = ("That email address cannot be invited. If the clinician is already on your "
+                  "list, send them a new set-password link from there; otherwise use the "
+                  "address they use for work at this clinic.")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$")
 
 
@@ -51,8 +55,15 @@ def authenticate(email: str, password: str) -> Clinician | None:
                              "email_hash": audit.keyed_hash(normalise_email(email), "email")})
         db.session.commit()
         return None
-    if not verify_password(clinician.password_hash, password) or not clinician.active:
-        reason = "inactive" if clinician.active is False else "wrong_password"
+    if not clinician.password_hash:
+        # Invited, no password chosen yet: spend the same time as a real check, or the quick
+        # answer would tell a guesser which addresses were invited.
+        burn_time(password)
+    clinic_disabled = clinician.clinic.disabled_at is not None
+    if (not verify_password(clinician.password_hash, password) or not clinician.active
+            or clinic_disabled):
+        reason = ("inactive" if clinician.active is False else
+                  "clinic_disabled" if clinic_disabled else "wrong_password")
         audit.record(audit.SIGN_IN_FAILED, clinic_id=clinician.clinic_id, actor="anonymous",
                      target=f"clinician:{clinician.id}", detail={"reason": reason})
         db.session.commit()
@@ -65,7 +76,7 @@ def authenticate(email: str, password: str) -> Clinician | None:
     return clinician
 
 
-def _new_link(clinician: Clinician) -> str:
+def new_link(clinician: Clinician) -> str:
     token = secrets.token_urlsafe(32)
     clinician.set_password_hash = hashlib.sha256(token.encode()).hexdigest()
     clinician.set_password_expires_at = utcnow() + LINK_LIFETIME
@@ -84,14 +95,25 @@ def invite(clinic: Clinic, actor: Clinician, email: str, name: str,
         raise ClinicianProblem("email", "Enter an email address like name@clinic.example.")
     if not 1 <= len(name) <= 120:
         raise ClinicianProblem("name", "Enter the clinician's name (up to 120 characters).")
+    # The name is printed on every handout the clinician makes.
+    if (found := text_problem("name", name)) is not None:
+        raise ClinicianProblem("name", found.message)
     if role not in Clinician.ROLES:
         raise ClinicianProblem("role", "Choose clinician or clinic admin.")
-    if by_email(email) is not None:
-        raise ClinicianProblem("email", "Someone already signs in with that email address.")
+    existing = by_email(email)
+    if existing is not None:
+        # The same words whether the address is on this clinic's list or another clinic's, so
+        # inviting cannot be used to learn who works where. The attempt is audited (hash
+        # only), so probing shows up in the inviting clinic's audit log.
+        audit.record(audit.CLINICIAN_INVITE_REFUSED, clinic_id=clinic.id,
+                     actor=f"clinician:{actor.id}",
+                     detail={"email_hash": audit.keyed_hash(email, "email")})
+        db.session.commit()
+        raise ClinicianProblem("email", INVITE_REFUSED)
     clinician = Clinician(clinic_id=clinic.id, email=email, name=name, role=role)
     db.session.add(clinician)
     db.session.flush()
-    token = _new_link(clinician)
+    token = new_link(clinician)
     audit.record(audit.CLINICIAN_INVITED, clinic_id=clinic.id, actor=f"clinician:{actor.id}",
                  target=f"clinician:{clinician.id}", detail={"role": role})
     db.session.commit()
@@ -100,7 +122,7 @@ def invite(clinic: Clinic, actor: Clinician, email: str, name: str,
 
 def issue_link(clinician: Clinician, actor: Clinician) -> str:
     """A fresh set-password link; any earlier one stops working."""
-    token = _new_link(clinician)
+    token = new_link(clinician)
     audit.record(audit.CLINICIAN_LINK_ISSUED, clinic_id=clinician.clinic_id,
                  actor=f"clinician:{actor.id}", target=f"clinician:{clinician.id}")
     db.session.commit()
@@ -115,7 +137,8 @@ def by_link(token: str) -> Clinician | None:
         Clinician.set_password_hash == hashlib.sha256(token.encode()).hexdigest()))
     if clinician is None or clinician.set_password_expires_at is None:
         return None
-    if aware(clinician.set_password_expires_at) < utcnow() or not clinician.active:
+    if (aware(clinician.set_password_expires_at) < utcnow() or not clinician.active
+            or clinician.clinic.disabled_at is not None):
         return None
     return clinician
 

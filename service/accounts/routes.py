@@ -44,8 +44,8 @@ def sign_in() -> Response | str | tuple[str, int, dict[str, str]]:
     if errors:
         return render_template("accounts/sign_in.html", email=email, errors=errors,
                                next=target), 422, {}
-    ip = request.remote_addr or "unknown"
-    wait = ratelimit.retry_after(ip, email)
+    # Counted before the password is checked (see service/accounts/ratelimit.py).
+    wait = ratelimit.attempt(request.remote_addr or "unknown", email)
     if wait:
         errors["email"] = (f"Too many attempts to sign in. Wait {wait} seconds and try again, "
                            "or ask your clinic admin for a new set-password link.")
@@ -53,13 +53,14 @@ def sign_in() -> Response | str | tuple[str, int, dict[str, str]]:
                                 next=target), 429, {"Retry-After": str(wait)})
     clinician = clinicians.authenticate(email, password)
     if clinician is None:
-        ratelimit.count_failure(ip, email)
         # One message for unknown address, wrong password and deactivated account alike.
         errors["password"] = "That email and password do not match an active account."  # noqa: S105
         return render_template("accounts/sign_in.html", email=email, errors=errors,
                                next=target), 401, {}
+    ratelimit.succeeded(email)
     response = redirect(_safe_next(target), code=303)
     start_session(response, clinician)
+    ratelimit.remember_device(response, email)
     db.session.commit()
     return response
 
@@ -85,7 +86,9 @@ def set_password(token: str) -> Response | str | tuple[str, int]:
     password = request.form.get("password", "")
     confirm = request.form.get("confirm", "")
     errors: dict[str, str] = {}
-    problem = password_problem(password)
+    # Guessers try the person's own name, address and clinic first.
+    problem = password_problem(password, [clinician.name, clinician.email,
+                                          *clinician.email.split("@"), clinician.clinic.name])
     if problem:
         errors["password"] = problem
     elif password != confirm:

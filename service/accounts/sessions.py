@@ -75,7 +75,7 @@ def load_session() -> None:
         return
     now = utcnow()
     clinician = row.clinician
-    if _expired(row, now) or not clinician.active:
+    if _expired(row, now) or not clinician.active or clinician.clinic.disabled_at is not None:
         if row.ended_at is None:
             row.ended_at = now
             db.session.commit()

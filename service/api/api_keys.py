@@ -10,6 +10,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
+from service import audit, scopes
 from service.api.bodies import require_json_body
 from service.api.examples import API_KEY_PAGE_EXAMPLE, NEW_API_KEY_EXAMPLE
 from service.api.pagination import (
@@ -25,7 +26,9 @@ from service.extensions import db
 from service.models import ApiKey, utcnow
 
 blp = Blueprint("api-keys", __name__, url_prefix="/api/v1/api-keys",
-                description="Your clinic's API keys: shown once, stored hashed, revocable.")
+                description="Your clinic's API keys: shown once, stored hashed, revocable. "
+                            "Needs a key with the `keys` scope, which keys do not get unless "
+                            "asked for; the admin pages and `limber api-key` are the usual way.")
 blp.before_request(require_api_key)
 blp.before_request(require_json_body)
 
@@ -42,6 +45,10 @@ class ApiKeySchema(Schema):
     last_used_at = UtcDateTime(allow_none=True, metadata={
         "description": "Updated at most once a minute."})
     revoked_at = UtcDateTime(allow_none=True)
+    scopes = fields.List(fields.String(), metadata={
+        "description": "What the key may do: " + "; ".join(
+            f"`{k}`: {v}" for k, v in scopes.DESCRIPTIONS.items()),
+        "example": list(scopes.DEFAULT)})
 
 
 class NewApiKeySchema(ApiKeySchema):
@@ -57,6 +64,11 @@ class ApiKeyCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100),
                          metadata={"description": "A label to tell keys apart.",
                                    "example": "Portal production"})
+    scopes = fields.List(
+        fields.String(validate=validate.OneOf(scopes.ALL)), validate=validate.Length(min=1),
+        metadata={"description": "Scopes for the new key (default: "
+                                 f"{', '.join(scopes.DEFAULT)}). A key can grant only scopes "
+                                 "it has itself.", "example": list(scopes.DEFAULT)})
 
 
 class ApiKeyListArgsSchema(PageArgsSchema):
@@ -69,7 +81,8 @@ ApiKeyPageSchema = page_schema(ApiKeySchema, "ApiKeyPage")
 
 def key_view(row: ApiKey) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "prefix": row.prefix, "created_at": row.created_at,
-            "last_used_at": row.last_used_at, "revoked_at": row.revoked_at}
+            "last_used_at": row.last_used_at, "revoked_at": row.revoked_at,
+            "scopes": row.scope_list}
 
 
 @blp.route("")
@@ -90,7 +103,16 @@ class ApiKeys(MethodView):
     @blp.doc(security=SECURITY)
     def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Create a key; the response is the only time the key itself is shown"""
-        row, plain = issue_api_key(g.clinic, name=data["name"])
+        wanted = scopes.parse(data.get("scopes") or list(scopes.DEFAULT))
+        beyond = [s for s in wanted if s not in g.api_key_scopes]
+        if beyond:
+            abort(422, errors=[{"field": "scopes", "message": f"This key cannot grant the "
+                                f"'{beyond[0]}' scope because it does not have it."}])
+        row, plain = issue_api_key(g.clinic, name=data["name"], scope_names=wanted)
+        db.session.flush()
+        audit.record(audit.API_KEY_CREATED, clinic_id=g.clinic.id, actor=f"api-key:{g.api_key_id}",
+                     target=f"api-key:{row.id}",
+                     detail={"prefix": row.prefix, "via": "api", "scopes": row.scope_list})
         db.session.commit()
         # The only copy of a secret: no proxy or browser cache may keep it.
         return {**key_view(row), "key": plain}, 201, {"Cache-Control": "no-store"}
@@ -110,4 +132,7 @@ class ApiKeyById(MethodView):
             abort(404, message="No API key with that id in your clinic.")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
+            audit.record(audit.API_KEY_REVOKED, clinic_id=g.clinic.id,
+                         actor=f"api-key:{g.api_key_id}", target=f"api-key:{row.id}",
+                         detail={"prefix": row.prefix, "via": "api"})
             db.session.commit()

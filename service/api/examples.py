@@ -25,6 +25,14 @@ CREATE_REFUSALS = {
         "allowed": [5, 10],
         "errors": [{"field": "dose_changes.glute_bridge.reps",
                     "message": "reps of 'glute_bridge' must be between 5 and 10, got 40"}]}},
+    "text-cannot-be-printed": {"summary": "Text the handout fonts cannot print", "value": {
+        "type": "https://limber.example/problems/validation",
+        "title": "Your request has invalid fields", "status": 422, "instance": "/api/v1/plans",
+        "errors": [{"field": "patient.display_name",
+                    "message": "The handout cannot print these characters: U+738B CJK UNIFIED "
+                               "IDEOGRAPH-738B, U+5C0F CJK UNIFIED IDEOGRAPH-5C0F. Remove or "
+                               "replace them; the handout prints Latin, Greek and Cyrillic "
+                               "letters, digits and common punctuation."}]}},
 }
 
 PLAN_CREATE_EXAMPLE = {
@@ -57,9 +65,10 @@ PLAN_EXAMPLE: dict[str, Any] = {
     "red_flags_present": [],
     "red_flag_clearance": None,
     "handout": {"status": "queued",
-                "url": "https://limber.example.org/api/v1/plans/pln_2nkpwURMCRfTtipD/handout",
+                "url": "https://limber.example.org/api/v1/plans/pln_2nkpwURMCRfTtipD/"
+                       "revisions/1/handout",
                 "html_url": "https://limber.example.org/api/v1/plans/pln_2nkpwURMCRfTtipD/"
-                            "handout.html",
+                            "revisions/1/handout.html",
                 "pages": None, "sha256": None},
     "created_at": "2026-11-28T19:27:24.955987+00:00",
     "updated_at": "2026-11-28T19:27:24.955987+00:00",
@@ -75,6 +84,7 @@ API_KEY_EXAMPLE: dict[str, Any] = {
     "id": 7, "name": "Portal production", "prefix": "lmb_Q2x9fT0a",
     "created_at": "2026-11-02T09:14:03.120931+00:00",
     "last_used_at": "2026-11-28T19:02:41.500112+00:00", "revoked_at": None,
+    "scopes": ["plans", "webhooks", "embed"],
 }
 
 API_KEY_PAGE_EXAMPLE: dict[str, Any] = {"items": [API_KEY_EXAMPLE], "next_cursor": None}

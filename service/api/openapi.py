@@ -6,12 +6,14 @@ An apispec plugin rather than per-view decorators, so a route added later (webho
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from apispec import APISpec, BasePlugin
 from flask_smorest import Api
 
+from service import scopes
 from service.errors import PROBLEM_MIME, TYPE_BASE, ProblemSchema
 from service.idempotency import IDEMPOTENCY_PARAMETER
 
@@ -22,6 +24,7 @@ PATH_PARAMETERS = {
                  "clinic's plan ids answer 404.",
     "key_id": "The API key's `id`, as `GET /api/v1/api-keys` lists it.",
     "template_id": "A template id from `GET /api/v1/templates`.",
+    "number": "The revision number: 1 for the plan as created, one more for each revision.",
 }
 
 
@@ -42,8 +45,12 @@ PROBLEMS: dict[str, tuple[int, str, dict[str, Any]]] = {
     "BadRequest": (400, "The body is not valid JSON.", _example(
         400, "Bad Request", "Invalid JSON body.", "bad-request", "/api/v1/plans")),
     "Unauthorized": (401, "No API key, or one that is unknown or revoked.", _example(
-        401, "Unauthorized", "That API key is not valid or has been revoked.", "unauthorized",
-        "/api/v1/plans")),
+        401, "Unauthorized", "That API key is not valid, has been revoked, or its clinic is "
+        "disabled.", "unauthorized", "/api/v1/plans")),
+    "Forbidden": (403, "The API key does not have the scope this route needs (plans, webhooks, "
+                       "embed or keys).", _example(
+        403, "Forbidden", "This API key does not have the 'keys' scope this route needs.",
+        "forbidden", "/api/v1/api-keys")),
     "NotFound": (404, "No such resource in your clinic (another clinic's ids answer the same).",
                  _example(404, "Not Found", "No plan with that id in your clinic.", "not-found",
                           "/api/v1/plans/pln_x1Yc3bq0d9ZkQ2aP")),
@@ -67,8 +74,9 @@ PROBLEMS: dict[str, tuple[int, str, dict[str, Any]]] = {
                                [{"field": "patient.display_name",
                                  "message": "Missing data for required field."}])),
     "ServiceUnavailable": (503, "Temporarily unable to answer; retry later.", _example(
-        503, "Service Unavailable", "The handout could not be rendered; we have been alerted. "
-        "Revise the plan to try again.", "service-unavailable",
+        503, "Service Unavailable", "The handout could not be made after 5 tries, for a reason "
+        "other than the plan's text. Saving the plan again (a new revision) makes a new "
+        "attempt; if that fails too, contact Limber support.", "service-unavailable",
         "/api/v1/plans/pln_x1Yc3bq0d9ZkQ2aP/handout")),
     "ServerError": (500, "Something failed on our side; nothing was half-stored. Retry later "
                          "(with the same Idempotency-Key for a POST).", _example(
@@ -104,6 +112,51 @@ def _is_ref(response: Any, name: str = "") -> bool:
     return False
 
 
+# Operation ids a generated client turns into function names; any route not listed gets one
+# derived from its method and path by operation_id().
+OPERATION_IDS = {
+    ("get", "/api/v1/plans/{public_id}/handout"): "get_plan_handout_pdf",
+    ("get", "/api/v1/plans/{public_id}/handout.html"): "get_plan_handout_html",
+    ("get", "/api/v1/plans/{public_id}/revisions/{number}/handout"): "get_revision_handout_pdf",
+    ("get", "/api/v1/plans/{public_id}/revisions/{number}/handout.html"):
+        "get_revision_handout_html",
+    ("post", "/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret"):
+        "rotate_webhook_endpoint_secret",
+    ("post", "/api/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver"):
+        "redeliver_webhook_delivery",
+    ("get", "/api/v1/webhook-endpoints/{endpoint_id}/deliveries"): "list_webhook_deliveries",
+}
+_VERBS = {"get": "get", "post": "create", "patch": "update", "put": "replace",
+          "delete": "delete"}
+
+
+def operation_id(method: str, path: str) -> str:
+    """`list_plans`, `create_plan`, `get_plan`, `update_plan`, `delete_plan`, ..."""
+    if (method, path) in OPERATION_IDS:
+        return OPERATION_IDS[(method, path)]
+    parts = [p for p in path.split("/")[3:] if not p.startswith("{")]
+    noun = "_".join(p.replace("-", "_").replace(".", "_") for p in parts)
+    if method == "get" and not path.endswith("}"):
+        return f"list_{noun}"
+    singular = noun[:-1] if noun.endswith("s") else noun
+    return f"{_VERBS.get(method, method)}_{singular}"
+
+
+def finish_contract(api: Api) -> None:
+    """After every blueprint is registered: tag names as in the URLs (blueprint names are
+    Python identifiers), and no flask-smorest default schemas we never answer with, which a
+    generated client would turn into dead models."""
+    for tag in api.spec._tags:  # apispec keeps them only here
+        tag["name"] = tag["name"].replace("_", "-")
+    for unused in ("Error", "PaginationMetadata"):
+        api.spec.components.schemas.pop(unused, None)
+    # Problem answers no operation refers to (each view documents its own 503 in words).
+    paths = json.dumps(api.spec._paths, default=str)
+    for name in list(api.spec.components.responses):
+        if name in PROBLEMS and f'"{name}"' not in paths and f"/{name}\"" not in paths:
+            del api.spec.components.responses[name]
+
+
 class ContractPlugin(BasePlugin):
     """Adds to each /api/v1 operation what the public contract promises for all of them."""
 
@@ -134,9 +187,12 @@ class ContractPlugin(BasePlugin):
             if _is_ref(responses.get("default"), "DEFAULT_ERROR"):
                 del responses["default"]
             op.setdefault("security", SECURITY)
-            if not op.get("tags"):
-                op["tags"] = [path.split("/")[3]]
-            wanted = ["Unauthorized"]
+            # One style for generated clients: tags as in the URL, snake_case operation ids.
+            op["tags"] = [path.split("/")[3]]
+            op.setdefault("operationId", operation_id(method, path))
+            # Which key scope the route needs, from the same table require_api_key reads.
+            op["x-required-scope"] = scopes.scope_for(path.split("{", 1)[0].rstrip("/")) or "none"
+            wanted = ["Unauthorized", "Forbidden"]
             if has_path_params:
                 wanted.append("NotFound")
             if op.get("requestBody"):

@@ -11,7 +11,7 @@ from marshmallow import RAISE
 from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 
-from service import planning
+from service import audit, erasure, planning
 from service.api.bodies import require_json_body
 from service.api.examples import (
     CREATE_REFUSALS,
@@ -30,9 +30,15 @@ from service.api.schemas import (
     PlanSchema,
 )
 from service.auth import require_api_key
-from service.errors import PROBLEM_MIME, ProblemSchema
+from service.errors import PROBLEM_MIME, ProblemSchema, problem
 from service.extensions import db
-from service.handouts import handout_state, handout_states, html_response, pdf_response
+from service.handouts import (
+    failure_of,
+    handout_state,
+    handout_states,
+    html_response,
+    pdf_response,
+)
 from service.idempotency import idempotent
 from service.models import Handout, Plan, PlanRevision, RenderJob
 
@@ -72,9 +78,11 @@ def plan_view(plan: Plan,
         "red_flag_clearance": snap["clearance"],
         "handout": {
             "status": status,
-            "url": url_for("plans.PlanHandout", public_id=plan.public_id, _external=True),
-            "html_url": url_for("plans.plan_handout_html", public_id=plan.public_id,
-                                _external=True),
+            # This revision's own URLs: they keep serving it after the plan is revised.
+            "url": url_for("plans.revision_handout", public_id=plan.public_id,
+                           number=revision.number, _external=True),
+            "html_url": url_for("plans.revision_handout_html", public_id=plan.public_id,
+                                number=revision.number, _external=True),
             "pages": handout.pages if handout else None,
             "sha256": handout.sha256 if handout else None,
         },
@@ -132,7 +140,9 @@ class PlanById(MethodView):
     @blp.doc(security=SECURITY)
     def get(self, public_id: str) -> dict[str, Any]:
         """One plan at its latest revision"""
-        return plan_view(plan_for_clinic(public_id))
+        plan = plan_for_clinic(public_id)
+        audit.record_read(plan.public_id, plan.clinic_id, "plan", "api", plan.latest.number)
+        return plan_view(plan)
 
     # A retried PATCH would otherwise add a second, identical revision (and handout render).
     @idempotent
@@ -152,55 +162,132 @@ class PlanById(MethodView):
         planning.revise_plan(plan, g.clinic, merged, created_by=f"api-key:{g.api_key_id}")
         return plan_view(plan)
 
+    @blp.response(204, description="Erased: the plan, its revisions and handouts are gone, "
+                                   "and its id answers 404 from now on.")
+    @blp.doc(security=SECURITY)
+    def delete(self, public_id: str) -> tuple[str, int]:
+        """Erase a plan: its patient data, every revision and every handout"""
+        plan = plan_for_clinic(public_id)
+        erasure.erase_plan(plan, actor=f"api-key:{g.api_key_id}")
+        db.session.commit()
+        return "", 204
 
-def _pending(plan: Plan, job: RenderJob | None) -> Response:
-    """202 while the worker renders; a render that gave up is 503, never a silent wait."""
+
+def _pending(plan: Plan, revision: PlanRevision, job: RenderJob | None) -> Response:
+    """202 while the worker renders. A render refused for its text is 409 naming the field to
+    change; one that gave up for another reason is 503. Never a silent wait."""
     status = job.status if job else "pending"
-    if status == RenderJob.FAILED:
-        abort(503, message="The handout could not be rendered; we have been alerted. "
-                           "Revise the plan to try again.")
-    resp = jsonify({"status": status, "plan_id": plan.public_id,
-                    "revision": plan.latest.number})
+    failure = failure_of(job)
+    if failure is not None and failure.permanent:
+        return problem(409, "The handout cannot be printed", failure.message,
+                       kind="handout-cannot-be-printed",
+                       errors=[{"field": failure.field or "body", "message": failure.message}])
+    if failure is not None:
+        abort(503, message=failure.message)
+    resp = jsonify({"status": status, "plan_id": plan.public_id, "revision": revision.number})
     resp.status_code = 202
     resp.headers["Retry-After"] = "1"
     return resp
 
 
+def _revision(plan: Plan, number: int) -> PlanRevision:
+    revision = db.session.scalar(select(PlanRevision).where(
+        PlanRevision.plan_id == plan.id, PlanRevision.number == number))
+    if revision is None:
+        abort(404, message=f"This plan has no revision {number}.")
+    return revision
+
+
+def _serve(plan: Plan, revision: PlanRevision, kind: str) -> Response:
+    job, handout = handout_state(revision)
+    if handout is None:
+        return _pending(plan, revision, job)
+    audit.record_read(plan.public_id, plan.clinic_id, kind, "api", revision.number)
+    if kind == "pdf":
+        return pdf_response(plan.public_id, revision.number, handout)
+    return html_response(handout)
+
+
+_ETAG = {"ETag": {"description": "Strong validator: the file's sha256 in quotes. Send it back "
+                                 "as If-None-Match to get 304 Not Modified instead of the file.",
+                  "schema": {"type": "string"}}}
+_IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False,
+                  "schema": {"type": "string"},
+                  "description": "An ETag from an earlier download of this handout: 304 with "
+                                 "no body while it still matches."}
+_PDF = {"schema": {"type": "string", "format": "binary"}, "content_type": "application/pdf",
+        "headers": {**_ETAG, "Content-Disposition": {
+            "description": "`inline; filename=\"limber-{plan id}-r{revision}.pdf\"`.",
+            "schema": {"type": "string"}}}}
+_HTML = {"schema": {"type": "string"}, "content_type": "text/html", "headers": _ETAG}
 _PENDING_DOC = {"schema": HandoutPendingSchema, "headers": {
     "Retry-After": {"description": "Seconds to wait before asking again.",
                     "schema": {"type": "string"}}},
     "description": "Still rendering: the status, and Retry-After seconds to wait. A "
                    "subscribed webhook endpoint is also told when it is done."}
-_FAILED_DOC = {"description": "The render failed for good; revising the plan renders it again."}
+_NOT_MODIFIED = {"description": "If-None-Match matched: the copy you hold is this handout.",
+                 "headers": _ETAG}
+_FAILED_DOC = {"schema": ProblemSchema, "content_type": PROBLEM_MIME,
+               "description": "The render failed for a reason other than the plan's text, "
+                              "after several tries; revising the plan renders it again."}
+_CANNOT_PRINT_DOC = {"schema": ProblemSchema, "content_type": PROBLEM_MIME,
+                     "description": "Problem type `handout-cannot-be-printed`: a text of the "
+                                    "handout has characters its font cannot draw. `errors` "
+                                    "names the field (a `clinic.` field is the clinic profile's); "
+                                    "change it and revise the plan. Not retried: retrying "
+                                    "cannot fix it."}
+
+
+def _handout_doc(view):  # noqa: ANN001, ANN202 - a view function, returned decorated
+    """The answers every handout route shares besides its 200."""
+    for decorate in (blp.alt_response(202, **_PENDING_DOC),
+                     blp.alt_response(304, **_NOT_MODIFIED),
+                     blp.alt_response(409, **_CANNOT_PRINT_DOC),
+                     blp.alt_response(503, **_FAILED_DOC),
+                     blp.doc(security=SECURITY, parameters=[_IF_NONE_MATCH])):
+        view = decorate(view)
+    return view
 
 
 @blp.route("/<string:public_id>/handout")
 class PlanHandout(MethodView):
-    @blp.response(200, content_type="application/pdf",
-                  description="The handout PDF of the latest revision.")
-    @blp.alt_response(202, **_PENDING_DOC)
-    @blp.alt_response(503, **_FAILED_DOC)
-    @blp.doc(security=SECURITY)
+    @blp.response(200, description="The handout PDF of the latest revision.", **_PDF)
+    @_handout_doc
     def get(self, public_id: str) -> Response:
         """The latest revision's handout: the PDF when ready, else 202 with its status"""
         plan = plan_for_clinic(public_id)
-        job, handout = handout_state(plan.latest)
-        if handout is None:
-            return _pending(plan, job)
-        return pdf_response(plan.public_id, plan.latest.number, handout)
+        return _serve(plan, plan.latest, "pdf")
 
 
 @blp.route("/<string:public_id>/handout.html", endpoint="plan_handout_html")
 class PlanHandoutHtml(MethodView):
-    @blp.response(200, content_type="text/html",
-                  description="The same handout as accessible HTML.")
-    @blp.alt_response(202, **_PENDING_DOC)
-    @blp.alt_response(503, **_FAILED_DOC)
-    @blp.doc(security=SECURITY)
+    @blp.response(200, description="The latest revision's handout as accessible HTML.",
+                  **_HTML)
+    @_handout_doc
     def get(self, public_id: str) -> Response:
-        """The same handout as accessible HTML, for screen readers"""
+        """The latest revision's handout as accessible HTML, for screen readers"""
         plan = plan_for_clinic(public_id)
-        job, handout = handout_state(plan.latest)
-        if handout is None:
-            return _pending(plan, job)
-        return html_response(handout)
+        return _serve(plan, plan.latest, "html")
+
+
+@blp.route("/<string:public_id>/revisions/<int:number>/handout",
+           endpoint="revision_handout")
+class RevisionHandout(MethodView):
+    @blp.response(200, description="That revision's handout PDF, as it was handed out.",
+                  **_PDF)
+    @_handout_doc
+    def get(self, public_id: str, number: int) -> Response:
+        """One revision's handout PDF: what the patient was handed at that revision"""
+        plan = plan_for_clinic(public_id)
+        return _serve(plan, _revision(plan, number), "pdf")
+
+
+@blp.route("/<string:public_id>/revisions/<int:number>/handout.html",
+           endpoint="revision_handout_html")
+class RevisionHandoutHtml(MethodView):
+    @blp.response(200, description="That revision's handout as accessible HTML.", **_HTML)
+    @_handout_doc
+    def get(self, public_id: str, number: int) -> Response:
+        """One revision's handout as accessible HTML"""
+        plan = plan_for_clinic(public_id)
+        return _serve(plan, _revision(plan, number), "html")

@@ -7,9 +7,29 @@ from datetime import UTC, datetime
 
 from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate, validates_schema
 
+from plans.printable import text_problem
 from service.api.pagination import PageArgsSchema, page_schema
 
+
+class Printable(validate.Validator):
+    """Refuses text the handout cannot print (plans/printable.py): every field that reaches a
+    handout carries this, so the text is refused when it is submitted, naming the characters,
+    instead of failing the render later. One validator for the API, the builder form (which
+    loads PlanCreateSchema), the embed API and the clinic profile."""
+
+    def __init__(self, *, multiline: bool = False) -> None:
+        self.multiline = multiline
+
+    def __call__(self, value: str) -> str:
+        found = text_problem("", value, multiline=self.multiline)
+        if found is not None:
+            raise ValidationError(found.message)
+        return value
+
+
 _NAME = validate.Length(min=1, max=120)
+PRINTABLE_LINE = Printable()
+PRINTABLE_TEXT = Printable(multiline=True)
 
 
 class UtcDateTime(fields.DateTime):
@@ -28,7 +48,7 @@ class StrictSchema(Schema):
 
 
 class PatientSchema(StrictSchema):
-    display_name = fields.String(required=True, validate=_NAME, metadata={
+    display_name = fields.String(required=True, validate=[_NAME, PRINTABLE_LINE], metadata={
         "description": "What the handout calls the patient; initials are fine. Never logged, "
                        "never sent in webhooks.", "example": "Ana P."})
     reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120),
@@ -80,8 +100,8 @@ class PlanCreateSchema(StrictSchema):
                                 load_default=list, validate=validate.Length(max=30))
     remove_exercises = fields.List(fields.String(validate=validate.Length(max=64)),
                                    load_default=list, validate=validate.Length(max=30))
-    notes = fields.String(load_default="", validate=validate.Length(max=4000))
-    clinician = fields.String(load_default="", validate=validate.Length(max=120))
+    notes = fields.String(load_default="", validate=[validate.Length(max=4000), PRINTABLE_TEXT])
+    clinician = fields.String(load_default="", validate=[validate.Length(max=120), PRINTABLE_LINE])
     handout = fields.Nested(HandoutOptionsSchema,
                             load_default=lambda: HandoutOptionsSchema().load({}))
 
@@ -115,8 +135,8 @@ class PlanPatchSchema(StrictSchema):
                                 validate=validate.Length(max=30))
     remove_exercises = fields.List(fields.String(validate=validate.Length(max=64)),
                                    validate=validate.Length(max=30))
-    notes = fields.String(validate=validate.Length(max=4000))
-    clinician = fields.String(validate=validate.Length(max=120))
+    notes = fields.String(validate=[validate.Length(max=4000), PRINTABLE_TEXT])
+    clinician = fields.String(validate=[validate.Length(max=120), PRINTABLE_LINE])
     handout = fields.Nested(HandoutOptionsChangeSchema)
 
     @validates_schema
@@ -166,8 +186,10 @@ class TemplateRefSchema(Schema):
 class HandoutStatusSchema(Schema):
     status = fields.String(validate=validate.OneOf(
         ["pending", "queued", "rendering", "done", "failed"]))
-    url = fields.String()
-    html_url = fields.String()
+    url = fields.String(metadata={
+        "description": "This revision's handout PDF (`/api/v1/plans/{id}/revisions/{n}/handout`): "
+                       "it keeps serving this revision after the plan is revised again."})
+    html_url = fields.String(metadata={"description": "The same revision's accessible HTML."})
     pages = fields.Integer(allow_none=True)
     sha256 = fields.String(allow_none=True)
 

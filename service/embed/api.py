@@ -15,7 +15,7 @@ from marshmallow import ValidationError, fields, validate, validates
 from plans.catalogue import default_catalogue
 from plans.errors import UnknownTemplate
 from service.api.bodies import require_json_body
-from service.api.schemas import StrictSchema, UtcDateTime
+from service.api.schemas import PRINTABLE_LINE, StrictSchema, UtcDateTime
 from service.auth import require_api_key
 from service.embed import sessions
 from service.extensions import db
@@ -33,13 +33,14 @@ class EmbedSessionCreateSchema(StrictSchema):
                                       metadata={"description": "Your patient reference. The "
                                                 "session can make plans for this patient only.",
                                                 "example": "MRN-20931"})
-    patient_display_name = fields.String(validate=validate.Length(min=1, max=120), metadata={
+    patient_display_name = fields.String(validate=[validate.Length(min=1, max=120),
+                                                   PRINTABLE_LINE], metadata={
         "description": "Prefills the builder's name field; the clinician can change it.",
         "example": "Ana P."})
     template_id = fields.String(validate=validate.Length(min=1, max=64), metadata={
         "description": "Open the builder on this approved template instead of the template "
                        "list.", "example": "core_routine"})
-    clinician = fields.String(validate=validate.Length(max=120), metadata={
+    clinician = fields.String(validate=[validate.Length(max=120), PRINTABLE_LINE], metadata={
         "description": "The clinician's name, printed on the handout.",
         "example": "Sam Okafor, PT"})
     parent_origin = fields.String(required=True, validate=validate.Length(min=1, max=300),

@@ -21,11 +21,18 @@ from sqlalchemy import select
 
 from plans.catalogue import default_catalogue
 from plans.errors import UnknownTemplate
+from service import audit
 from service.accounts.sessions import CSRF_FIELD, csrf_exempt
 from service.embed import sessions
 from service.embed.models import EmbedSession
 from service.extensions import db
-from service.handouts import handout_state, html_response, pdf_response, ready_handout
+from service.handouts import (
+    failure_of,
+    handout_state,
+    html_response,
+    pdf_response,
+    ready_handout,
+)
 from service.models import Plan, PlanRevision, utcnow
 from service.security import relax_csp, set_frame_ancestors
 from service.ui import builder
@@ -35,6 +42,14 @@ blp = Blueprint("embed", __name__, url_prefix="/embed")
 
 ENDED = ("This session has ended: sessions close after a while without use, and after a few "
          "hours in all. Open the plan builder again from your portal.")
+
+
+def _frame_for(row: EmbedSession) -> None:
+    """Only the page that asked for this session may frame it: its own parent origin, and only
+    while the clinic still allows that origin (not every origin the clinic allows, which would
+    let any of its other sites frame a session meant for one)."""
+    allowed = row.clinic.allowed_embed_origins or []
+    set_frame_ancestors([row.parent_origin] if row.parent_origin in allowed else [])
 
 
 @blp.url_value_preprocessor
@@ -63,7 +78,7 @@ def _load_session() -> None:
         abort(404, description="There is no such session. Open the plan builder again from "
                                "your portal.")
     # Even the "ended" page may show inside the portal's frame.
-    set_frame_ancestors(row.clinic.allowed_embed_origins or [])
+    _frame_for(row)
     now = utcnow()
     if sessions.expired(row, now) or row.api_key.revoked_at is not None:
         abort(410, description=ENDED)
@@ -92,12 +107,12 @@ def open_link(token: str) -> Response:
         if refused.session is None:
             abort(404, description="This link is not valid. Open the plan builder again from "
                                    "your portal.")
-        set_frame_ancestors(refused.session.clinic.allowed_embed_origins or [])
+        _frame_for(refused.session)
         abort(410, description="This link has already been used. Each link opens the plan "
                                "builder once; open it again from your portal."
               if refused.reason == "used" else
               "This link has expired. Open the plan builder again from your portal.")
-    set_frame_ancestors(row.clinic.allowed_embed_origins or [])
+    _frame_for(row)
     return redirect(url_for("embed.start", key=key), code=303)
 
 
@@ -167,8 +182,11 @@ def _plan(public_id: str) -> tuple[Plan, PlanRevision]:
 @blp.get("/s/<key>/plans/<public_id>")
 def plan(public_id: str) -> str:
     plan, revision = _plan(public_id)
+    _audit_read(plan, revision, "plan")
+    job, _ = handout_state(revision)
     return render_template("embed/plan.html", plan=plan, revision=revision,
                            snapshot=revision.snapshot, status=status_of(revision),
+                           failure=failure_of(job),
                            catalogue=default_catalogue(),
                            saved=request.args.get("saved", type=int) == revision.number)
 
@@ -177,9 +195,18 @@ def plan(public_id: str) -> str:
 def plan_status(public_id: str) -> Response:
     """For the plan page's script: the render status, ids only."""
     plan, revision = _plan(public_id)
-    _, handout = handout_state(revision)
-    return jsonify({"plan_id": plan.public_id, "revision": revision.number,
-                    "status": status_of(revision), "pages": handout.pages if handout else None})
+    job, handout = handout_state(revision)
+    body = {"plan_id": plan.public_id, "revision": revision.number,
+            "status": status_of(revision), "pages": handout.pages if handout else None}
+    failure = failure_of(job)
+    if failure is not None:
+        body.update(message=failure.message, field=failure.field)
+    return jsonify(body)
+
+
+def _audit_read(plan: Plan, revision: PlanRevision, what: str) -> None:
+    audit.record_read(plan.public_id, plan.clinic_id, what, "embed", revision.number,
+                      actor=sessions.actor(g.embed))
 
 
 def _handout(public_id: str) -> tuple[Plan, PlanRevision, Any]:
@@ -190,11 +217,13 @@ def _handout(public_id: str) -> tuple[Plan, PlanRevision, Any]:
 @blp.get("/s/<key>/plans/<public_id>/handout.pdf")
 def handout_pdf(public_id: str) -> Response:
     plan, revision, handout = _handout(public_id)
+    _audit_read(plan, revision, "pdf")
     return pdf_response(plan.public_id, revision.number, handout)
 
 
 @blp.get("/s/<key>/plans/<public_id>/handout.html")
 def handout_html(public_id: str) -> Response:
-    _, _, handout = _handout(public_id)
+    plan, revision, handout = _handout(public_id)
+    _audit_read(plan, revision, "html")
     relax_csp(style_src="'self' 'unsafe-inline'")
     return html_response(handout)

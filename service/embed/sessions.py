@@ -102,6 +102,8 @@ def exchange(token: str) -> tuple[EmbedSession, str]:
 def expired(row: EmbedSession, now: datetime) -> bool:
     if row.started_at is None or row.last_seen_at is None:
         return True
+    if row.clinic.disabled_at is not None:
+        return True
     return (now - aware(row.last_seen_at) > _seconds("EMBED_IDLE_SECONDS")
             or now - aware(row.started_at) > _seconds("EMBED_ABSOLUTE_SECONDS"))
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from service import audit
+from service import audit, scopes
 from service.accounts import clinicians
 from service.accounts.models import Clinician
 from service.accounts.sessions import admin_required
 from service.auth import issue_api_key
 from service.extensions import db
 from service.models import ApiKey, utcnow
-from service.ui.clinic_profile import parse_profile
+from service.ui.clinic_profile import parse_profile, printable_errors
 
 blp = Blueprint("ui_admin", __name__, url_prefix="/admin")
 
@@ -83,7 +83,8 @@ def _keys_page(new_key: tuple[ApiKey, str] | None = None, errors: dict[str, str]
     keys = db.session.scalars(select(ApiKey).where(ApiKey.clinic_id == g.clinic.id)
                               .order_by(ApiKey.revoked_at.is_not(None), ApiKey.id.desc())).all()
     return render_template("admin/api_keys.html", keys=keys, new_key=new_key,
-                           errors=errors or {}), status
+                           errors=errors or {}, scope_descriptions=scopes.DESCRIPTIONS,
+                           default_scopes=scopes.DEFAULT), status
 
 
 @blp.get("/api-keys")
@@ -99,10 +100,16 @@ def create_api_key() -> tuple[str, int]:
     if not 1 <= len(name) <= 100:
         return _keys_page(errors={"name": "Name the key after the portal that will use it "
                                           "(up to 100 characters)."}, status=422)
-    row, plain = issue_api_key(g.clinic, name=name)
+    try:
+        # None ticked is the default set, never more (and never key management).
+        chosen = scopes.parse(request.form.getlist("scopes") or list(scopes.DEFAULT))
+    except ValueError as exc:
+        return _keys_page(errors={"scopes": str(exc)}, status=422)
+    row, plain = issue_api_key(g.clinic, name=name, scope_names=chosen)
     db.session.flush()
     audit.record(audit.API_KEY_CREATED, clinic_id=g.clinic.id, actor=_actor(),
-                 target=f"api-key:{row.id}", detail={"prefix": row.prefix})
+                 target=f"api-key:{row.id}",
+                 detail={"prefix": row.prefix, "via": "ui", "scopes": row.scope_list})
     db.session.commit()
     return _keys_page(new_key=(row, plain))
 
@@ -117,7 +124,7 @@ def revoke_api_key(key_id: int) -> Response:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         audit.record(audit.API_KEY_REVOKED, clinic_id=g.clinic.id, actor=_actor(),
-                     target=f"api-key:{row.id}", detail={"prefix": row.prefix})
+                     target=f"api-key:{row.id}", detail={"prefix": row.prefix, "via": "ui"})
         db.session.commit()
     return redirect(url_for("ui_admin.api_keys"), code=303)
 
@@ -130,8 +137,12 @@ def clinic_profile() -> Response | tuple[str, int]:
         form = {"name": clinic.name, "contact": clinic.contact,
                 "emergency_number": clinic.emergency_number,
                 "out_of_hours": clinic.out_of_hours,
-                "allowed_embed_origins": "\n".join(clinic.allowed_embed_origins or [])}
-        return render_template("admin/clinic.html", form=form, errors={}, saved=False), 200
+                "allowed_embed_origins": "\n".join(clinic.allowed_embed_origins or []),
+                "fhir_patient_system": clinic.fhir_patient_system,
+                "fhir_in_webhooks": "1" if clinic.fhir_in_webhooks else ""}
+        # A value saved before the check existed is shown with what to change.
+        return render_template("admin/clinic.html", form=form, errors=printable_errors(form),
+                               saved=False), 200
     changes = parse_profile(request.form.to_dict(), request.files.get("logo"))
     if changes.errors:
         return render_template("admin/clinic.html", form=request.form.to_dict(),
@@ -157,9 +168,13 @@ def clinic_logo() -> Response:
 @admin_required
 def audit_log() -> tuple[str, int]:
     before = request.args.get("before", type=int)
+    # "Who looked at this patient's plan?": the plan's opaque id, never a name, in the URL.
+    plan_id = request.args.get("plan", "").strip()[:40]
     query = select(audit.AuditEvent).where(audit.AuditEvent.clinic_id == g.clinic.id)
+    if plan_id:
+        query = query.where(audit.AuditEvent.target == plan_id)
     if before:
         query = query.where(audit.AuditEvent.id < before)
     events = db.session.scalars(query.order_by(audit.AuditEvent.id.desc()).limit(101)).all()
-    return render_template("admin/audit.html", events=events[:100],
+    return render_template("admin/audit.html", events=events[:100], plan_id=plan_id,
                            more=len(events) > 100), 200

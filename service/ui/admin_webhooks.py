@@ -34,6 +34,7 @@ EVENT_WORDS = {
     "plan.revised": "A plan was changed",
     "handout.ready": "A handout PDF is ready to fetch",
     "handout.failed": "A handout could not be made",
+    "plan.deleted": "A plan and its patient data were erased",
 }
 # Schema messages are written for integrators; a few read better in the clinic's words.
 FRIENDLIER = {

@@ -23,6 +23,7 @@ from plans.errors import (
     PlanError,
     RedFlagPresent,
     UnknownExercise,
+    UnprintableText,
 )
 from plans.model import DOSE_FIELDS, Dose, RedFlag, Template, Tier
 from service import planning
@@ -46,6 +47,15 @@ PAGE_SIZES = (("letter", "US Letter"), ("a4", "A4"))
 # Domain fields that are spelled differently on the form.
 _FIELD_ON_FORM = {"clearance.note": "red_flag_clearance.note",
                   "add_exercises": "exercises", "remove_exercises": "exercises"}
+
+
+# What a printable-text problem is about, in the clinician's words.
+_TEXT_LABELS = {"patient.display_name": "Patient's name", "notes": "Notes for the patient",
+                "clinician": "Your name as the handout prints it",
+                "clinic.name": "The clinic's name",
+                "clinic.contact": "The clinic's contact details",
+                "clinic.emergency_number": "The clinic's emergency number",
+                "clinic.out_of_hours": "The clinic's out-of-hours help"}
 
 
 @dataclass(frozen=True)
@@ -257,8 +267,11 @@ def plan_data(form: BuilderForm, clinician_name: str) -> dict[str, Any] | None:
         return PlanCreateSchema().load(body)
     except ValidationError as exc:
         for problem in flatten_messages(exc.messages):
-            form.errors.setdefault(_FIELD_ON_FORM.get(problem["field"], problem["field"]),
-                                   problem["message"])
+            name = _FIELD_ON_FORM.get(problem["field"], problem["field"])
+            message = problem["message"]
+            if name == "clinician":  # not a form field: the summary must say what it is
+                message = f"{_TEXT_LABELS[name]}: {message}"
+            form.errors.setdefault(name, message)
         return None
 
 
@@ -299,6 +312,13 @@ def save(form: BuilderForm, clinic: Clinic, *, created_by: str, clinician_name: 
         if plan is None:
             return planning.create_plan(clinic, data, created_by=created_by)
         return planning.revise_plan(plan, clinic, data, created_by=created_by)
+    except UnprintableText as error:
+        # Text the form does not hold (the clinic's details, a name stored earlier) is named in
+        # the summary at the top, with who can change it.
+        for problem in error.problems:
+            name = _FIELD_ON_FORM.get(problem.field, problem.field)
+            form.errors.setdefault(name, f"{_TEXT_LABELS.get(name, name)}: {problem.message}")
+        return None
     except PlanError as error:
         name, message = explain(error, form, clinic.emergency_number)
         form.errors[name] = message

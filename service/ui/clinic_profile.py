@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from werkzeug.datastructures import FileStorage
 
 from plans.guide import has_phone
+from plans.printable import text_problem
 
 MAX_LOGO_BYTES = 256 * 1024
 MAX_LOGO_SIDE = 2000
@@ -18,6 +19,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EMERGENCY = re.compile(r"^[0-9][0-9 ()+-]{1,19}$")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 LOCAL_HOSTS = ("localhost", "127.0.0.1")
+# FHIR Identifier.system is a URI: an http(s) URL or a URN (e.g. urn:oid:1.2.36.146.595.217.0.1).
+IDENTIFIER_SYSTEM = re.compile(r"^(https?://[^\s/?#]+[^\s]*|urn:[a-z0-9][a-z0-9-]{0,31}:\S+)$",
+                               re.IGNORECASE)
 
 
 @dataclass
@@ -63,6 +67,21 @@ def parse_origin(text: str) -> str | None:
     return None
 
 
+PRINTED_FIELDS = ("name", "contact", "emergency_number", "out_of_hours")
+
+
+def printable_errors(values: dict[str, str]) -> dict[str, str]:
+    """Every handout of the clinic prints these fields: text it cannot print is refused here
+    (and shown on the page when a value stored earlier has it), or it would break every later
+    handout of the clinic."""
+    errors = {}
+    for key in PRINTED_FIELDS:
+        found = text_problem(key, values.get(key) or "")
+        if found is not None:
+            errors[key] = found.message
+    return errors
+
+
 def parse_profile(form: dict[str, str], logo: FileStorage | None) -> ProfileChanges:
     out = ProfileChanges()
     name = form.get("name", "").strip()
@@ -86,6 +105,10 @@ def parse_profile(form: dict[str, str], logo: FileStorage | None) -> ProfileChan
     if not EMERGENCY.match(emergency):
         out.errors["emergency_number"] = (
             "Enter the emergency number patients should call, for example 911, 999 or 112.")
+    for key, message in printable_errors({"name": name, "contact": contact,
+                                          "emergency_number": emergency,
+                                          "out_of_hours": out_of_hours}).items():
+        out.errors[key] = message  # it names the exact characters: fix those first
     origins: list[str] = []
     for line in form.get("allowed_embed_origins", "").splitlines():
         if not line.strip():
@@ -100,9 +123,16 @@ def parse_profile(form: dict[str, str], logo: FileStorage | None) -> ProfileChan
             origins.append(origin)
     if len(origins) > 20:
         out.errors["allowed_embed_origins"] = "List at most 20 origins."
+    system = form.get("fhir_patient_system", "").strip()
+    if system and (len(system) > 300 or not IDENTIFIER_SYSTEM.match(system)):
+        out.errors["fhir_patient_system"] = (
+            "Enter the URI your records system names patient references by, like "
+            "https://portal.clinic.example/mrn or urn:oid:1.2.3.4 (up to 300 characters), or "
+            "leave it empty.")
     out.values = {"name": name, "contact": contact, "emergency_number": emergency,
                   "out_of_hours": out_of_hours,
-                  "allowed_embed_origins": origins}
+                  "allowed_embed_origins": origins, "fhir_patient_system": system,
+                  "fhir_in_webhooks": bool(form.get("fhir_in_webhooks"))}
     if form.get("remove_logo"):
         out.values["logo_png"] = None
     elif logo is not None and logo.filename:

@@ -19,9 +19,16 @@ from sqlalchemy import func, or_, select
 
 from plans.catalogue import default_catalogue
 from plans.errors import UnknownTemplate
-from service.accounts.sessions import clinician_required
+from service import audit, erasure
+from service.accounts.sessions import admin_required, clinician_required
 from service.extensions import db
-from service.handouts import handout_state, html_response, pdf_response, ready_handout
+from service.handouts import (
+    failure_of,
+    handout_state,
+    html_response,
+    pdf_response,
+    ready_handout,
+)
 from service.models import Handout, Plan, PlanRevision
 from service.security import relax_csp, set_frame_ancestors
 from service.ui import builder
@@ -130,6 +137,7 @@ def edit(public_id: str) -> Response | tuple[str, int]:
     plan = plan_in_clinic(public_id)
     template = _template(plan.latest.template_id)
     if request.method == "GET":
+        audit.record_read(plan.public_id, plan.clinic_id, "edit_form", "ui", plan.latest.number)
         return _builder_page(builder.form_from_request(template, plan.latest.request), plan)
     form = builder.form_from_post(template, request.form)
     saved = builder.save(form, g.clinic, created_by=_created_by(g.clinician.id),
@@ -144,9 +152,26 @@ def edit(public_id: str) -> Response | tuple[str, int]:
 def show(public_id: str) -> str:
     plan = plan_in_clinic(public_id)
     revision = revision_of(plan, request.args.get("revision", type=int))
+    audit.record_read(plan.public_id, plan.clinic_id, "plan", "ui", revision.number)
+    job, _ = handout_state(revision)
     return render_template("ui/plan.html", plan=plan, revision=revision,
                            snapshot=revision.snapshot, status=status_of(revision),
+                           failure=failure_of(job),
                            catalogue=default_catalogue(), status_of=status_of)
+
+
+@blp.route("/<public_id>/erase", methods=["GET", "POST"])
+@admin_required
+def erase(public_id: str) -> Response | tuple[str, int]:
+    """GET asks a clinic admin to confirm (so it works without script); only the POST erases,
+    exactly as DELETE /api/v1/plans/{id} does."""
+    plan = plan_in_clinic(public_id)
+    if request.method == "GET":
+        return render_template("ui/plan_erase.html", plan=plan), 200
+    erasure.erase_plan(plan, actor=_created_by(g.clinician.id))
+    db.session.commit()
+    # The id only: the patient's name must not travel in a URL.
+    return redirect(url_for("ui_plans.plan_list", erased=public_id), code=303)
 
 
 @blp.get("/<public_id>/status")
@@ -159,6 +184,10 @@ def status(public_id: str) -> Response:
     body: dict[str, Any] = {"plan_id": plan.public_id, "revision": revision.number,
                             "status": status_of(revision),
                             "pages": handout.pages if handout else None}
+    failure = failure_of(job)
+    if failure is not None:
+        # Says what to change; the field is a form or clinic profile field name, never text.
+        body.update(message=failure.message, field=failure.field)
     return jsonify(body)
 
 
@@ -172,6 +201,7 @@ def _handout(public_id: str) -> tuple[Plan, PlanRevision, Handout]:
 @clinician_required
 def handout_pdf(public_id: str) -> Response:
     plan, revision, handout = _handout(public_id)
+    audit.record_read(plan.public_id, plan.clinic_id, "pdf", "ui", revision.number)
     # The Print button loads the PDF in a frame on the plan page; only our own pages may.
     set_frame_ancestors(["'self'"])
     return pdf_response(plan.public_id, revision.number, handout)
@@ -180,7 +210,8 @@ def handout_pdf(public_id: str) -> Response:
 @blp.get("/<public_id>/handout.html")
 @clinician_required
 def handout_html(public_id: str) -> Response:
-    _, _, handout = _handout(public_id)
+    plan, revision, handout = _handout(public_id)
+    audit.record_read(plan.public_id, plan.clinic_id, "html", "ui", revision.number)
     # The renderer writes its print styles inline; scripts stay forbidden.
     relax_csp(style_src="'self' 'unsafe-inline'")
     return html_response(handout)

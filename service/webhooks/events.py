@@ -7,14 +7,14 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import event, or_, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
 
 from service import queue
 from service.extensions import db
-from service.models import Plan, PlanRevision, public_id, utcnow
+from service.models import Clinic, Plan, PlanRevision, public_id, utcnow
 from service.webhooks import delivery
 from service.webhooks.models import WebhookDelivery, WebhookEndpoint, update_deliveries
 
@@ -31,27 +31,51 @@ _STUCK_CLAIM = timedelta(seconds=120)
 
 
 def public_base_url() -> str:
-    """Where integrators reach us: PUBLIC_URL, else SERVER_NAME, for links built off-request."""
+    """Where integrators reach us: PUBLIC_URL (which `limber run` sets from its --host and
+    --port), else the host of the request being answered, else SERVER_NAME. Off-request with
+    none of them (a worker of a deployment without LIMBER_PUBLIC_URL) it is "", and links are
+    paths: a wrong absolute host would send a portal's API key somewhere else."""
     config = current_app.config
     if config.get("PUBLIC_URL"):
         return config["PUBLIC_URL"].rstrip("/")
+    if has_request_context():
+        return request.host_url.rstrip("/")
     if config.get("SERVER_NAME"):
         return f"{config.get('PREFERRED_URL_SCHEME', 'http')}://{config['SERVER_NAME']}"
-    return "http://localhost:5000"
+    return ""
 
 
-def plan_event_data(plan: Plan, revision: PlanRevision) -> dict[str, Any]:
-    """Ids and links only: the portal fetches the rest with its API key. No patient name."""
+# The events a clinic can opt in to carrying the FHIR bundle's URL (Clinic.fhir_in_webhooks):
+# the plan's first appearance, and the moment its bundle gains the handout.
+FHIR_LINK_EVENTS = ("plan.created", "handout.ready")
+
+
+def plan_event_data(plan: Plan, revision: PlanRevision,
+                    event_type: str = "") -> dict[str, Any]:
+    """Ids and links only: the portal fetches the rest with its API key. No patient name.
+
+    The handout links name the revision, so the handout.ready of revision N still fetches N
+    after N+1 exists: what the patient was handed can be fetched again.
+    """
     base = public_base_url()
-    return {
+    revision_path = f"/api/v1/plans/{plan.public_id}/revisions/{revision.number}"
+    data = {
         "plan_id": plan.public_id,
         "revision": revision.number,
         "plan_url": f"{base}/api/v1/plans/{plan.public_id}",
-        "handout_url": f"{base}/api/v1/plans/{plan.public_id}/handout",
+        "handout_url": f"{base}{revision_path}/handout",
+        "handout_html_url": f"{base}{revision_path}/handout.html",
         "template_id": revision.template_id,
         "template_version": revision.template_version,
         "patient_reference": plan.patient_ref,
     }
+    if event_type in FHIR_LINK_EVENTS:
+        clinic = db.session.get(Clinic, plan.clinic_id)
+        if clinic is not None and clinic.fhir_in_webhooks:
+            # This revision's bundle: the latest-revision URL would move on after a revise.
+            data["fhir_url"] = (f"{base}/api/v1/plans/{plan.public_id}"
+                                f"/revisions/{revision.number}/fhir")
+    return data
 
 
 def record_event(clinic_id: int, event_type: str, data: dict[str, Any],
@@ -83,7 +107,8 @@ def record_event(clinic_id: int, event_type: str, data: dict[str, Any],
 
 
 def record_plan_event(plan: Plan, revision: PlanRevision, event_type: str) -> list[int]:
-    return record_event(plan.clinic_id, event_type, plan_event_data(plan, revision))
+    return record_event(plan.clinic_id, event_type,
+                        plan_event_data(plan, revision, event_type))
 
 
 @event.listens_for(Session, "after_commit")

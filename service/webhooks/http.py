@@ -91,6 +91,13 @@ def refusal(ip: IPAddress, allow_private: bool) -> str | None:
     return None
 
 
+def name_not_allowed(host: str) -> str:
+    """One answer for a name that does not resolve and one that resolves inside: saying which,
+    or to what address, would let anyone who can register webhooks map the inside network."""
+    return (f"{host} is not allowed: webhooks go only to host names that resolve to public "
+            "internet addresses")
+
+
 def check_url(url: str, allow_private: bool) -> tuple[str, int, list[str]]:
     """Validate a webhook URL and resolve it; returns (host, port, allowed addresses).
 
@@ -124,16 +131,17 @@ def check_url(url: str, allow_private: bool) -> tuple[str, int, list[str]]:
         try:
             addresses = resolve(host, port)
         except (OSError, UnicodeError) as exc:
-            raise AddressNotAllowed(f"the host name {host!r} does not resolve") from exc
+            raise AddressNotAllowed(name_not_allowed(host)) from exc
         if not addresses:
-            raise AddressNotAllowed(f"the host name {host!r} does not resolve")
+            raise AddressNotAllowed(name_not_allowed(host))
     for address in addresses:
         # A scope id (fe80::1%eth0) is not part of the address being judged.
         reason = refusal(ipaddress.ip_address(address.split("%", 1)[0]), allow_private)
         if reason:
-            # Any bad address refuses the host: DNS may hand out either one.
-            raise AddressNotAllowed(f"{host} resolves to a forbidden address: {reason}"
-                                    if literal is None else reason)
+            # Any bad address refuses the host: DNS may hand out either one. Which address,
+            # and what kind, is not said for a name: the answer would map the inside network
+            # for whoever can register webhooks (a literal address is the caller's own).
+            raise AddressNotAllowed(name_not_allowed(host) if literal is None else reason)
     return host, port, addresses
 
 

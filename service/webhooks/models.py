@@ -22,7 +22,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from service.extensions import db
 from service.models import public_id, utcnow
 
-EVENT_TYPES = ("plan.created", "plan.revised", "handout.ready", "handout.failed")
+EVENT_TYPES = ("plan.created", "plan.revised", "handout.ready", "handout.failed",
+               "plan.deleted")
 
 
 class WebhookEndpoint(db.Model):

@@ -10,8 +10,11 @@ from service.webhooks.schemas import EventSchema
 _SUMMARIES = {
     "plan.created": "A plan was created (its handout is rendering)",
     "plan.revised": "A plan got a new revision (its new handout is rendering)",
-    "handout.ready": "A revision's handout PDF is ready at data.handout_url",
+    "handout.ready": "A revision's handout PDF is ready at data.handout_url (that revision's "
+                     "URL, which keeps serving it after later revisions)",
     "handout.failed": "A revision's handout could not be rendered after every attempt",
+    "plan.deleted": "A plan was erased (by request or the clinic's retention period); "
+                    "data has plan_id, revisions and reason only",
 }
 
 _HEADERS = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from service.api.pagination import page_schema
+from service.api.schemas import UtcDateTime
 from service.webhooks.models import EVENT_TYPES
 
 _URL = validate.Length(min=1, max=2000)
@@ -46,10 +47,10 @@ class EndpointSchema(Schema):
     enabled = fields.Boolean()
     disabled_reason = fields.String(metadata={
         "description": "Why deliveries stopped, e.g. the endpoint answered 410 Gone."})
-    previous_secret_expires_at = fields.DateTime(allow_none=True, metadata={
+    previous_secret_expires_at = UtcDateTime(allow_none=True, metadata={
         "description": "Until when the secret before the last rotation still signs."})
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
 
 
 class EndpointWithSecretSchema(EndpointSchema):
@@ -61,12 +62,12 @@ class EndpointWithSecretSchema(EndpointSchema):
 class RotatedSecretSchema(Schema):
     id = fields.String(metadata={"example": "whe_4nE0c2kq1VbZs8Xy"})
     secret = fields.String(metadata={"description": "The new secret, shown only here."})
-    previous_secret_expires_at = fields.DateTime(metadata={
+    previous_secret_expires_at = UtcDateTime(metadata={
         "description": "Both signatures are sent until then."})
 
 
 class AttemptSchema(Schema):
-    at = fields.DateTime(attribute="started_at")
+    at = UtcDateTime(attribute="started_at")
     status_code = fields.Integer(allow_none=True, metadata={
         "description": "The receiver's HTTP status; null when no answer came."})
     error = fields.String(metadata={
@@ -84,9 +85,9 @@ class DeliverySchema(Schema):
     event_type = fields.String(metadata={"example": "handout.ready"})
     state = fields.String(metadata={
         "description": "pending, sending, succeeded, failed or cancelled."})
-    next_attempt_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime()
-    finished_at = fields.DateTime(allow_none=True)
+    next_attempt_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+    finished_at = UtcDateTime(allow_none=True)
     attempts = fields.List(fields.Nested(AttemptSchema))
 
 
@@ -100,15 +101,26 @@ class PlanEventDataSchema(Schema):
     revision = fields.Integer(metadata={"example": 1})
     plan_url = fields.String(metadata={"description": "GET it with your API key."})
     handout_url = fields.String(metadata={
-        "description": "The handout PDF; GET it with your API key."})
+        "description": "This revision's handout PDF (`/api/v1/plans/{id}/revisions/{n}/"
+                       "handout`); GET it with your API key. It keeps serving this revision "
+                       "after the plan is revised again."})
+    handout_html_url = fields.String(metadata={
+        "description": "The same revision's handout as accessible HTML."})
     template_id = fields.String(metadata={"example": "core_routine"})
     template_version = fields.Integer(metadata={"example": 1})
     patient_reference = fields.String(allow_none=True, metadata={
         "description": "Your own patient reference from the plan request. Patient names and "
                        "notes are never sent."})
+    fhir_url = fields.String(metadata={
+        "description": "plan.created and handout.ready only, for a clinic that opted in: this "
+                       "revision as a FHIR R4 Bundle; GET it with your API key."})
+    reason = fields.String(metadata={
+        "description": "plan.deleted only: `request` or `retention`.", "example": "request"})
+    revisions = fields.Integer(metadata={
+        "description": "plan.deleted only: how many revisions were erased."})
 
 
 class EventSchema(Schema):
     type = fields.String(metadata={"enum": list(EVENT_TYPES)})
-    timestamp = fields.DateTime(metadata={"description": "When the event happened (UTC)."})
+    timestamp = UtcDateTime(metadata={"description": "When the event happened (UTC)."})
     data = fields.Nested(PlanEventDataSchema)

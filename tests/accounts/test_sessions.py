@@ -104,7 +104,7 @@ def test_form_posts_without_a_valid_csrf_token_are_refused(app, client, people):
     assert resp.status_code == 400 and client.get("/plans").status_code == 200
 
 
-def test_sign_in_is_limited_to_5_failures_a_minute_per_address_and_account(client, people):
+def test_sign_in_is_limited_to_5_attempts_a_minute_per_account(client, people):
     for _ in range(5):
         assert sign_in(client, "pt@a.example", "wrong password!").status_code == 401
     resp = sign_in(client, "pt@a.example")  # the right password, too late

@@ -34,7 +34,7 @@ def test_created_key_is_shown_once_works_and_is_stored_only_as_a_hash(app, clien
     assert plain not in str(listed) and row.key_hash not in str(listed)
     assert {k["id"] for k in listed} == {new["id"], stored_keys(app)[0].id}
     assert set(listed[0]) == {"id", "name", "prefix", "created_at", "last_used_at",
-                              "revoked_at"}
+                              "revoked_at", "scopes"}
 
 
 def test_list_shows_when_a_key_was_last_used(client, clinics):

@@ -29,6 +29,11 @@ ROUTES = [
     IdRoute("PATCH", "/api/v1/plans/<public_id>", {"notes": "B was here"}),
     IdRoute("GET", "/api/v1/plans/<public_id>/handout"),
     IdRoute("GET", "/api/v1/plans/<public_id>/handout.html"),
+    IdRoute("GET", "/api/v1/plans/<public_id>/fhir"),
+    IdRoute("GET", "/api/v1/plans/<public_id>/revisions/<number>/fhir"),
+    IdRoute("DELETE", "/api/v1/plans/<public_id>"),
+    IdRoute("GET", "/api/v1/plans/<public_id>/revisions/<number>/handout"),
+    IdRoute("GET", "/api/v1/plans/<public_id>/revisions/<number>/handout.html"),
     IdRoute("DELETE", "/api/v1/api-keys/<key_id>"),
     IdRoute("GET", WHE),
     IdRoute("PATCH", WHE, {"enabled": False}),
@@ -59,7 +64,7 @@ def a_rows(app, client, clinics) -> dict[str, str]:
         key_id = db.session.scalar(select(ApiKey.id).where(ApiKey.key_hash ==
                                                            hash_key(clinics.key_a)))
     return {"public_id": plan["id"], "key_id": str(key_id), "endpoint_id": endpoint["id"],
-            "delivery_id": items[0]["id"]}
+            "delivery_id": items[0]["id"], "number": "1"}
 
 
 def url(route: IdRoute, ids: dict[str, str]) -> str:

@@ -104,11 +104,14 @@ def test_revoking_the_portals_api_key_ends_its_sessions(app, client, portals):
     assert client.get(f"{base}new").status_code == 410
 
 
-def test_embed_pages_may_be_framed_by_the_clinics_origins_only(app, client, portals):
+def test_embed_pages_may_be_framed_by_the_sessions_own_parent_only(app, client, portals):
     base_a = open_session(client, portals.a)
     resp = client.get(f"{base_a}new")
     assert resp.status_code == 200
-    assert _frame_ancestors(resp) == f"{PORTAL_A} http://localhost:8080"
+    # Not the clinic's other allowed origin: only the page that asked for this session.
+    assert _frame_ancestors(resp) == PORTAL_A
+    local = open_session(client, portals.a, parent_origin="http://localhost:8080")
+    assert _frame_ancestors(client.get(f"{local}new")) == "http://localhost:8080"
     base_b = open_session(client, portals.b, parent_origin=PORTAL_B)
     assert _frame_ancestors(client.get(f"{base_b}new")) == PORTAL_B
     # The rest of Limber still refuses every frame.

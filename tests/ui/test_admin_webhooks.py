@@ -102,7 +102,7 @@ def test_missing_or_invalid_fields_are_named_at_their_fields(app, client, people
     assert "https address" in _field_error(text, "url")
     assert "Tick at least one event" in _field_error(text, "events")
     assert "300" in _field_error(text, "description")
-    resp = _add(client, events=["plan.created", "plan.deleted"])
+    resp = _add(client, events=["plan.created", "plan.erased"])
     assert resp.status_code == 422 and _field_error(resp.get_data(as_text=True), "events")
     assert _endpoint(app) is None
 

@@ -282,3 +282,36 @@ def test_the_canary_patient_name_is_in_no_server_or_worker_log(live):
     assert "GET /plans" in logs and "render job" in logs, "the logs were not captured"
     assert CANARY not in logs
     assert CANARY.split()[0] not in logs and "MRN-4471" not in logs
+
+
+def test_the_plan_page_says_what_to_change_when_the_render_is_refused_for_its_text(page, live):
+    """The page's script polls the status; a render refused for its text shows what to change
+    without a reload."""
+    from sqlalchemy import select
+
+    from service import planning
+    from service.extensions import db
+    from service.models import Clinic, Plan, public_id
+    from workers.tasks import render_handout
+
+    with live.app.app_context():
+        clinic = db.session.scalar(select(Clinic).where(Clinic.slug == "riverside"))
+        plan = Plan(public_id=public_id("pln"), clinic_id=clinic.id, patient_name="A. B.")
+        db.session.add(plan)
+        job = planning._add_revision(plan, clinic, 1, {
+            "template_id": "core_routine", "patient": {"display_name": "A. B."}}, "test")
+        # Notes stored before such text was refused at input. The job is never sent to the
+        # broker, so the live worker does not take it: this test runs it below.
+        snapshot = job.revision.snapshot
+        job.revision.snapshot = {**snapshot, "plan": {**snapshot["plan"], "notes": "\u4e2d"}}
+        db.session.commit()
+        plan_id, job_id = plan.public_id, job.id
+    page.goto(f"{live.url}/plans/{plan_id}")
+    page.get_by_text("Making the handout").wait_for()
+    page.evaluate("window.limberMarker = 'same page'")
+    with live.app.app_context():
+        render_handout(job_id)
+    status = page.locator("[data-status-text]")
+    status.get_by_text(re.compile("cannot be printed")).wait_for()
+    assert "U+4E2D" in status.inner_text() and "notes for the patient" in status.inner_text()
+    assert page.evaluate("window.limberMarker") == "same page"

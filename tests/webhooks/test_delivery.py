@@ -66,7 +66,9 @@ def test_every_delivery_verifies_and_carries_ids_and_links_but_no_patient_data(
     assert event["data"] == {
         "plan_id": plan["id"], "revision": 1,
         "plan_url": f"https://limber.example.org/api/v1/plans/{plan['id']}",
-        "handout_url": f"https://limber.example.org/api/v1/plans/{plan['id']}/handout",
+        "handout_url": f"https://limber.example.org/api/v1/plans/{plan['id']}/revisions/1/handout",
+        "handout_html_url":
+            f"https://limber.example.org/api/v1/plans/{plan['id']}/revisions/1/handout.html",
         "template_id": "core_routine", "template_version": plan["template"]["version"],
         "patient_reference": "MRN-20931"}
     text = req.body.decode() + json.dumps(req.headers)

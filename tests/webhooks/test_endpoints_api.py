@@ -8,7 +8,7 @@ import pytest
 
 from tests.webhooks.conftest import attempt_all_due, deliveries_of, make_plan, register
 
-EVENTS = ["plan.created", "plan.revised", "handout.ready", "handout.failed"]
+EVENTS = ["plan.created", "plan.revised", "handout.ready", "handout.failed", "plan.deleted"]
 
 
 def fields_named(resp) -> set[str]:
@@ -67,7 +67,7 @@ def test_the_secret_is_stored_encrypted_and_signs_after_a_restart(app, clinics, 
     ({}, "url"),
     ({"url": ""}, "url"),
     ({"url": "ftp://portal.example.com/x"}, "url"),
-    ({"url": "http://127.0.0.1:9/x", "events": ["plan.deleted"]}, "events.0"),
+    ({"url": "http://127.0.0.1:9/x", "events": ["plan.erased"]}, "events.0"),
     ({"url": "http://127.0.0.1:9/x", "events": []}, "events"),
     ({"url": "http://127.0.0.1:9/x", "secret": "whsec_mine"}, "secret"),
     ({"url": "http://127.0.0.1:9/x", "description": "x" * 301}, "description"),
@@ -225,8 +225,8 @@ def test_openapi_describes_each_event_payload_and_the_signature_headers(client):
     data_ref = event["properties"]["data"]
     name = (data_ref.get("$ref") or data_ref["allOf"][0]["$ref"]).rsplit("/", 1)[1]
     assert set(spec["components"]["schemas"][name]["properties"]) == {
-        "plan_id", "revision", "plan_url", "handout_url", "template_id", "template_version",
-        "patient_reference"}
+        "plan_id", "revision", "plan_url", "handout_url", "handout_html_url", "template_id",
+        "template_version", "patient_reference", "reason", "revisions", "fhir_url"}
     assert "/api/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver" in (
         spec["paths"])
 
@@ -245,7 +245,9 @@ def test_changes_through_the_api_are_in_the_audit_log_by_key_and_never_with_the_
     client.delete(base, headers=clinics.a)
     with app.app_context():
         rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
-        logged = [(e.action, e.target, e.actor.split(":")[0]) for e in rows]
+        # The key's own first use is audited too (tests/security/test_scopes.py).
+        logged = [(e.action, e.target, e.actor.split(":")[0]) for e in rows
+                  if e.action != "api_key_first_used"]
         text = " ".join(str(e.detail) for e in rows)
     assert logged == [(action, endpoint["id"], "api-key") for action in (
         "webhook_endpoint_created", "webhook_endpoint_updated", "webhook_endpoint_disabled",

@@ -75,7 +75,7 @@
             }
           } else if (body.status === "failed") {
             if (refresh) { refresh.hidden = true; }
-            text.textContent = "The handout could not be made. Edit and save the plan to try again.";
+            text.textContent = body.message || "The handout could not be made.";
           } else {
             delay = Math.min(delay * 1.5, 5000);
             setTimeout(poll, delay);
