@@ -192,7 +192,9 @@ def notes(plan: Plan, sheet: Sheet) -> list[Flowable]:
     split by paragraph and allowed to flow."""
     if not plan.notes.strip():
         return []
-    blocks = [b.strip() for b in plan.notes.replace("\r\n", "\n").split("\n\n") if b.strip()]
+    # Paragraphs split on a blank line, whichever line ending the notes came with.
+    text = plan.notes.replace("\r\n", "\n").replace("\r", "\n")
+    blocks = [b.strip() for b in text.split("\n\n") if b.strip()]
     flows: list[Flowable] = [Para("Notes from your clinician", sheet["h1"])]
     flows += [Para(para(b), sheet["body"]) for b in blocks]
     # The heading keeps with the first paragraph (keepWithNext); the rest may flow.

@@ -86,5 +86,8 @@ def check_snapshot(snapshot: HandoutSnapshot) -> None:
 
 
 def para(text: str) -> str:
-    """User text as safe Paragraph markup: <, > and & shown literally, line breaks kept."""
-    return escape(text).replace("\r\n", "\n").replace("\n", "<br/>")
+    """User text as safe Paragraph markup: <, > and & shown literally, line breaks kept.
+
+    A line break may arrive as CR LF (what browsers send from a textarea), LF, or a lone CR
+    (old Mac text pasted in); each becomes one <br/>."""
+    return escape(text).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br/>")

@@ -15,6 +15,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
+
+# The mutation gate (tests/mutation/gate.py) must give the same verdict every run, so under it
+# every property test draws the same examples and keeps no example database.
+settings.register_profile("mutation", derandomize=True, database=None, deadline=None)
+if os.environ.get("LIMBER_HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["LIMBER_HYPOTHESIS_PROFILE"])
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 PG_ADMIN_URL = os.environ.get(

@@ -57,9 +57,17 @@ def test_handout_is_202_with_status_and_retry_after_until_rendered(client, clini
 
 def test_get_plan_returns_the_latest_revision(client, clinics):
     plan = client.post("/api/v1/plans", json=plan_body(), headers=clinics.a).get_json()
+    first = client.get(f"/api/v1/plans/{plan['id']}", headers=clinics.a).get_json()
+    assert (first["id"], first["revision"]) == (plan["id"], 1)
+    assert "dead_bug" not in [e["id"] for e in first["exercises"]]
+    patched = client.patch(f"/api/v1/plans/{plan['id']}", json={"add_exercises": ["dead_bug"]},
+                           headers=clinics.a)
+    assert patched.status_code == 200, patched.get_json()
     resp = client.get(f"/api/v1/plans/{plan['id']}", headers=clinics.a)
     assert resp.status_code == 200
-    assert resp.get_json()["id"] == plan["id"]
+    latest = resp.get_json()
+    assert (latest["id"], latest["revision"]) == (plan["id"], 2)
+    assert [e["id"] for e in latest["exercises"]][-1] == "dead_bug"
 
 
 def test_patch_makes_a_new_revision_and_leaves_the_old_one_untouched(app, client, clinics):

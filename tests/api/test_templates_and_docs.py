@@ -28,8 +28,16 @@ def test_openapi_document_describes_plans_and_bearer_auth(client):
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
-def test_human_api_docs_are_served(client):
-    assert client.get("/api/docs").status_code == 200
+def test_human_api_docs_are_served_from_the_vendored_redoc_and_our_spec(client):
+    resp = client.get("/api/docs")
+    assert resp.status_code == 200 and resp.mimetype == "text/html"
+    page = resp.get_data(as_text=True)
+    assert "<title>Limber API</title>" in page
+    assert 'src="/static/vendor/redoc/redoc.standalone.js"' in page
+    assert "/api/openapi.json" in page
+    # The script the page loads is really there (no CDN to fall back on).
+    script = client.get("/static/vendor/redoc/redoc.standalone.js")
+    assert script.status_code == 200 and len(script.get_data()) > 100_000
 
 
 def test_healthz_and_readyz(app, client):

@@ -181,7 +181,12 @@ def test_a_session_sees_only_the_plans_it_made(app, client, portals):
                                                     "reference": "MRN-1"}}
     same_patient = client.post("/api/v1/plans", json=body, headers=portals.a).get_json()["id"]
     clinic_b = client.post("/api/v1/plans", json=body, headers=portals.b).get_json()["id"]
-    assert client.get(f"{base}plans/{mine}").status_code == 200
+    page = client.get(f"{base}plans/{mine}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f"<title>Plan {mine}" in html and f"plan {mine}" in html
+    assert f"{TEMPLATE.title} · version {TEMPLATE.version}" in html
+    assert all(theirs_id not in html for theirs_id in (theirs, same_patient, clinic_b))
     for plan_id in (theirs, same_patient, clinic_b):
         for suffix in ("", "/status", "/handout.pdf", "/handout.html"):
             assert client.get(f"{base}plans/{plan_id}{suffix}").status_code == 404, (

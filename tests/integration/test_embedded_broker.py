@@ -18,6 +18,7 @@ from kombu import Connection
 
 from service import filesystem_broker
 from service.config import celery_config
+from tests.conftest import need
 from tests.integration.conftest import ROOT, free_port, wait_for
 
 
@@ -126,8 +127,7 @@ def test_limber_run_restarts_a_killed_worker_and_beat_and_writes_only_in_its_ins
     """The embedded default as a laptop runs it: kill -9 the worker, then the beat; each comes
     back and says so, /readyz follows the worker, handouts still arrive, and the current
     directory holds nothing but the instance folder afterwards."""
-    if not Path("/proc/self/task").exists():
-        pytest.skip("needs /proc to find limber run's children")
+    need(Path("/proc/self/task").exists(), "/proc (to find limber run's children)")
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     port = free_port()

@@ -73,9 +73,10 @@ def test_creation_date_comes_from_the_snapshot(pdf):
 
 def test_qpdf_check_is_clean(pdf, tmp_path):
     """qpdf finds no structural errors or warnings."""
+    from tests.conftest import need
+
     qpdf = shutil.which("qpdf")
-    if qpdf is None:
-        pytest.skip("qpdf is not installed")
+    need(qpdf is not None, "qpdf (Debian package qpdf)")
     path = tmp_path / "handout.pdf"
     path.write_bytes(pdf)
     result = subprocess.run([qpdf, "--check", str(path)], capture_output=True, text=True,

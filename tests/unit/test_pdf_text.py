@@ -96,6 +96,144 @@ def test_fast_paragraphs_match_reportlabs_parser_exactly(text):
         frags(Paragraph(f"<b>Tip:</b> {para(text)}", style))
 
 
+@pytest.mark.parametrize("text, markup", [
+    ("", ""),
+    ("plain words", "plain words"),
+    ("line one\nline two", "line one<br/>line two"),
+    ("line one\r\nline two", "line one<br/>line two"),
+    ("line one\rline two", "line one<br/>line two"),
+    ("a\n\nb", "a<br/><br/>b"),
+    ("a\r\n\r\nb\n", "a<br/><br/>b<br/>"),
+    ("tab\tstays", "tab\tstays"),
+    ("a < b & c > d", "a &lt; b &amp; c &gt; d"),
+    ("<br/>", "&lt;br/&gt;"),
+    ("say \"hi\" it's", "say \"hi\" it's"),
+    ("&amp;", "&amp;amp;"),
+])
+def test_para_escapes_markup_and_turns_every_kind_of_line_break_into_one_br(text, markup):
+    from pdf.text import para
+
+    assert para(text) == markup
+
+
+def test_lone_carriage_return_in_notes_prints_as_a_line_break():
+    """Notes pasted from old Mac text use a bare CR; the handout shows two lines, not one."""
+    import io
+
+    from pypdf import PdfReader
+
+    snap = make_snapshot(notes="First line\rSecond line\r\rNew paragraph")
+    reader = PdfReader(io.BytesIO(render_handout(snap, HandoutOptions())))
+    lines = [line.strip() for page in reader.pages for line in page.extract_text().splitlines()]
+    at = lines.index("First line")
+    assert lines[at + 1] == "Second line"
+    assert "New paragraph" in lines[at + 2:]
+
+
+def _set(obj, path: str, value: str):
+    """`obj` with the field at `path` (as snapshot_texts names it) replaced by `value`."""
+    head, _, rest = path.partition(".")
+    name, _, index = head.partition("[")
+    current = getattr(obj, name)
+    if index:
+        i = int(index.rstrip("]"))
+        item = value if not rest else _set(current[i], rest, value)
+        return dataclasses.replace(obj, **{name: (*current[:i], item, *current[i + 1:])})
+    return dataclasses.replace(obj, **{name: value if not rest else _set(current, rest, value)})
+
+
+def test_snapshot_texts_names_every_printed_field_in_order_with_its_own_text():
+    from pdf.text import snapshot_texts
+
+    snap = make_snapshot(notes="Ice after.")
+    guide = snap.plan.guide
+    snap = dataclasses.replace(snap, plan=dataclasses.replace(
+        snap.plan, exercises=snap.plan.exercises[:2], faq=snap.plan.faq[:1],
+        sources=snap.plan.sources[:2], red_flags=snap.plan.red_flags[:2],
+        phase_notes=snap.plan.phase_notes[:2],
+        guide=dataclasses.replace(guide, safety_net=guide.safety_net[:2], terms=guide.terms[:2])))
+    got = list(snapshot_texts(snap))
+    exercise_fields = ["name", "purpose", "feel", "back_off", "dose_text", "adapted_because",
+                       "illustration_alt", "phase"]
+    want_fields = ["clinician", "plan_id", "created_on", "clinic.name", "clinic.contact",
+                   "clinic.emergency_number", "clinic.out_of_hours", "plan.patient_name",
+                   "plan.title", "plan.summary", "plan.habit_anchor", "plan.notes"]
+    for i, ex in enumerate(snap.plan.exercises):
+        want_fields += [f"plan.exercises[{i}].{f}" for f in exercise_fields]
+        want_fields += [f"plan.exercises[{i}].steps[{j}]" for j in range(len(ex.steps))]
+        want_fields += [f"plan.exercises[{i}].cues[{j}]" for j in range(len(ex.cues))]
+    want_fields += ["plan.red_flags[0].text", "plan.red_flags[1].text",
+                    "plan.phase_notes[0].name", "plan.phase_notes[0].note",
+                    "plan.phase_notes[1].name", "plan.phase_notes[1].note"]
+    for i, tier in enumerate(snap.plan.guide.safety_net):
+        want_fields += [f"plan.guide.safety_net[{i}].heading", f"plan.guide.safety_net[{i}].action"]
+        want_fields += [f"plan.guide.safety_net[{i}].signs[{j}]" for j in range(len(tier.signs))]
+    want_fields += ["plan.guide.pain_rule", "plan.guide.floor_note", "plan.guide.log_help",
+                    "plan.guide.review", "plan.guide.terms[0]", "plan.guide.terms[1]",
+                    "plan.tracking_prompts[0]", "plan.tracking_prompts[1]",
+                    "plan.faq[0].question", "plan.faq[0].answer",
+                    "plan.sources[0].title", "plan.sources[0].publisher",
+                    "plan.sources[1].title", "plan.sources[1].publisher"]
+    assert [f for f, _ in got] == want_fields
+    # Each label carries the text of the field it names (the field path reads it back); a
+    # glossary term is printed as its word and meaning together.
+    for field, text in got:
+        value = _get(snap, field)
+        want = f"{value.word} {value.meaning}" if field.startswith("plan.guide.terms") else value
+        assert text == want, field
+
+
+def _get(obj, path: str):
+    for part in path.split("."):
+        name, _, index = part.partition("[")
+        obj = getattr(obj, name)
+        if index:
+            obj = obj[int(index.rstrip("]"))]
+    return obj
+
+
+def test_an_undrawable_character_in_any_printed_field_is_reported_on_that_field():
+    """Every label snapshot_texts gives is the one check_snapshot reports, field by field."""
+    from pdf.text import check_snapshot, snapshot_texts
+
+    snap = make_snapshot()
+    fields = [f for f, _ in snapshot_texts(snap)]
+    assert len(fields) > 60
+    check_snapshot(snap)  # the clean snapshot passes
+    for field in fields:
+        # A glossary term is printed as word and meaning: put the character in its word.
+        path = f"{field}.word" if field.startswith("plan.guide.terms") else field
+        with pytest.raises(UnrenderableText) as info:
+            check_snapshot(_set(snap, path, "ok \U0001F9B4 ok"))
+        assert info.value.field == field
+        assert info.value.code_points == (0x1F9B4,)
+        assert str(info.value) == (f"{field} contains characters the handout font cannot "
+                                   "draw: U+1F9B4")
+
+
+def test_check_drawable_lists_each_missing_code_point_once_in_order_of_appearance():
+    with pytest.raises(UnrenderableText) as info:
+        check_drawable("plan.notes", "王 ok 小 王 \U0001F9B4 小")
+    assert info.value.code_points == (0x738B, 0x5C0F, 0x1F9B4)
+    assert info.value.field == "plan.notes"
+
+
+@pytest.mark.parametrize("code_point", [0xF000, 0x1D5D4])
+def test_a_character_only_one_of_the_two_faces_can_draw_is_refused(code_point):
+    """Any text may be set in bold (headings, labels), so a glyph must exist in both faces:
+    U+F000 is only in the regular face, U+1D5D4 only in the bold one."""
+    with pytest.raises(UnrenderableText) as info:
+        check_drawable("plan.title", f"A{chr(code_point)}")
+    assert info.value.code_points == (code_point,)
+
+
+@pytest.mark.parametrize("char", ["\x0b", "\x0c", "\x00", "\x1b"])
+def test_other_control_characters_are_not_layout_whitespace(char):
+    """Only LF, CR and tab are layout whitespace; other control characters have no glyph."""
+    with pytest.raises(UnrenderableText):
+        check_drawable("plan.notes", f"a{char}b")
+
+
 def test_an_out_of_hours_route_the_font_cannot_draw_is_named_in_the_error():
     """The clinic's out-of-hours route is printed, so it is checked like every other field."""
     snap = make_snapshot()

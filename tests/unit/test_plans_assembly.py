@@ -101,7 +101,8 @@ def test_high_irritability_gives_the_lowest_hold_and_reps_of_each_range(cat):
             if name in e.dose_range.bounds:
                 assert getattr(e.dose, name) == e.dose_range.bounds[name][0], (e.id, name)
     bridge = next(e for e in p.exercises if e.id == "glute_bridge")
-    assert "short" in bridge.adapted_because
+    assert bridge.adapted_because == REASONS["eased_dose"]
+    assert (bridge.dose.sets, bridge.dose.reps) == (1, 5)
     assert bridge.dose.days_per_week == cat.exercises["glute_bridge"].dose.days_per_week
 
 
@@ -114,7 +115,8 @@ def test_dose_change_inside_the_range_is_applied_and_spelled_out(cat):
     p = plan(cat, dose_changes={"strap_hamstring_stretch": {"hold_seconds": 45, "reps": 3}})
     e = next(e for e in p.exercises if e.id == "strap_hamstring_stretch")
     assert (e.dose.hold_seconds, e.dose.reps) == (45, 3)
-    assert e.dose_text.startswith("Hold for 45 seconds. Do it 3 times on each side")
+    assert e.dose_text == ("Hold for 45 seconds. Do it 3 times on each side, once a day, "
+                           "5 days a week.")
 
 
 @pytest.mark.parametrize("change, field", [
@@ -166,11 +168,21 @@ def test_desk_bound_adds_the_desk_day_moves_the_template_allows(cat):
     assert desk == ["stool_forward_fold", "seated_knee_extension"]
 
 
-def test_every_plan_error_names_a_field(cat):
-    for kw in ({"template_id": "x"}, {"add_exercises": ("x",)}):
-        with pytest.raises(PlanError) as e:
-            plan(cat, **kw)
-        assert e.value.field
+@pytest.mark.parametrize("kw, field", [
+    ({"template_id": "x"}, "template_id"),
+    ({"add_exercises": ("x",)}, "add_exercises"),
+    ({"remove_exercises": ("x",)}, "remove_exercises"),
+    ({"dose_changes": {"x": {"reps": 1}}}, "dose_changes.x"),
+    ({"dose_changes": {"glute_bridge": {"reps": 99}}}, "dose_changes.glute_bridge.reps"),
+    ({"screening": Screening(red_flags=frozenset({"x"}))}, "screening.red_flags"),
+    ({"screening": Screening(red_flags=frozenset({"night_pain"}))}, "screening.red_flags"),
+    ({"screening": Screening(red_flags=frozenset({"night_pain"})),
+      "clearance": RedFlagClearance("")}, "clearance.note"),
+])
+def test_every_plan_error_names_the_request_field_at_fault(cat, kw, field):
+    with pytest.raises(PlanError) as e:
+        plan(cat, **kw)
+    assert e.value.field == field
 
 
 def test_clinician_dose_choice_wins_over_the_irritability_rule_and_drops_its_reason(cat):
@@ -227,3 +239,12 @@ def test_only_approved_templates_are_offered_and_all_four_ship(cat):
     assert {t.id for t in cat.approved_templates()} == {
         "core_routine", "gentle_start", "desk_day", "progression"}
     assert all(t.approved for t in cat.approved_templates())
+
+
+def test_a_dose_change_for_a_removed_exercise_does_not_stop_the_changes_after_it(cat):
+    """Changes are applied in id order; box_breath_hip_rolls sorts before glute_bridge."""
+    p = plan(cat, remove_exercises=("box_breath_hip_rolls",),
+             dose_changes={"box_breath_hip_rolls": {"duration_seconds": 90},
+                           "glute_bridge": {"reps": 9}})
+    assert "box_breath_hip_rolls" not in ids(p)
+    assert next(e for e in p.exercises if e.id == "glute_bridge").dose.reps == 9
