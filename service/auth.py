@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask import g, request
 from flask_smorest import abort
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from service import audit, scopes
 from service.extensions import db
@@ -42,7 +43,9 @@ def issue_api_key(clinic: Clinic, name: str = "", key: str | None = None,
 def key_for(plain: str) -> ApiKey | None:
     """The live key row for a plain key; notes its use (and audits its first)."""
     digest = hash_key(plain)
-    row = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+    # The clinic in the same statement: every API request needs it.
+    row = db.session.scalar(select(ApiKey).options(joinedload(ApiKey.clinic))
+                            .where(ApiKey.key_hash == digest))
     if row is None or row.revoked_at is not None or row.clinic.disabled_at is not None:
         return None
     # Constant-time compare of what we looked up, so timing says nothing about near misses.

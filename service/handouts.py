@@ -4,10 +4,12 @@ plainly why there is none."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import Response, abort, request
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from plans.printable import describe
 from service.extensions import db
@@ -79,6 +81,29 @@ def handout_state(revision: PlanRevision) -> tuple[RenderJob | None, Handout | N
     handout = db.session.scalar(select(Handout).where(Handout.revision_id == revision.id)
                                 .order_by(Handout.id))
     return job, handout
+
+
+def handout_states(
+    revisions: Iterable[PlanRevision],
+) -> dict[int, tuple[RenderJob | None, Handout | None]]:
+    """handout_state for a whole page of revisions in two statements, keyed by revision id.
+
+    A list only shows status, pages and hash: the PDF and HTML bytes (tens of KB each) stay in
+    the database. Picks the same rows as handout_state (the lowest id per revision)."""
+    ids = [r.id for r in revisions]
+    states: dict[int, tuple[RenderJob | None, Handout | None]] = {i: (None, None) for i in ids}
+    if not ids:
+        return states
+    jobs: dict[int, RenderJob] = {}
+    for job in db.session.scalars(select(RenderJob).where(RenderJob.revision_id.in_(ids))
+                                  .order_by(RenderJob.id)):
+        jobs.setdefault(job.revision_id, job)
+    handouts: dict[int, Handout] = {}
+    for handout in db.session.scalars(
+            select(Handout).options(defer(Handout.pdf), defer(Handout.html))
+            .where(Handout.revision_id.in_(ids)).order_by(Handout.id)):
+        handouts.setdefault(handout.revision_id, handout)
+    return {i: (jobs.get(i), handouts.get(i)) for i in ids}
 
 
 def _conditional(resp: Response, etag: str) -> Response:

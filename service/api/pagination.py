@@ -76,8 +76,13 @@ def decode_cursor(cursor: str, tiebreak_type: type) -> tuple[datetime, Any]:
 
 def paginate(query: Select, created_col: InstrumentedAttribute,
              tiebreak_col: InstrumentedAttribute, args: dict[str, Any],
-             serialise: Callable[[Any], dict[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
+             serialise: Callable[[Any], dict[str, Any]],
+             prefetch: Callable[[list[Any]], None] | None = None,
+             ) -> tuple[dict[str, Any], dict[str, str]]:
     """One page of `query`, newest first, as (`{items, next_cursor}`, headers).
+
+    `prefetch`, if given, sees the page's rows before `serialise` does, so state the serialiser
+    needs can be loaded for the whole page in one statement rather than one per row.
 
     Ordering by (created_at, a unique column) and seeking past the cursor's pair, rather than
     OFFSET, keeps pages stable while new rows arrive: they land before page one, never shift
@@ -96,6 +101,8 @@ def paginate(query: Select, created_col: InstrumentedAttribute,
         query.order_by(created_col.desc(), tiebreak_col.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
+    if prefetch is not None:
+        prefetch(rows)
     next_cursor = None
     headers: dict[str, str] = {}
     if more:

@@ -36,9 +36,15 @@ from service.api.schemas import (
 from service.auth import require_api_key
 from service.errors import PROBLEM_MIME, ProblemSchema, problem, problem_entry
 from service.extensions import db
-from service.handouts import failure_of, handout_state, html_response, pdf_response
+from service.handouts import (
+    failure_of,
+    handout_state,
+    handout_states,
+    html_response,
+    pdf_response,
+)
 from service.idempotency import idempotent
-from service.models import Plan, PlanRevision, RenderJob
+from service.models import Handout, Plan, PlanRevision, RenderJob
 
 
 class _AllProblemsParser(FlaskParser):
@@ -92,10 +98,12 @@ def merge_patch(latest: dict[str, Any], changes: dict[str, Any]) -> dict[str, An
     return merged
 
 
-def plan_view(plan: Plan) -> dict[str, Any]:
+def plan_view(plan: Plan,
+              state: tuple[RenderJob | None, Handout | None] | None = None) -> dict[str, Any]:
+    """`state` is the latest revision's (job, handout) when the caller loaded it for a page."""
     revision = plan.latest
     snap = revision.snapshot["plan"]
-    job, handout = handout_state(revision)
+    job, handout = state if state is not None else handout_state(revision)
     status = "done" if handout else (job.status if job else "pending")
     return {
         "id": plan.public_id,
@@ -140,7 +148,14 @@ class Plans(MethodView):
             query = query.join(PlanRevision, and_(
                 PlanRevision.plan_id == Plan.id, PlanRevision.number == Plan.current_revision,
             )).where(PlanRevision.template_id == args["template_id"])
-        page, headers = paginate(query, Plan.created_at, Plan.public_id, args, plan_view)
+        # The page's handout states in two statements (without PDF/HTML bytes), not two per plan.
+        states: dict[int, tuple[RenderJob | None, Handout | None]] = {}
+
+        def prefetch(plans: list[Plan]) -> None:
+            states.update(handout_states(p.latest for p in plans))
+
+        page, headers = paginate(query, Plan.created_at, Plan.public_id, args,
+                                 lambda p: plan_view(p, states[p.latest.id]), prefetch)
         return page, 200, headers
 
     @idempotent

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from tests.accounts.conftest import CSRF, csrf_from, signed_in
+from tests.accounts.conftest import csrf_from, signed_in
 from tests.contract.helpers import make_plan
 from tests.embed.conftest import open_session
 
