@@ -12,11 +12,12 @@ comes from the transport options (the instance path, see service/config.py).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import uuid
 from pathlib import Path
-from time import monotonic
+from time import time_ns
 from typing import Any
 
 from kombu.transport import filesystem
@@ -25,6 +26,11 @@ from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 
 log = logging.getLogger(__name__)
+
+# Readers take messages in file-name order. Two puts in the same millisecond used to tie on the
+# time and fall back to the random id, so a process could see its own messages out of order;
+# a fixed-width nanosecond time and a per-process sequence keep one sender's messages in order.
+_sequence = itertools.count()
 
 
 class Channel(filesystem.Channel):
@@ -39,7 +45,7 @@ class Channel(filesystem.Channel):
         return self.transport_options.get("malformed_folder", "malformed")
 
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
-        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        name = f"{time_ns():020d}_{next(_sequence) % 10**6:06d}_{uuid.uuid4()}.{queue}.msg"
         staged = os.path.join(self.staging_folder, name)
         try:
             with open(staged, "wb") as f:

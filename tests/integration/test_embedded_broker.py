@@ -82,7 +82,7 @@ def test_a_malformed_message_is_set_aside_and_logged_and_the_next_one_is_deliver
     instance = tmp_path / "inst"
     with _connection(instance) as conn:
         queue = conn.SimpleQueue("renders")
-        bad = instance / "broker" / "queue" / "0_00000000-bad.renders.msg"
+        bad = instance / "broker" / "queue" / "00000000000000000000_000000_bad.renders.msg"
         bad.write_bytes(garbage)
         queue.put({"job": 7})
         with caplog.at_level(logging.ERROR, logger="service.filesystem_broker"):
@@ -92,7 +92,7 @@ def test_a_malformed_message_is_set_aside_and_logged_and_the_next_one_is_deliver
         queue.close()
     assert (instance / "broker" / "malformed" / bad.name).read_bytes() == garbage
     assert not bad.exists()
-    assert any("malformed message 0_00000000-bad.renders.msg set aside" in r.getMessage()
+    assert any("malformed message 00000000000000000000_000000_bad.renders.msg set aside" in r.getMessage()
                for r in caplog.records)
 
 
@@ -109,16 +109,24 @@ def test_a_half_written_exchange_table_reads_as_empty_and_is_rewritten_on_bind(t
 
 
 def _children(pid: int) -> dict[str, int]:
-    """`limber run`'s direct children by role, read from /proc (each thread lists its own)."""
+    """`limber run`'s direct children by role, read from /proc (each thread lists its own).
+
+    Celery renames its processes when setproctitle is installed ("[celery beat] -A workers.app
+    beat", "[celeryd: ...] (-A workers.app worker ...)"), so the role is a word of the whole
+    command line, not one of its arguments."""
     out: dict[str, int] = {}
     kids = [c for t in Path(f"/proc/{pid}/task").iterdir()
             for c in (t / "children").read_text().split()]
     for child in kids:
-        cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-        if b"worker" in cmdline:
-            out["worker"] = int(child)
-        elif b"beat" in cmdline:
+        try:
+            words = re.findall(r"[a-z]+", Path(f"/proc/{child}/cmdline").read_bytes()
+                               .replace(b"\0", b" ").decode(errors="replace"))
+        except FileNotFoundError:  # exited between the two reads
+            continue
+        if "beat" in words:
             out["beat"] = int(child)
+        elif "worker" in words:
+            out["worker"] = int(child)
     return out
 
 
