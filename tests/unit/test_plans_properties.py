@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from plan_strategies import (
     CAT,
@@ -20,6 +20,7 @@ from plan_strategies import (
     TEMPLATES,
     active_answers,
     eases,
+    examples,
     expected_exercises,
     expected_outcome,
     in_phases,
@@ -38,8 +39,8 @@ from plans.errors import DoseOutOfRange, UnknownExercise, UnknownTemplate
 from plans.model import DOSE_FIELDS, Irritability, PlanRequest, Screening, Tier
 from plans.snapshot import plan_from_dict, plan_to_dict
 
-MANY = settings(max_examples=40, deadline=None)
-FEW = settings(max_examples=20, deadline=None)
+MANY = examples(40, under_gate=12)
+FEW = examples(20, under_gate=6)
 
 EASED_REASONS = (REASONS["eased_dose"], REASONS["nerve_eased_dose"])
 # What the clinician reads for an exercise a rule left out (exact words: plans/rules.py).

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from plan_strategies import (
     CAT,
@@ -25,6 +25,7 @@ from plan_strategies import (
     SLOW_DOWN,
     TENDON,
     TODAY,
+    examples,
     finding_sets,
     in_phases,
     nerve_on,
@@ -47,8 +48,8 @@ from plans.model import (
     Screening,
 )
 
-MANY = settings(max_examples=30, deadline=None)
-FEW = settings(max_examples=15, deadline=None)
+MANY = examples(30, under_gate=12)
+FEW = examples(15, under_gate=6)
 MODEL = CAT.screening
 LABEL = {f: MODEL.findings[f].label for f in FLAGS}
 CE = "screening.cauda_equina_rule_out"

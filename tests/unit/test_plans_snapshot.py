@@ -179,6 +179,11 @@ def test_a_first_model_screening_keeps_exactly_its_old_dict():
 def test_records_with_missing_or_null_parts_load_as_empty_text():
     d = {"red_flags": ["saddle_numbness"], "cauda_equina_rule_out": {"assessed_by": None},
          "risk_factor_review": {"decision": "refer"}, "same_day_review": {"action": "referred"}}
+    # and the other way round: each part missing on its own
+    other = screening_from_dict({"risk_factor_review": {"concern": "low"},
+                                 "same_day_review": {"reason": "from the shoulder"}})
+    assert other.risk_factor_review == RiskFactorReview("low", "", "")
+    assert other.same_day_review == SameDayReview("", "from the shoulder")
     s = screening_from_dict(d)
     assert s.cauda_equina_rule_out == CaudaEquinaRuleOut("", "", "")
     assert s.risk_factor_review == RiskFactorReview("", "refer", "")
