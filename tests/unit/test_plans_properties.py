@@ -32,10 +32,18 @@ from plan_strategies import (
     valid_requests,
 )
 
-from plans import assembly
-from plans.assembly import ADDED_PHASE, DESK_DAY_EXERCISES, DESK_PHASE, REASONS, assemble_plan
+from plans import assembly, rules
+from plans.assembly import (
+    ADDED_PHASE,
+    DESK_DAY_EXERCISES,
+    DESK_PHASE,
+    REASONS,
+    assemble_plan,
+    resolve_plan,
+)
 from plans.dosage import dose_text
 from plans.errors import DoseOutOfRange, UnknownExercise, UnknownTemplate
+from plans.guide import default_guide
 from plans.model import DOSE_FIELDS, Irritability, PlanRequest, Screening, Tier
 from plans.snapshot import plan_from_dict, plan_to_dict
 
@@ -99,6 +107,8 @@ def test_every_valid_request_builds_the_plan_the_rules_describe(request):
     assert plan.clearance == (request.clearance if plan.red_flags_present else None)
     assert assembly.active_answers(CAT, request.screening) == tuple(
         active_answers(request.screening))
+    assert rules.effects(CAT.screening, request.screening).ease_dose is eases(request.screening)
+    assert plan.guide == default_guide()[0]  # every new handout carries today's guidance
     # One note per phase that holds an exercise, in plan order; the template's own note first.
     notes = {p.name: p.note for p in CAT.template(request.template_id).phases}
     assert [n.name for n in plan.phase_notes] == list(dict.fromkeys(e.phase
@@ -336,11 +346,14 @@ def test_adding_an_exercise_outside_the_optional_set_is_refused_on_add_exercises
     t = CAT.template(request.template_id)
     bad = data.draw(st.sampled_from(
         sorted(set(CAT.exercises) - set(t.optional_exercises)) + ["no_such_exercise"]))
-    (problem,) = refusal(dataclasses.replace(
-        request, add_exercises=(*request.add_exercises, bad)))
+    bad_request = dataclasses.replace(request, add_exercises=(*request.add_exercises, bad))
+    (problem,) = refusal(bad_request)
     assert type(problem) is UnknownExercise
     assert (problem.field, problem.exercise_id) == ("add_exercises", bad)
     assert str(problem) == f"exercise {bad!r} is not allowed in this template"
+    # The preview shows the plan as far as it resolves: the refused addition is not in it.
+    preview, _ = resolve_plan(CAT, bad_request)
+    assert preview.exercises == build(request).exercises
 
 
 @FEW
@@ -427,3 +440,19 @@ def test_the_generators_reach_every_template_and_build_plans(template_id):
     plan = build(PlanRequest(template_id, "P.Q.", Screening()))
     assert [e.id for e in plan.exercises] == [w.id for w in expected_exercises(
         PlanRequest(template_id, "P.Q.", Screening()))]
+
+
+@MANY
+@given(st.data())
+def test_every_bad_field_of_one_dose_change_is_refused_not_only_the_first(data):
+    request = data.draw(valid_requests())
+    plan = build(request)
+    e = data.draw(st.sampled_from(plan.exercises))
+    bounds = e.dose_range.bounds
+    fields = data.draw(st.lists(st.sampled_from(sorted({*DOSE_FIELDS, "speed"})), min_size=2,
+                                unique=True))
+    change = {f: (bounds[f][1] + 1 if f in bounds else 1) for f in fields}
+    problems = refusal(dataclasses.replace(request, dose_changes={e.id: change}))
+    assert [(type(p), p.field, p.low, p.high) for p in problems] == [
+        (DoseOutOfRange, f"dose_changes.{e.id}.{f}", *bounds.get(f, (None, None)))
+        for f in sorted(fields)]

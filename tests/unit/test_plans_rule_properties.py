@@ -28,6 +28,7 @@ from plan_strategies import (
     examples,
     finding_sets,
     in_phases,
+    leaves_out,
     nerve_on,
     present,
     refusal,
@@ -243,31 +244,32 @@ def test_a_cauda_equina_rule_out_needs_who_when_and_what_each_named_on_its_field
     flags = [f for f in FLAGS if f in request.screening.red_flags and f in CAUDA]
     today = dt.date.fromisoformat(TODAY)
     who = data.draw(st.sampled_from([NAME, "Jo"]) | not_words)
-    when = data.draw(st.sampled_from([
-        TODAY, "2026-12-02", "2026-12-04", "2027-01-01", "yesterday", "", "03/12/2026",
-        "2026-13-01"]))
     what = data.draw(st.just(FOUND) | four_words | three_words | not_words)
-    req = dataclasses.replace(with_flags(
-        request, request.screening.red_flags, cauda_equina_rule_out=CaudaEquinaRuleOut(
-            who, when, what)), today=TODAY)
-    want = []
-    if who not in (NAME, "Jo"):
-        want.append((f"{CE}.assessed_by", "say who assessed (a name)"))
-    try:
-        day = dt.date.fromisoformat(when)
-    except ValueError:
-        want.append((f"{CE}.assessed_on", DATE_MSG))
-    else:
-        if day > today:  # today itself is allowed
-            want.append((f"{CE}.assessed_on", "the assessment date cannot be in the future"))
-    if what not in [FOUND, *FOUR_WORDS]:
-        want.append((f"{CE}.finding", FOUND_MSG))
-    if not want:
-        assert assemble_plan(CAT, req).red_flags_present == present(req.screening)
-        return
-    problems = refusal(req)
-    assert [(p.field, str(p)) for p in problems] == want
-    assert all((p.code, p.findings) == ("cauda_equina_rule_out", flags) for p in problems)
+    # Every kind of date with each drawn name and finding: the date is where the ends are.
+    for when in (TODAY, "2026-12-02", "2026-12-04", "2027-01-01", "yesterday", "",
+                 "03/12/2026", "2026-13-01"):
+        req = dataclasses.replace(with_flags(
+            request, request.screening.red_flags, cauda_equina_rule_out=CaudaEquinaRuleOut(
+                who, when, what)), today=TODAY)
+        want = []
+        if who not in (NAME, "Jo"):
+            want.append((f"{CE}.assessed_by", "say who assessed (a name)"))
+        try:
+            day = dt.date.fromisoformat(when)
+        except ValueError:
+            want.append((f"{CE}.assessed_on", DATE_MSG))
+        else:
+            if day > today:  # today itself is allowed
+                want.append((f"{CE}.assessed_on", "the assessment date cannot be in the future"))
+        if what not in [FOUND, *FOUR_WORDS]:
+            want.append((f"{CE}.finding", FOUND_MSG))
+        if not want:
+            assert assemble_plan(CAT, req).red_flags_present == present(req.screening)
+            continue
+        problems = refusal(req)
+        assert [(p.field, str(p)) for p in problems] == want
+        assert all((type(p), p.code, p.findings) == (
+            ScreeningIncomplete, "cauda_equina_rule_out", flags) for p in problems)
 
 
 @MANY
@@ -291,7 +293,8 @@ def test_a_risk_factor_review_needs_a_known_concern_and_decision(data):
     problems = refusal(req)
     assert [(p.field, str(p)) for p in problems] == want
     flags = [f for f in FLAGS if f in req.screening.red_flags and f in RISK]
-    assert all((p.code, p.findings) == ("risk_factor_review", flags) for p in problems)
+    assert all((type(p), p.code, p.findings) == (ScreeningIncomplete, "risk_factor_review", flags)
+               for p in problems)
 
 
 @MANY
@@ -322,7 +325,11 @@ def test_same_day_signs_need_referral_or_a_reason_in_four_words_new_api_or_old(d
     if not want:
         assert assemble_plan(CAT, req).clearance == req.clearance
         return
-    assert [(p.field, str(p)) for p in refusal(req)] == want
+    problems = refusal(req)
+    assert [(p.field, str(p)) for p in problems] == want
+    flags = [f for f in FLAGS if f in req.screening.red_flags]
+    assert [(type(p), p.code, p.findings) for p in problems] == [
+        (ScreeningIncomplete, "same_day_review", flags)]
 
 
 # ---- Unknown findings, unsuited templates, empty plans -------------------------------------
@@ -363,3 +370,18 @@ def test_removing_every_exercise_the_rules_let_through_leaves_an_empty_plan_refu
             request.screening, desk_bound=False))
     [p] = refusal(req)
     assert type(p) is EmptyPlan and p.field == "exercises"
+
+
+@MANY
+@given(st.sampled_from(sorted(CAT.exercises)),
+       st.lists(st.sampled_from(rules.ANSWER_ORDER), unique=True).map(
+           lambda a: tuple(x for x in rules.ANSWER_ORDER if x in a)))
+def test_what_leaves_an_exercise_out_is_the_documented_rule_for_every_exercise(ex_id, answers):
+    """For every catalogue exercise, not only those a template reaches today: the rule that
+    leaves it out (as it stands after swaps) is excluded_when first, then hamstring loading
+    with a tendon injury, then straight-knee long holds or nerve tensioners with a nerve sign,
+    then straight-knee long holds with high irritability."""
+    assert (rules.left_out_by(CAT.exercises[ex_id], answers) or "") == leaves_out(ex_id,
+                                                                                 list(answers))
+    for a in answers:
+        assert rules.swap_target(CAT.exercises[ex_id], a) == CAT.exercises[ex_id].swaps.get(a)
