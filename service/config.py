@@ -34,6 +34,8 @@ _ENV: dict[str, tuple[str, Any]] = {
     "LIMBER_PROXY_HOPS": ("PROXY_HOPS", int),
     # Prefix for every broker key on Redis, so deployments (or test runs) can share one server.
     "LIMBER_BROKER_KEY_PREFIX": ("BROKER_KEY_PREFIX", str),
+    # Cap on GET .../handout?wait=N (service/handout_wait.py); 0 turns waiting off.
+    "LIMBER_HANDOUT_MAX_WAIT_SECONDS": ("HANDOUT_MAX_WAIT_SECONDS", float),
 }
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -71,6 +73,7 @@ def defaults(instance: Path) -> dict[str, Any]:
         "SWEEP_SECONDS": 10.0,
         "STUCK_AFTER_SECONDS": 120.0,
         "RENDER_MAX_ATTEMPTS": 5,
+        "HANDOUT_MAX_WAIT_SECONDS": 10.0,
         "WEBHOOK_ALLOW_PRIVATE": False,
         # Seconds before each delivery attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h,
         # 10 h, 14 h, 20 h, 24 h (about three days); then the delivery is marked failed.

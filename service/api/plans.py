@@ -26,6 +26,7 @@ from service.api.pagination import LINK_HEADER_DOC, paginate
 from service.api.schemas import (
     PATCH_MERGED_OBJECTS,
     HandoutPendingSchema,
+    HandoutWaitArgsSchema,
     PlanCreateSchema,
     PlanListArgsSchema,
     PlanPageSchema,
@@ -36,6 +37,7 @@ from service.api.schemas import (
 from service.auth import require_api_key
 from service.errors import PROBLEM_MIME, ProblemSchema, problem, problem_entry
 from service.extensions import db
+from service.handout_wait import retry_after_seconds, wait_until_settled
 from service.handouts import (
     failure_of,
     handout_state,
@@ -254,7 +256,7 @@ def _pending(plan: Plan, revision: PlanRevision, job: RenderJob | None) -> Respo
         abort(503, message=failure.message)
     resp = jsonify({"status": status, "plan_id": plan.public_id, "revision": revision.number})
     resp.status_code = 202
-    resp.headers["Retry-After"] = "1"
+    resp.headers["Retry-After"] = str(retry_after_seconds(job))
     return resp
 
 
@@ -266,8 +268,11 @@ def _revision(plan: Plan, number: int) -> PlanRevision:
     return revision
 
 
-def _serve(plan: Plan, revision: PlanRevision, kind: str) -> Response:
+def _serve(plan: Plan, revision: PlanRevision, kind: str, wait: float = 0) -> Response:
     job, handout = handout_state(revision)
+    if handout is None and failure_of(job) is None and wait > 0 \
+            and wait_until_settled(revision.id, wait):
+        job, handout = handout_state(revision)
     if handout is None:
         return _pending(plan, revision, job)
     audit.record_read(plan.public_id, plan.clinic_id, kind, "api", revision.number)
@@ -289,10 +294,13 @@ _PDF = {"schema": {"type": "string", "format": "binary"}, "content_type": "appli
             "schema": {"type": "string"}}}}
 _HTML = {"schema": {"type": "string"}, "content_type": "text/html", "headers": _ETAG}
 _PENDING_DOC = {"schema": HandoutPendingSchema, "headers": {
-    "Retry-After": {"description": "Seconds to wait before asking again.",
+    "Retry-After": {"description": "Whole seconds until the handout is likely ready, from the "
+                                   "recent render times and the jobs queued ahead of this one "
+                                   "(at least 1, at most 60).",
                     "schema": {"type": "string"}}},
-    "description": "Still rendering: the status, and Retry-After seconds to wait. A "
-                   "subscribed webhook endpoint is also told when it is done."}
+    "description": "Still rendering (after waiting up to `wait` seconds, when sent): the "
+                   "status, and Retry-After seconds to wait. A subscribed webhook endpoint is "
+                   "also told when it is done."}
 _NOT_MODIFIED = {"description": "If-None-Match matched: the copy you hold is this handout.",
                  "headers": _ETAG}
 _FAILED_DOC = {"schema": ProblemSchema, "content_type": PROBLEM_MIME,
@@ -308,11 +316,14 @@ _CANNOT_PRINT_DOC = {"schema": ProblemSchema, "content_type": PROBLEM_MIME,
 
 def _handout_doc(view):  # noqa: ANN001, ANN202 - a view function, returned decorated
     """The answers every handout route shares besides its 200."""
-    for decorate in (blp.alt_response(202, **_PENDING_DOC),
+    for decorate in (blp.arguments(HandoutWaitArgsSchema, location="query"),
+                     blp.alt_response(202, **_PENDING_DOC),
                      blp.alt_response(304, **_NOT_MODIFIED),
                      blp.alt_response(409, **_CANNOT_PRINT_DOC),
                      blp.alt_response(503, **_FAILED_DOC),
-                     blp.doc(security=SECURITY, parameters=[_IF_NONE_MATCH])):
+                     # The manual list replaces the one `arguments` documents: name both.
+                     blp.doc(security=SECURITY, parameters=[
+                         _IF_NONE_MATCH, {"in": "query", "schema": HandoutWaitArgsSchema}])):
         view = decorate(view)
     return view
 
@@ -321,10 +332,10 @@ def _handout_doc(view):  # noqa: ANN001, ANN202 - a view function, returned deco
 class PlanHandout(MethodView):
     @blp.response(200, description="The handout PDF of the latest revision.", **_PDF)
     @_handout_doc
-    def get(self, public_id: str) -> Response:
+    def get(self, args: dict[str, Any], public_id: str) -> Response:
         """The latest revision's handout: the PDF when ready, else 202 with its status"""
         plan = plan_for_clinic(public_id)
-        return _serve(plan, plan.latest, "pdf")
+        return _serve(plan, plan.latest, "pdf", args["wait"])
 
 
 @blp.route("/<string:public_id>/handout.html", endpoint="plan_handout_html")
@@ -332,10 +343,10 @@ class PlanHandoutHtml(MethodView):
     @blp.response(200, description="The latest revision's handout as accessible HTML.",
                   **_HTML)
     @_handout_doc
-    def get(self, public_id: str) -> Response:
+    def get(self, args: dict[str, Any], public_id: str) -> Response:
         """The latest revision's handout as accessible HTML, for screen readers"""
         plan = plan_for_clinic(public_id)
-        return _serve(plan, plan.latest, "html")
+        return _serve(plan, plan.latest, "html", args["wait"])
 
 
 @blp.route("/<string:public_id>/revisions/<int:number>/handout",
@@ -344,10 +355,10 @@ class RevisionHandout(MethodView):
     @blp.response(200, description="That revision's handout PDF, as it was handed out.",
                   **_PDF)
     @_handout_doc
-    def get(self, public_id: str, number: int) -> Response:
+    def get(self, args: dict[str, Any], public_id: str, number: int) -> Response:
         """One revision's handout PDF: what the patient was handed at that revision"""
         plan = plan_for_clinic(public_id)
-        return _serve(plan, _revision(plan, number), "pdf")
+        return _serve(plan, _revision(plan, number), "pdf", args["wait"])
 
 
 @blp.route("/<string:public_id>/revisions/<int:number>/handout.html",
@@ -355,7 +366,7 @@ class RevisionHandout(MethodView):
 class RevisionHandoutHtml(MethodView):
     @blp.response(200, description="That revision's handout as accessible HTML.", **_HTML)
     @_handout_doc
-    def get(self, public_id: str, number: int) -> Response:
+    def get(self, args: dict[str, Any], public_id: str, number: int) -> Response:
         """One revision's handout as accessible HTML"""
         plan = plan_for_clinic(public_id)
-        return _serve(plan, _revision(plan, number), "html")
+        return _serve(plan, _revision(plan, number), "html", args["wait"])
