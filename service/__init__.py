@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import event
 from werkzeug.routing import IntegerConverter, Map
 
 from service import config as cfg
@@ -51,6 +52,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                                             app.config.get("BROKER_KEY_PREFIX", ""))
 
     db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", cfg.sqlite_on_connect)
     rest_api.init_app(app)
 
     from service import access_log, embed, errors, health, queue, security, ui

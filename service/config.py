@@ -142,6 +142,18 @@ def engine_options(url: str, options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    """The embedded database in write-ahead-log mode: a commit is one sync of the log instead
+    of the rollback journal's several (3.7 ms instead of 10 ms here; docs/performance.md), and
+    readers (the web answering, a waiting request) no longer block the worker's writes.
+    `synchronous=FULL` keeps every commit on disk at once: a committed plan survives a power
+    cut, which NORMAL (no sync per commit) would not promise."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
 def celery_config(broker_url: str, instance: Path, key_prefix: str = "") -> dict[str, Any]:
     """Celery settings; see DESIGN.md for why each one is set."""
     from kombu import Queue

@@ -171,9 +171,9 @@ class Plans(MethodView):
     @blp.doc(security=SECURITY)
     def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Create a plan from a template; its handout renders in the background"""
-        plan = planning.create_plan(g.clinic, data, created_by=f"api-key:{g.api_key_id}")
+        plan, job = planning.create_plan(g.clinic, data, created_by=f"api-key:{g.api_key_id}")
         location = url_for("plans.PlanById", public_id=plan.public_id, _external=True)
-        return plan_view(plan), 201, {"Location": location}
+        return plan_view(plan, (job, None)), 201, {"Location": location}
 
 
 @blp.route("/preview")
@@ -229,8 +229,9 @@ class PlanById(MethodView):
         """Revise a plan: the fields sent change the latest revision's, making a new revision"""
         plan = plan_for_clinic(public_id)
         merged = merge_patch(plan.latest.request, changes)
-        planning.revise_plan(plan, g.clinic, merged, created_by=f"api-key:{g.api_key_id}")
-        return plan_view(plan)
+        _, job = planning.revise_plan(plan, g.clinic, merged,
+                                      created_by=f"api-key:{g.api_key_id}")
+        return plan_view(plan, (job, None))
 
     @blp.response(204, description="Erased: the plan, its revisions and handouts are gone, "
                                    "and its id answers 404 from now on.")
@@ -275,10 +276,12 @@ def _serve(plan: Plan, revision: PlanRevision, kind: str, wait: float = 0) -> Re
         job, handout = handout_state(revision)
     if handout is None:
         return _pending(plan, revision, job)
+    resp = pdf_response(plan.public_id, revision.number, handout) if kind == "pdf" \
+        else html_response(handout)
+    # After the answer is built: the audit's commit expires the rows, and reading the plan,
+    # revisions and file back would cost three statements.
     audit.record_read(plan.public_id, plan.clinic_id, kind, "api", revision.number)
-    if kind == "pdf":
-        return pdf_response(plan.public_id, revision.number, handout)
-    return html_response(handout)
+    return resp
 
 
 _ETAG = {"ETag": {"description": "Strong validator: the file's sha256 in quotes. Send it back "
