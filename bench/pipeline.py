@@ -16,7 +16,11 @@ the wall time from sending the POST to holding the PDF. The pure render is what 
 task does with the same snapshot (PDF and HTML, warm, no database, no broker), timed in this
 process. Plans and pure renders are alternated, one of each per stack in turn, so machine load
 hits all sides alike. The breakdown comes from the render job's row: POST (client), broker
-(sent_at -> started_at), worker (started_at -> finished_at), answer (finished_at -> PDF held).
+(sent_at -> started_at; sent_at is stamped when the POST stages the job, so this includes the
+rest of the POST after that), worker (started_at -> finished_at), answer (finished_at -> PDF
+held: the worker's commit, the waiting request noticing, and the GET itself).
+`--embedded-poll 0.05` adds an embedded stack with that broker polling (the old 50 ms) to
+compare in the same run.
 The last line is `RESULT {json}` for scripts.
 """
 
@@ -135,16 +139,21 @@ def setup_clinic(db_url: str, instance: Path, broker: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def start_embedded(tmp: Path, stacks: list[Stack]) -> None:
-    instance = tmp / "embedded"
+def start_embedded(tmp: Path, stacks: list[Stack], poll: float | None = None) -> None:
+    """`limber run`; with `poll`, its broker polling set to that many seconds instead of the
+    default, named after it (to compare settings side by side)."""
+    name = "embedded" if poll is None else f"embedded@{poll * 1000:g}ms"
+    instance = tmp / name
     db_url = f"sqlite:///{instance / 'limber.sqlite3'}"
     port = free_port()
-    stack = Stack("embedded", f"http://127.0.0.1:{port}", db_url, tmp)
+    stack = Stack(name, f"http://127.0.0.1:{port}", db_url, tmp)
     stacks.append(stack)
     stack.headers = setup_clinic(db_url, instance, "filesystem://")
+    env = clean_env(LIMBER_INSTANCE_PATH=str(instance))
+    if poll is not None:
+        env["LIMBER_BROKER_POLL_SECONDS"] = str(poll)
     stack.spawn("run", [sys.executable, "-m", "service.cli", "run", "--no-demo",
-                        "--port", str(port)],
-                clean_env(LIMBER_INSTANCE_PATH=str(instance)))
+                        "--port", str(port)], env)
 
 
 def start_pg(tmp: Path, stacks: list[Stack]) -> None:
@@ -255,6 +264,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plans", type=int, default=30, help="measured plans per stack")
     parser.add_argument("--only", choices=["embedded", "pg"])
+    parser.add_argument("--embedded-poll", type=float, action="append", default=[],
+                        help="also run an embedded stack whose broker polls every this many "
+                             "seconds (repeatable), e.g. 0.05 for the old setting")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="limber-bench-pipeline-"))
     stacks: list[Stack] = []
@@ -262,6 +274,8 @@ def main() -> None:
         for name, start in (("embedded", start_embedded), ("pg", start_pg)):
             if args.only in (None, name):
                 start(tmp, stacks)
+        for poll in args.embedded_poll:
+            start_embedded(tmp, stacks, poll)
         for stack in stacks:
             stack.wait_ready()
         first = one_plan(stacks[0])
@@ -283,7 +297,7 @@ def main() -> None:
         pure50, pure95 = statistics.median(renders), pct(renders, 0.95)
         print(f"{args.plans} plans per stack, one at a time; pure render (PDF + HTML, warm, "
               f"in this process) p50 {pure50:.1f} ms, p95 {pure95:.1f} ms")
-        print(f"{'stack':<10} {'p50 ms':>7} {'p95 ms':>7} {'p50 x':>6} {'p95 x':>6} "
+        print(f"{'stack':<16} {'p50 ms':>7} {'p95 ms':>7} {'p50 x':>6} {'p95 x':>6} "
               f"{'POST':>6} {'broker':>7} {'worker':>7} {'answer':>7}")
         result: dict[str, Any] = {"plans": args.plans, "render_p50_ms": round(pure50, 1),
                                   "render_p95_ms": round(pure95, 1)}
@@ -292,7 +306,7 @@ def main() -> None:
             p50, p95 = statistics.median(total), pct(total, 0.95)
             parts = breakdown(stack, runs[stack.name])
             post = statistics.median(r["post"] for r in runs[stack.name])
-            print(f"{stack.name:<10} {p50:7.1f} {p95:7.1f} {p50 / pure50:5.2f}x "
+            print(f"{stack.name:<16} {p50:7.1f} {p95:7.1f} {p50 / pure50:5.2f}x "
                   f"{p95 / pure50:5.2f}x {post:6.1f} {parts['broker']:7.1f} "
                   f"{parts['worker']:7.1f} {parts['answer']:7.1f}")
             result[stack.name] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1),

@@ -49,7 +49,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = cfg.engine_options(
         app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     app.config["CELERY"] = cfg.celery_config(app.config["BROKER_URL"], instance,
-                                            app.config.get("BROKER_KEY_PREFIX", ""))
+                                            app.config.get("BROKER_KEY_PREFIX", ""),
+                                            app.config["BROKER_POLL_SECONDS"])
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

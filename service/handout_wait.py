@@ -21,7 +21,7 @@ from service.models import RenderJob, utcnow
 MAX_WAIT_SECONDS = 10
 # Between two looks at the job: a render takes 30-100 ms, so a finished handout is seen
 # within a fraction of it; one indexed SELECT of a small row costs well under a millisecond.
-POLL_SECONDS = 0.02
+POLL_SECONDS = 0.01
 # Waiting requests one web process holds at once; later ones answer 202 at once instead, so
 # waiters never take every thread (gunicorn runs 4 threads per worker: Dockerfile).
 WAITERS_PER_PROCESS = 2
