@@ -1,14 +1,22 @@
 """Waiting for a handout inside one request (`?wait=N`), and an honest Retry-After when the
-client has to ask again: both read only the render job's state, never the file."""
+client has to ask again: both read only the render job's state, never the file.
+
+On Redis the worker also publishes that a revision's render settled, so a waiting request
+wakes at once instead of at its next look; the database stays the truth (a lost signal costs
+at most SIGNAL_RECHECK_SECONDS). The embedded default has no Redis and polls the job row.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import statistics
 import threading
 import time
 from datetime import datetime
+from typing import Any
 
+import redis
 from flask import current_app
 from sqlalchemy import func, select
 
@@ -32,6 +40,10 @@ RETRY_AFTER_MIN, RETRY_AFTER_MAX = 1, 60
 RECENT_RENDERS = 20
 UNKNOWN_RENDER_SECONDS = 1.0
 
+# With the Redis signal, how often a waiting request still looks at the job row itself.
+SIGNAL_RECHECK_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
 _OPEN = (RenderJob.PENDING, RenderJob.QUEUED, RenderJob.RENDERING)
 _waiters = threading.BoundedSemaphore(WAITERS_PER_PROCESS)
 
@@ -56,15 +68,72 @@ def wait_until_settled(revision_id: int, seconds: float) -> bool:
     try:
         db.session.commit()
         deadline = time.monotonic() + seconds
-        while True:
-            if _job_status(revision_id) not in _OPEN:
-                return True
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(POLL_SECONDS, left))
+        signals = _subscribe(revision_id)
+        try:
+            while True:
+                if _job_status(revision_id) not in _OPEN:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                if signals is None:
+                    time.sleep(min(POLL_SECONDS, left))
+                    continue
+                try:
+                    signals.get_message(timeout=min(SIGNAL_RECHECK_SECONDS, left))
+                except redis.RedisError:
+                    signals = None  # Redis went away: look at the row instead
+        finally:
+            if signals is not None:
+                signals.close()
     finally:
         _waiters.release()
+
+
+def _redis() -> redis.Redis | None:
+    """This process's client for the broker's Redis; None on the embedded broker."""
+    app = current_app
+    url = app.config["BROKER_URL"]
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    client = app.extensions.get("limber_signal_redis")
+    if client is None:
+        # Short timeouts, like the broker's own: a signal is never worth a stuck request.
+        client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        app.extensions["limber_signal_redis"] = client
+    return client
+
+
+def _channel(revision_id: int) -> str:
+    return f"{current_app.config.get('BROKER_KEY_PREFIX', '')}handout-settled:{revision_id}"
+
+
+def _subscribe(revision_id: int) -> Any:  # noqa: ANN401 - redis' PubSub, untyped
+    """Listen for the revision's signal before the first look at the row, so a render that
+    settles in between is not missed; None (poll instead) without Redis."""
+    client = _redis()
+    if client is None:
+        return None
+    signals = client.pubsub(ignore_subscribe_messages=True)
+    try:
+        signals.subscribe(_channel(revision_id))
+    except redis.RedisError:
+        signals.close()
+        return None
+    return signals
+
+
+def notify_settled(revision_id: int) -> None:
+    """The worker, after committing a revision's handout (or its failure): wake the requests
+    waiting for it. Best effort: they look at the row again within a second anyway."""
+    client = _redis()
+    if client is None:
+        return
+    try:
+        client.publish(_channel(revision_id), "1")
+    except redis.RedisError as exc:
+        log.info("handout signal not published (%s); waiters will look again shortly",
+                 type(exc).__name__)
 
 
 def _aware(when: datetime) -> datetime:

@@ -76,11 +76,14 @@ def failure_of(job: RenderJob | None) -> RenderFailure | None:
 
 
 def handout_state(revision: PlanRevision) -> tuple[RenderJob | None, Handout | None]:
-    job = db.session.scalar(select(RenderJob).where(RenderJob.revision_id == revision.id)
-                            .order_by(RenderJob.id))
-    handout = db.session.scalar(select(Handout).where(Handout.revision_id == revision.id)
-                                .order_by(Handout.id))
-    return job, handout
+    """The revision's render job and stored handout (the lowest id of each), in one statement."""
+    row = db.session.execute(
+        select(RenderJob, Handout).select_from(PlanRevision)
+        .outerjoin(RenderJob, RenderJob.revision_id == PlanRevision.id)
+        .outerjoin(Handout, Handout.revision_id == PlanRevision.id)
+        .where(PlanRevision.id == revision.id)
+        .order_by(RenderJob.id, Handout.id).limit(1)).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def handout_states(

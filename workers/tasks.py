@@ -24,7 +24,7 @@ from pdf.html import render_handout_html
 from pdf.render import render_handout_with_pages
 from plans.model import HandoutOptions, PageSize
 from plans.snapshot import snapshot_from_dict
-from service import erasure, idempotency, outbox, webhooks
+from service import erasure, handout_wait, idempotency, outbox, webhooks
 from service.config import RENDER_SOFT_TIME_LIMIT, RENDER_TIME_LIMIT
 from service.embed import sessions as embed_sessions
 from service.errors import DATABASE_ERRORS
@@ -143,9 +143,11 @@ def _render(job_id: int) -> None:
     if claimed is None:
         return
     job = claimed.job
+    revision_id = job.revision_id
     if claimed.handout_stored:
         job.status, job.finished_at, job.claimed_by = RenderJob.DONE, utcnow(), None
         db.session.commit()
+        handout_wait.notify_settled(revision_id)
         return
 
     try:
@@ -163,6 +165,7 @@ def _render(job_id: int) -> None:
         job.error = cannot_print_error(exc.field, exc.code_points)
         _record_handout_event(job, "handout.failed")
         db.session.commit()
+        handout_wait.notify_settled(revision_id)
         log.warning("render job %s cannot be printed: %d undrawable character(s) in %s",
                     job_id, len(exc.code_points), exc.field)
         return
@@ -177,6 +180,8 @@ def _render(job_id: int) -> None:
         if give_up:
             _record_handout_event(job, "handout.failed")
         db.session.commit()
+        if give_up:
+            handout_wait.notify_settled(revision_id)
         log.warning("render job %s failed, attempt %s: %s", job_id, job.attempts, job.error)
         return
 
@@ -206,6 +211,7 @@ def _render(job_id: int) -> None:
             return
         job.status, job.finished_at = RenderJob.DONE, utcnow()
         db.session.commit()
+    handout_wait.notify_settled(revision_id)
     log.info("render job %s done: %d pages", job_id, pages)
 
 

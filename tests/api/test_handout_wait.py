@@ -136,3 +136,28 @@ def test_retry_after_follows_recent_render_times_and_the_queue_ahead(app, client
             status=RenderJob.QUEUED, started_at=None))
         db.session.commit()
     assert _retry_after(client, clinics, first["id"]) == 1
+
+
+@pytest.mark.services
+def test_on_redis_the_workers_signal_wakes_the_waiting_request(app, database_url, tmp_path,
+                                                               monkeypatch):
+    """With Redis as the broker, the request is woken by the worker's signal the moment the
+    handout is stored, not at its next look at the database (made 6 s apart here)."""
+    from service import create_app, handout_wait
+    from tests.conftest import REDIS_URL, ClinicKeys, _config, need, redis_available
+
+    need(redis_available(), "Redis on 127.0.0.1:6379")
+    monkeypatch.setattr(handout_wait, "SIGNAL_RECHECK_SECONDS", 6.0)
+    on_redis = create_app(_config(database_url, tmp_path / "redis-instance",
+                                  BROKER_URL=REDIS_URL))
+    clinics = ClinicKeys(on_redis)
+    client = on_redis.test_client()
+    plan = make_plan(client, clinics.a)
+    thread = _render_later(on_redis, 0.5)
+    start = time.monotonic()
+    resp = client.get(f"/api/v1/plans/{plan['id']}/handout", query_string={"wait": 10},
+                      headers=clinics.a)
+    took = time.monotonic() - start
+    thread.join()
+    assert resp.status_code == 200 and resp.data.startswith(b"%PDF")
+    assert 0.5 <= took < 4.0, took
