@@ -80,7 +80,8 @@ def wait_until_settled(revision_id: int, seconds: float) -> bool:
                     time.sleep(min(POLL_SECONDS, left))
                     continue
                 try:
-                    signals.get_message(timeout=min(SIGNAL_RECHECK_SECONDS, left))
+                    if signals.get_message(timeout=min(SIGNAL_RECHECK_SECONDS, left)):
+                        return True  # published after the worker's commit: settled
                 except redis.RedisError:
                     signals = None  # Redis went away: look at the row instead
         finally:
