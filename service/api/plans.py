@@ -270,10 +270,10 @@ def _revision(plan: Plan, number: int) -> PlanRevision:
 
 
 def _serve(plan: Plan, revision: PlanRevision, kind: str, wait: float = 0) -> Response:
-    job, handout = handout_state(revision)
+    job, handout = handout_state(revision, load=kind)
     if handout is None and failure_of(job) is None and wait > 0 \
             and wait_until_settled(revision.id, wait):
-        job, handout = handout_state(revision)
+        job, handout = handout_state(revision, load=kind)
     if handout is None:
         return _pending(plan, revision, job)
     resp = pdf_response(plan.public_id, revision.number, handout) if kind == "pdf" \
