@@ -216,6 +216,41 @@ def _stack(flowables: list[Flowable], width: float, avail: float) -> tuple[list[
     return placed, y
 
 
+def stacked_height(flowables: list[Flowable], width: float, avail: float) -> float:
+    """Height of flowables stacked in a column `width` wide, with their spacing."""
+    return _stack(flowables, width, avail)[1]
+
+
+class Continued(Flowable):
+    """Flowables kept together that, when they have to move to the next page, open there with
+    a line saying what they continue (an exercise's tips after its picture and steps)."""
+
+    def __init__(self, items: list[Flowable], heading: Flowable) -> None:
+        super().__init__()
+        self._items, self._heading, self._moved = items, heading, False
+
+    def _flows(self) -> list[Flowable]:
+        return [self._heading, *self._items] if self._moved else self._items
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        self._placed, h = _stack(self._flows(), availWidth, availHeight)
+        self.width, self.height = availWidth, h
+        return self.width, self.height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        if self.wrap(availWidth, availHeight)[1] <= availHeight:
+            return [self]
+        if self._moved:
+            return self._flows()  # taller than a page even on its own: let it break
+        # Platypus moves a flowable that will not split to the next frame and wraps it again.
+        self._moved = True
+        return []
+
+    def draw(self) -> None:
+        for flowable, bottom in self._placed:
+            flowable.drawOn(self.canv, 0, self.height - bottom)
+
+
 class Boxed(Flowable):
     """Groups of flowables inside one thick-bordered box, for the safety-netting tiers.
 

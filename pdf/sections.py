@@ -29,7 +29,7 @@ from pdf.content import (
     safety_tiers,
     sessions_per_day,
 )
-from pdf.flowables import Boxed, Columns, Figure, Grid, Para, PoseArt, SideBySide
+from pdf.flowables import Boxed, Columns, Continued, Figure, Grid, Para, PoseArt, SideBySide, stacked_height
 from pdf.styles import Sheet
 from pdf.text import para
 from plans.model import HandoutSnapshot, Plan, ResolvedExercise, Tier
@@ -214,7 +214,9 @@ def how_to(plan: Plan, sheet: Sheet) -> list[Flowable]:
     if guide.terms:
         words = " ".join(f"<b>{para(t.word)}:</b> {para(t.meaning)}" for t in guide.terms)
         flows.append(Para(f"<b>Words used here.</b> {words}", sheet["body"]))
-    return [KeepTogether(flows)]
+    # Not kept together: the heading keeps with the pain rule, and a page is not left half
+    # empty in large print for the sake of three paragraphs.
+    return flows
 
 
 def _dose_grid(exercise: ResolvedExercise, sheet: Sheet, width: float) -> Grid:
@@ -246,25 +248,30 @@ def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> lis
 
 
 def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> list[Flowable]:
-    """One exercise: name, purpose, then the captioned picture beside the dose grid and the
-    numbered steps, then every cue, what to feel and when to back off side by side (short
-    lines in two columns take half the height), and why it was changed for this patient."""
+    """One exercise: the captioned picture with, beside it, the name, purpose, dose grid and
+    numbered steps; then every cue, what to feel, when to back off and why it was changed for
+    this patient. Those last lines go beside the picture while the column there is shorter
+    than the picture, and under it (feel and back-off side by side) after that: measured, so
+    the block is as short as its words allow."""
     width = sheet.frame_width
     gap = sheet.body_size * 0.8
+    column = width - sheet.picture_width - gap
     steps = [Para(para(step), sheet["step"], bulletText=f"{i}.")
              for i, step in enumerate(exercise.steps, start=1)]
-    head: list[Flowable] = [Para(f"{number}. {para(exercise.name)}", sheet["h2"])]
+    name = Para(f"{number}. {para(exercise.name)}", sheet["h2"])
+    head: list[Flowable] = []
     beside: list[Flowable] = []
-    if exercise.purpose:
-        beside.append(Para(exercise.purpose, label="Why:", style=sheet["body"]))
     if sheet.large_print:
         # At 16 pt the grid needs the full width to stay one row.
-        head += [_dose_grid(exercise, sheet, width), Spacer(1, sheet.body_size * 0.4)]
-        beside += steps
+        head = [name, _dose_grid(exercise, sheet, width), Spacer(1, sheet.body_size * 0.4)]
     else:
-        beside += [_dose_grid(exercise, sheet, width - sheet.picture_width - gap),
-                   Spacer(1, sheet.body_size * 0.4), *steps]
-    side = SideBySide(_figure(exercise, sheet), beside, sheet.picture_width, gap)
+        # The name heads the column beside the picture: a line saved on every exercise.
+        beside.append(name)
+    if exercise.purpose:
+        beside.append(Para(exercise.purpose, label="Why:", style=sheet["body"]))
+    if not sheet.large_print:
+        beside += [_dose_grid(exercise, sheet, column), Spacer(1, sheet.body_size * 0.4)]
+    beside += steps
     tail: list[Flowable] = []
     if exercise.cues:
         # Run in after a bold label: the cues are short, and a line each would leave most of
@@ -273,39 +280,48 @@ def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> li
     pair = [Para(text, label=label, style=sheet["body"]) for label, text in (
         ("What you should feel:", exercise.feel), ("When to back off:", exercise.back_off))
         if text]
-    if pair:
-        tail.append(Spacer(1, sheet.body_size * 0.2))
-        tail.append(Columns(pair, 1 if sheet.large_print else len(pair), gap))
+    tail += pair
     if exercise.adapted_because:
         tail.append(Para(exercise.adapted_because, label="Changed for you:",
                          style=sheet["body"]))
+    figure = _figure(exercise, sheet)
+    picture_h = figure.wrap(sheet.picture_width, sheet.frame_height)[1]
+    best: tuple[float, int] | None = None
+    for k in range(len(tail) + 1):
+        # The first k tail lines beside the picture, the rest under it; the shortest wins.
+        side_h = max(picture_h, _height([*beside, *tail[:k]], column, sheet))
+        below_h = _height(_below(tail[k:], pair, sheet), width, sheet)
+        if best is None or side_h + below_h < best[0] - 0.5:
+            best = (side_h + below_h, k)
+    k = best[1] if best else 0
+    side = SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap)
+    below = _below(tail[k:], pair, sheet)
     rule = HRFlowable(width="100%", thickness=0.75, color=st.RULE, spaceBefore=2,
                       spaceAfter=sheet.body_size * 0.4)
-    below = [side, Spacer(1, sheet.body_size * 0.3), *tail]
-    if not sheet.large_print and _fits_beside(exercise, sheet, width - sheet.picture_width - gap):
-        # Short steps: the tips and the feel and back-off lines fit beside the picture too.
-        singles = [f for f in tail if not isinstance(f, (Columns, Spacer))]
-        singles += [p for f in tail if isinstance(f, Columns) for p in f.items]
-        below = [SideBySide(_figure(exercise, sheet), [*beside, *singles],
-                            sheet.picture_width, gap)]
-    if sheet.large_print:
-        # Large print: a whole exercise can fill most of a page, so keeping every block whole
-        # would leave pages half empty. The name, picture and steps stay together; the tips
-        # and the feel and back-off lines may follow on the next page.
-        return [KeepTogether([*head, side]), *below[1:], rule]
-    return [KeepTogether([*head, *below, rule])]
+    # The name, picture and steps stay together; the lines under them stay together and may
+    # follow on the next page, opening there with the exercise's name, so no page is left
+    # a third empty for want of three lines.
+    more = Para(f"{number}. {para(exercise.name)} (continued)", sheet["h3"])
+    return [KeepTogether([*head, side]), Continued([*below, rule], more) if below else rule]
 
 
-def _fits_beside(exercise: ResolvedExercise, sheet: Sheet, column: float) -> bool:
-    """Whether everything but the name fits beside the picture, estimated from text widths
-    (no line breaking: measuring both arrangements cost a quarter of a render)."""
-    size = sheet.body_size
-    texts = [exercise.purpose, *exercise.steps, " ".join(exercise.cues), exercise.feel,
-             exercise.back_off, exercise.adapted_because]
-    lines = sum(int(st.string_width(t, st.REGULAR, size) / (column - size * 2)) + 1
-                for t in texts if t)
-    grid = sheet.grid_size * 1.45 * 2 + size * 0.4
-    return lines * sheet.leading + grid <= sheet.picture_height + size * 6.5
+def _below(tail: list[Flowable], pair: list[Flowable], sheet: Sheet) -> list[Flowable]:
+    """The tail lines that do not fit beside the picture, at full width; in standard print
+    what to feel and when to back off (short lines) side by side when both are here."""
+    if not tail:
+        return []
+    flows: list[Flowable] = [Spacer(1, sheet.body_size * 0.3)]
+    together = len(pair) == 2 and not sheet.large_print and all(p in tail for p in pair)
+    for p in tail:
+        if together and p is pair[0]:
+            flows.append(Columns(pair, 2, sheet.body_size * 0.8))
+        elif not (together and p is pair[1]):
+            flows.append(p)
+    return flows
+
+
+def _height(flows: list[Flowable], width: float, sheet: Sheet) -> float:
+    return stacked_height(flows, width, sheet.frame_height)
 
 
 def exercises(plan: Plan, sheet: Sheet) -> list[Flowable]:
@@ -316,7 +332,7 @@ def exercises(plan: Plan, sheet: Sheet) -> list[Flowable]:
         lead: list[Flowable] = [Para(para(group.phase.name), sheet["phase"])]
         if group.phase.note:
             lead.append(Para(para(group.phase.note), sheet["body"]))
-        # Each exercise is kept on one page; the phase heading and note travel with the first.
+        # The phase heading and note travel with the first exercise's name, picture and steps.
         # (One KeepTogether each: a nested one reports an endless height and forces a page.)
         first = exercise_block(*group.exercises[0], sheet)
         flows.append(KeepTogether([*lead, *first[0]._content]))
@@ -370,10 +386,11 @@ def faq(plan: Plan, sheet: Sheet) -> list[Flowable]:
 def sources(plan: Plan, sheet: Sheet) -> list[Flowable]:
     if not plan.sources:
         return []
-    flows: list[Flowable] = [Para("Where this advice comes from", sheet["h2"])]
-    flows += [Para(f"{para(s.title)}. {para(s.publisher)}, {s.year}.", sheet["small_bullet"],
-                   bulletText="•") for s in plan.sources]
-    return [KeepTogether(flows)]
+    # One run-in paragraph: titles are long and a line each leaves half of most lines empty.
+    listed = " • ".join(f"{para(s.title)}. {para(s.publisher)}, {s.year}."
+                             for s in plan.sources)
+    return [KeepTogether([Para("Where this advice comes from", sheet["h2"]),
+                          Para(listed, sheet["small"])])]
 
 
 def disclaimer(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:

@@ -125,7 +125,7 @@ def sheet_for(options: HandoutOptions) -> Sheet:
     register_fonts()
     large = options.large_print
     body = 16.0 if large else 12.0
-    leading = body * (1.4 if large else 1.25)
+    leading = body * (1.4 if large else 1.2)
     margin = 0.75 * inch if large else 0.5 * inch
     page = LETTER if options.page_size is PageSize.LETTER else A4
     head = body
@@ -140,7 +140,7 @@ def sheet_for(options: HandoutOptions) -> Sheet:
                               allowWidows=0, allowOrphans=0, **kw)
 
     styles = {
-        "body": style("body", body, leading, spaceAfter=body * 0.3),
+        "body": style("body", body, leading, spaceAfter=body * 0.2),
         "body_gap": style("body_gap", body, leading, spaceBefore=body * 0.2),
         "body_bold_gap": style("body_bold_gap", body, leading, spaceBefore=body * 0.2),
         "label": style("label", body, leading, BOLD, spaceBefore=body * 0.2, keepWithNext=1),
@@ -151,7 +151,7 @@ def sheet_for(options: HandoutOptions) -> Sheet:
         "caption": style("caption", small, small * 1.25),
         "title": style("title", title, title * 1.2, BOLD, spaceAfter=body * 0.3),
         # Headings stay with what follows them: never the last line of a page.
-        "h1": style("h1", body * 1.35, body * 1.65, BOLD, spaceBefore=body * 0.7,
+        "h1": style("h1", body * 1.35, body * 1.65, BOLD, spaceBefore=body * 0.5,
                     spaceAfter=body * 0.3, keepWithNext=1),
         "phase": style("phase", body * 1.2, body * 1.5, BOLD, spaceBefore=body * 0.4,
                        spaceAfter=body * 0.2, keepWithNext=1),
