@@ -229,11 +229,11 @@ def _dose_grid(exercise: ResolvedExercise, sheet: Sheet, width: float) -> Grid:
         # Too wide for one row (large print, narrow column): one row per dose part instead.
         label_w = max(st.string_width(c[0], st.BOLD, size) for c in cells) + size
         return Grid([], [list(c) for c in cells], [label_w, width - label_w], st.REGULAR,
-                    st.BOLD, size, size * 1.45, st.INK, st.RULE, label_column=True)
+                    st.BOLD, size, size * 1.35, st.INK, st.RULE, label_column=True)
     spare = width - sum(widths)
     widths = [w + spare * w / sum(widths) for w in widths]
     return Grid([c[0] for c in cells], [[c[1] for c in cells]], widths, st.REGULAR, st.BOLD,
-                size, size * 1.45, st.INK, st.RULE)
+                size, size * 1.35, st.INK, st.RULE)
 
 
 def _figure(exercise: ResolvedExercise, sheet: Sheet) -> Figure:
@@ -297,7 +297,7 @@ def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> li
     side = SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap)
     below = _below(tail[k:], pair, sheet)
     rule = HRFlowable(width="100%", thickness=0.75, color=st.RULE, spaceBefore=2,
-                      spaceAfter=sheet.body_size * 0.4)
+                      spaceAfter=sheet.body_size * 0.3)
     # The name, picture and steps stay together; the lines under them stay together and may
     # follow on the next page, opening there with the exercise's name, so no page is left
     # a third empty for want of three lines.
@@ -310,7 +310,7 @@ def _below(tail: list[Flowable], pair: list[Flowable], sheet: Sheet) -> list[Flo
     what to feel and when to back off (short lines) side by side when both are here."""
     if not tail:
         return []
-    flows: list[Flowable] = [Spacer(1, sheet.body_size * 0.3)]
+    flows: list[Flowable] = [Spacer(1, sheet.body_size * 0.15)]
     together = len(pair) == 2 and not sheet.large_print and all(p in tail for p in pair)
     for p in tail:
         if together and p is pair[0]:
@@ -359,7 +359,7 @@ def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
     # The last column is " ", not "": Grid draws tick boxes only in empty cells.
     rows = [[f"Week {w}", *[""] * 7, " "] for w in range(1, 5)]
     grid = Grid(header, rows, [week_w, *[day_w] * 7, feel_w], st.REGULAR, st.BOLD, size,
-                max(size * 1.5, box + 8), st.INK, st.RULE, boxes=per_day, box=box)
+                max(size * 1.5, box + 6), st.INK, st.RULE, boxes=per_day, box=box)
     flows: list[Flowable] = [KeepTogether([
         Para("Track your four weeks", sheet["h1"]),
         Para(plan.guide.log_help if plan.guide else
@@ -389,15 +389,12 @@ def sources(plan: Plan, sheet: Sheet) -> list[Flowable]:
     # One run-in paragraph: titles are long and a line each leaves half of most lines empty.
     listed = " • ".join(f"{para(s.title)}. {para(s.publisher)}, {s.year}."
                              for s in plan.sources)
-    return [KeepTogether([Para("Where this advice comes from", sheet["h2"]),
-                          Para(listed, sheet["small"])])]
+    # A bold run-in label rather than a heading: the list is small print, and read last.
+    return [Para(f"<b>Where this advice comes from:</b> {listed}", sheet["small"])]
 
 
 def disclaimer(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
     number = para(snapshot.clinic.emergency_number)
-    return [KeepTogether([
-        Para("Please remember", sheet["h2"]),
-        Para("This sheet is not a substitute for your clinician's advice. Ask your "
-             f"clinician if you are unsure about any exercise. In an emergency, call {number}.",
-             sheet["body"]),
-    ])]
+    return [Para("<b>Please remember:</b> this sheet is not a substitute for your clinician's "
+                 "advice. Ask your clinician if you are unsure about any exercise. In an "
+                 f"emergency, call {number}.", sheet["body"])]
