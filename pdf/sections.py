@@ -29,7 +29,17 @@ from pdf.content import (
     safety_tiers,
     sessions_per_day,
 )
-from pdf.flowables import Boxed, Columns, Continued, Figure, Grid, Para, PoseArt, SideBySide, stacked_height
+from pdf.flowables import (
+    Boxed,
+    Columns,
+    Continued,
+    Figure,
+    Grid,
+    Para,
+    PoseArt,
+    SideBySide,
+    stacked_height,
+)
 from pdf.styles import Sheet
 from pdf.text import para
 from plans.model import HandoutSnapshot, Plan, ResolvedExercise, Tier
@@ -214,9 +224,7 @@ def how_to(plan: Plan, sheet: Sheet) -> list[Flowable]:
     if guide.terms:
         words = " ".join(f"<b>{para(t.word)}:</b> {para(t.meaning)}" for t in guide.terms)
         flows.append(Para(f"<b>Words used here.</b> {words}", sheet["body"]))
-    # Not kept together: the heading keeps with the pain rule, and a page is not left half
-    # empty in large print for the sake of three paragraphs.
-    return flows
+    return [KeepTogether(flows)]
 
 
 def _dose_grid(exercise: ResolvedExercise, sheet: Sheet, width: float) -> Grid:
@@ -359,7 +367,7 @@ def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
     # The last column is " ", not "": Grid draws tick boxes only in empty cells.
     rows = [[f"Week {w}", *[""] * 7, " "] for w in range(1, 5)]
     grid = Grid(header, rows, [week_w, *[day_w] * 7, feel_w], st.REGULAR, st.BOLD, size,
-                max(size * 1.5, box + 6), st.INK, st.RULE, boxes=per_day, box=box)
+                max(size * 1.45, box + 4), st.INK, st.RULE, boxes=per_day, box=box)
     flows: list[Flowable] = [KeepTogether([
         Para("Track your four weeks", sheet["h1"]),
         Para(plan.guide.log_help if plan.guide else
@@ -395,6 +403,6 @@ def sources(plan: Plan, sheet: Sheet) -> list[Flowable]:
 
 def disclaimer(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
     number = para(snapshot.clinic.emergency_number)
-    return [Para("<b>Please remember:</b> this sheet is not a substitute for your clinician's "
+    return [Para("<b>Please remember.</b> This sheet is not a substitute for your clinician's "
                  "advice. Ask your clinician if you are unsure about any exercise. In an "
                  f"emergency, call {number}.", sheet["body"])]

@@ -99,3 +99,18 @@ def drawn_rectangles(pdf: bytes) -> list[list[tuple[float, float, float, float]]
                 rects.append((x0, y0, abs(w * ctm[0]), abs(h * ctm[3])))
         out.append(rects)
     return out
+
+
+def assert_exercises_hold_together(texts: list[str], exercises, key: str = "") -> None:
+    """Each exercise's name, picture and steps share a page; its tips and feel lines are on
+    that page too, or open the next page under "N. name (continued)"."""
+    for number, exercise in enumerate(exercises, start=1):
+        name = f"{number}. {exercise.name}"
+        first = pages_with(texts, name)[0]
+        assert first in pages_with(texts, exercise.steps[-1]), (key, number)
+        assert first in pages_with(texts, exercise.illustration_alt or exercise.name)
+        back_off = pages_with(texts, f"When to back off: {exercise.back_off}")
+        assert len(back_off) == 1, (key, number)
+        if back_off[0] != first:
+            assert back_off[0] == first + 1, (key, number)
+            assert back_off[0] in pages_with(texts, f"{name} (continued)"), (key, number)
