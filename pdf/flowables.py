@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
 
@@ -86,6 +87,16 @@ class Para(Paragraph):
                 _BREAKS.clear()
             _BREAKS[(key, availWidth)] = result
         return width, height
+
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        # ReportLab's split edits the words of the lines it splits (it appends a space to the
+        # last fragment of each line); those lines may be shared with other paragraphs and
+        # later renders through the caches, so it gets a copy of its own.
+        bl_para = self.__dict__.get("blPara")
+        if bl_para is not None:
+            self.blPara = copy.deepcopy(bl_para)
+        return super().split(availWidth, availHeight)
 
 
 # Line breaks shared across renders: template text (steps, cues, signs, FAQ) repeats for every

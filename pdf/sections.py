@@ -224,7 +224,9 @@ def how_to(plan: Plan, sheet: Sheet) -> list[Flowable]:
     if guide.terms:
         words = " ".join(f"<b>{para(t.word)}:</b> {para(t.meaning)}" for t in guide.terms)
         flows.append(Para(f"<b>Words used here.</b> {words}", sheet["body"]))
-    return [KeepTogether(flows)]
+    # Not kept together: the heading keeps with the pain rule, and a page is not left half
+    # empty in large print for the sake of three paragraphs.
+    return flows
 
 
 def _dose_grid(exercise: ResolvedExercise, sheet: Sheet, width: float) -> Grid:
