@@ -10,7 +10,7 @@ from reportlab.graphics import renderPDF
 from reportlab.lib.abag import ABag
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph
+from reportlab.platypus import Flowable, PageBreak, Paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from pdf.illustrations import drawing_for
@@ -178,40 +178,53 @@ class SideBySide(Flowable):
     """
 
     def __init__(self, left: Flowable, right: list[Flowable], left_width: float,
-                 gap: float) -> None:
+                 gap: float, top: list[Flowable] | None = None,
+                 more: Flowable | None = None, keep: int = 0) -> None:
+        """`top` is stacked above, full width. With `more`, the block may split in its column
+        after at least `keep` items: the rest opens the next page under `more`."""
         super().__init__()
         self._left = left
         self._right = right
         self._left_width = left_width
         self._gap = gap
+        self._top = top or []
+        self._more = more
+        self._keep = keep
         self._placed: list[tuple[Flowable, float]] = []
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        self._top_placed, top_h = _stack(self._top, availWidth, availHeight)
+        if self._top:
+            top_h += self._top[-1].getSpaceAfter()
         _, left_h = self._left.wrap(self._left_width, availHeight)
         column = availWidth - self._left_width - self._gap
-        placed: list[tuple[Flowable, float]] = []
-        y = 0.0
-        for i, flowable in enumerate(self._right):
-            if i:
-                y += max(self._right[i - 1].getSpaceAfter(), flowable.getSpaceBefore())
-            _, h = flowable.wrap(column, availHeight)
-            y += h
-            placed.append((flowable, y))
-        self._placed = placed
+        self._placed, y = _stack(self._right, column, availHeight)
         self._left_h = left_h
-        self.width, self.height = availWidth, max(left_h, y)
+        self._top_h = top_h
+        self.width, self.height = availWidth, top_h + max(left_h, y)
         return self.width, self.height
 
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
         if self.wrap(availWidth, availHeight)[1] <= availHeight:
             return [self]
-        return [self._left, *self._right]
+        if self._more is None:
+            return [*self._top, self._left, *self._right]
+        for k in range(len(self._right) - 1, max(self._keep, 1) - 1, -1):
+            head = SideBySide(self._left, self._right[:k], self._left_width, self._gap,
+                              self._top)
+            if head.wrap(availWidth, availHeight)[1] <= availHeight:
+                # The rest starts a page of its own: full width, under the "continued" line.
+                return [head, PageBreak(), self._more, *self._right[k:]]
+        return []  # not even the picture and the first steps fit: the whole block moves
 
     def draw(self) -> None:
-        self._left.drawOn(self.canv, 0, self.height - self._left_h)
+        for flowable, bottom in self._top_placed:
+            flowable.drawOn(self.canv, 0, self.height - bottom)
+        below_top = self.height - self._top_h
+        self._left.drawOn(self.canv, 0, below_top - self._left_h)
         x = self._left_width + self._gap
         for flowable, bottom in self._placed:
-            flowable.drawOn(self.canv, x, self.height - bottom)
+            flowable.drawOn(self.canv, x, below_top - bottom)
 
 
 def _stack(flowables: list[Flowable], width: float, avail: float) -> tuple[list[tuple[

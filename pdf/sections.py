@@ -252,12 +252,14 @@ def _figure(exercise: ResolvedExercise, sheet: Sheet) -> Figure:
     return Figure(art, caption, st.RULE, 3)
 
 
-def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> list[Flowable]:
-    """[a KeepTogether of the part that must stay whole, then what may flow after it]."""
-    return _exercise_block(number, exercise, sheet)
+def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet,
+                   lead: list[Flowable] | None = None) -> list[Flowable]:
+    """The flowables of one exercise, opened by `lead` (its phase heading and note)."""
+    return _exercise_block(number, exercise, sheet, lead or [])
 
 
-def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> list[Flowable]:
+def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet,
+                    lead: list[Flowable]) -> list[Flowable]:
     """One exercise: the captioned picture with, beside it, the name, purpose, dose grid and
     numbered steps; then every cue, what to feel, when to back off and why it was changed for
     this patient. Those last lines go beside the picture while the column there is shorter
@@ -304,15 +306,23 @@ def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> li
         if best is None or side_h + below_h < best[0] - 0.5:
             best = (side_h + below_h, k)
     k = best[1] if best else 0
-    side = SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap)
     below = _below(tail[k:], pair, sheet)
+    more = Para(f"{number}. {para(exercise.name)} (continued)", sheet["h3"])
     rule = HRFlowable(width="100%", thickness=0.75, color=st.RULE, spaceBefore=2,
                       spaceAfter=sheet.body_size * 0.3)
-    # The name, picture and steps stay together; the lines under them stay together and may
-    # follow on the next page, opening there with the exercise's name, so no page is left
-    # a third empty for want of three lines.
-    more = Para(f"{number}. {para(exercise.name)} (continued)", sheet["h3"])
-    return [KeepTogether([*head, side]), Continued([*below, rule], more) if below else rule]
+    # The lines under the picture stay together and may follow on the next page, opening
+    # there with the exercise's name, so no page is left a third empty for want of three
+    # lines.
+    after = Continued([*below, rule], more) if below else rule
+    if sheet.large_print:
+        # Large print: the name, grid and picture with the purpose and the first two steps
+        # stay together; later steps may open the next page under the "continued" line (an
+        # exercise fills most of a page, and moving whole ones left pages a third empty).
+        keep = len(beside) - len(steps) + min(2, len(steps))
+        return [SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap,
+                           top=[*lead, *head], more=more, keep=keep), after]
+    side = SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap)
+    return [KeepTogether([*lead, side]), after]
 
 
 def _below(tail: list[Flowable], pair: list[Flowable], sheet: Sheet) -> list[Flowable]:
@@ -343,10 +353,7 @@ def exercises(plan: Plan, sheet: Sheet) -> list[Flowable]:
         if group.phase.note:
             lead.append(Para(para(group.phase.note), sheet["body"]))
         # The phase heading and note travel with the first exercise's name, picture and steps.
-        # (One KeepTogether each: a nested one reports an endless height and forces a page.)
-        first = exercise_block(*group.exercises[0], sheet)
-        flows.append(KeepTogether([*lead, *first[0]._content]))
-        flows += first[1:]
+        flows += exercise_block(*group.exercises[0], sheet, lead)
         for n, e in group.exercises[1:]:
             flows += exercise_block(n, e, sheet)
     return flows
