@@ -299,7 +299,10 @@ def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet,
     figure = _figure(exercise, sheet)
     picture_h = figure.wrap(sheet.picture_width, sheet.frame_height)[1]
     best: tuple[float, int] | None = None
-    for k in range(len(tail) + 1):
+    # A column already as tall as the picture has no room to give: skip measuring the tail
+    # at its width (line breaking is most of a first render's cost).
+    room = _height(beside, column, sheet) < picture_h
+    for k in range(len(tail) + 1 if room else 0):
         # The first k tail lines beside the picture, the rest under it; the shortest wins.
         side_h = max(picture_h, _height([*beside, *tail[:k]], column, sheet))
         below_h = _height(_below(tail[k:], pair, sheet), width, sheet)
