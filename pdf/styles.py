@@ -118,9 +118,9 @@ class Sheet:
 def sheet_for(options: HandoutOptions) -> Sheet:
     """The style sheet for these options; built once per option set.
 
-    Sizes are the compact end of REFERENCES.md's targets, chosen so the core routine fits 4
-    pages in standard print and 8 in large print (docs/handout.md): body 12 pt at 1.3 line
-    spacing with 0.6-inch margins; large print 16 pt at 1.4 with 0.75-inch margins.
+    Sizes are the compact end of REFERENCES.md's targets (docs/handout.md, "Type and colour"
+    and "Page counts"): body 12 pt at 1.2 line spacing with 0.5-inch margins; large print
+    16 pt at 1.4 with 0.75-inch margins.
     """
     register_fonts()
     large = options.large_print
