@@ -190,6 +190,7 @@ class SideBySide(Flowable):
         self._top = top or []
         self._more = more
         self._keep = keep
+        self._tried = False
         self._placed: list[tuple[Flowable, float]] = []
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
@@ -207,7 +208,8 @@ class SideBySide(Flowable):
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
         if self.wrap(availWidth, availHeight)[1] <= availHeight:
             return [self]
-        if self._more is None:
+        if self._more is None or self._tried:
+            # Taller than a page even at the top of one: stack it and let the frame break it.
             return [*self._top, self._left, *self._right]
         for k in range(len(self._right) - 1, max(self._keep, 1) - 1, -1):
             head = SideBySide(self._left, self._right[:k], self._left_width, self._gap,
@@ -215,7 +217,10 @@ class SideBySide(Flowable):
             if head.wrap(availWidth, availHeight)[1] <= availHeight:
                 # The rest starts a page of its own: full width, under the "continued" line.
                 return [head, PageBreak(), self._more, *self._right[k:]]
-        return []  # not even the picture and the first steps fit: the whole block moves
+        # Not even the picture and the first steps fit: the whole block moves to the next
+        # page (platypus wraps it there again; a second failure means it never will fit).
+        self._tried = True
+        return []
 
     def draw(self) -> None:
         for flowable, bottom in self._top_placed:

@@ -340,3 +340,19 @@ def test_shared_line_breaks_never_change_the_bytes():
         cold = render_handout(big, options)
         render_handout(make_snapshot(notes="Other words."), options)
         assert render_handout(big, options) == cold, options.key
+
+
+def test_an_exercise_taller_than_a_page_still_renders_in_every_size():
+    """Steps longer than a page (no template has them, but a clinician's edit could), even
+    the first two that large print keeps beside the picture, break over pages instead of
+    stopping the render."""
+    base = many_exercises(3)
+    long_steps = tuple(f"Step {i}: " + "Move slowly and keep breathing. " * 50 for i in range(4))
+    big = make_snapshot(exercises=(base[0], dataclasses.replace(base[1], steps=long_steps),
+                                   base[2]))
+    for options in ALL_OPTIONS:
+        pdf, pages = render_handout_with_pages(big, options)
+        whole = " ".join(page_texts(pdf))
+        # Split over pages, so the footer sits inside a step: look for each step's start.
+        assert all(f"Step {i}: Move slowly" in whole for i in range(4)), options.key
+        assert pages > 4 and "How it felt" in whole, options.key
