@@ -408,7 +408,7 @@ def sources(plan: Plan, sheet: Sheet) -> list[Flowable]:
         return []
     # One run-in paragraph: titles are long and a line each leaves half of most lines empty.
     listed = " • ".join(f"{para(s.title)}. {para(s.publisher)}, {s.year}."
-                             for s in plan.sources)
+                         for s in plan.sources)
     # A bold run-in label rather than a heading: the list is small print, and read last.
     return [Para(f"<b>Where this advice comes from:</b> {listed}", sheet["small"])]
 

@@ -145,9 +145,6 @@ def sheet_for(options: HandoutOptions) -> Sheet:
         "body_bold_gap": style("body_bold_gap", body, leading, spaceBefore=body * 0.2),
         "label": style("label", body, leading, BOLD, spaceBefore=body * 0.2, keepWithNext=1),
         "small": style("small", small, small * 1.3, spaceAfter=body * 0.3),
-        "small_bullet": style("small_bullet", small, small * 1.3, leftIndent=small * 1.2,
-                              bulletIndent=small * 0.2, bulletFontName=REGULAR,
-                              bulletFontSize=small),
         "caption": style("caption", small, small * 1.25),
         "title": style("title", title, title * 1.2, BOLD, spaceAfter=body * 0.3),
         # Headings stay with what follows them: never the last line of a page.
