@@ -22,20 +22,21 @@ REFLOW_WIDTH = 320
 checked: set[str] = set()
 
 
-def _violations(target) -> list[dict]:  # noqa: ANN001  (a Playwright Page or Frame)
+def _violations(target, exclude: list[str]) -> list[dict]:  # noqa: ANN001  (a Page or Frame)
     # Evaluated through the DevTools protocol, not a <script> tag, so the pages' CSP (no inline
     # scripts) does not stop it and nothing about the page is changed for the test.
     if not target.evaluate("() => typeof window.axe === 'object'"):
         target.evaluate(AXE_SOURCE)
     return target.evaluate(
-        """async (tags) => {
-            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags},
-                                                    resultTypes: ['violations']});
+        """async ([tags, exclude]) => {
+            const context = exclude.length ? {exclude: exclude.map(s => [s])} : document;
+            const result = await axe.run(context, {runOnly: {type: 'tag', values: tags},
+                                                   resultTypes: ['violations']});
             return result.violations.map(v => ({
                 id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.map(n => ({target: n.target.join(' '),
                                           summary: n.failureSummary}))}));
-        }""", TAGS)
+        }""", [TAGS, exclude])
 
 
 def failing(violations: list[dict]) -> list[dict]:
@@ -54,13 +55,14 @@ def describe(violations: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def check_axe(target, state: str) -> None:  # noqa: ANN001
+def check_axe(target, state: str, exclude: tuple[str, ...] = ()) -> None:  # noqa: ANN001
     """Fail when axe-core finds a serious or critical problem (or a landmark/heading one) in
-    the page or frame as it is now. `state` names what the page shows, for the message."""
+    the page or frame as it is now. `state` names what the page shows, for the message;
+    `exclude` holds selectors of third-party content left out (each named in docs/ui.md)."""
     if state in checked:
         return
     checked.add(state)
-    bad = failing(_violations(target))
+    bad = failing(_violations(target, list(exclude)))
     assert not bad, f"axe-core on {state!r} ({target.url}):\n{describe(bad)}"
 
 
@@ -94,6 +96,24 @@ def check_reflow(page, state: str) -> None:  # noqa: ANN001
     finally:
         if before:
             page.set_viewport_size(before)
+
+
+def check_frame_reflow(page, frame_selector: str, frame, state: str) -> None:  # noqa: ANN001
+    """The same reflow check for a page inside an iframe: the frame is narrowed to 320 px."""
+    key = f"reflow:{state}"
+    if key in checked:
+        return
+    checked.add(key)
+    old = page.evaluate("(s) => document.querySelector(s).width", frame_selector)
+    page.evaluate("([s, w]) => { document.querySelector(s).width = w; }",
+                  [frame_selector, REFLOW_WIDTH])
+    try:
+        frame.wait_for_function("(w) => window.innerWidth === w", arg=REFLOW_WIDTH)
+        over = sideways_overflow(frame)
+        assert over <= 0, f"{state!r} scrolls {over} px sideways in a {REFLOW_WIDTH} px frame"
+    finally:
+        page.evaluate("([s, w]) => { document.querySelector(s).width = w; }",
+                      [frame_selector, old])
 
 
 def check_page(page, state: str) -> None:  # noqa: ANN001
