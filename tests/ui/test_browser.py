@@ -311,11 +311,13 @@ def test_a_keyboard_alone_saves_a_core_template_plan_within_the_tab_bound(browse
 
 
 def test_every_other_page_passes_axe_and_fits_320_px(browser, live):
-    """Sign-in, every admin page and the error page; the builder, plan and list states are
-    checked where the tests above reach them."""
+    """Sign-in, an invalid set-password link, every admin page and the error page; the builder,
+    plan and list states are checked where the tests above reach them."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT)
     page = context.new_page()
+    page.goto(f"{live.url}/set-password/not-a-real-token")
+    check_page(page, "set-password link not valid")
     page.goto(f"{live.url}/sign-in")
     check_page(page, "sign-in")
     page.get_by_role("button", name="Sign in").click()
