@@ -82,6 +82,9 @@ def check_reflow(page, state: str) -> None:  # noqa: ANN001
     before = page.viewport_size
     page.set_viewport_size({"width": REFLOW_WIDTH, "height": 640})
     try:
+        # Let the page's resize handlers run before measuring.
+        page.evaluate("() => new Promise(r => requestAnimationFrame("
+                      "() => requestAnimationFrame(r)))")
         over = sideways_overflow(page)
         wide = [] if over <= 0 else page.evaluate(
             """(width) => [...document.querySelectorAll('body *')]
@@ -93,6 +96,14 @@ def check_reflow(page, state: str) -> None:  # noqa: ANN001
                    String(e.className).split(' ').join('.') : '') + ' right=' +
                    Math.round(e.getBoundingClientRect().right))""", REFLOW_WIDTH)
         assert over <= 0, f"{state!r} scrolls {over} px sideways at {REFLOW_WIDTH} px: {wide}"
+        # A box that scrolls instead must be reachable by keyboard (axe's
+        # scrollable-region-focusable, checked here because axe runs at the desktop width).
+        unreachable = page.evaluate(
+            """() => [...document.querySelectorAll('.table-wrap, .scroll')]
+                 .filter(e => e.scrollWidth > e.clientWidth + 1 && e.tabIndex < 0
+                              && !e.querySelector('a[href], button, input, select, textarea'))
+                 .map(e => e.className)""")
+        assert unreachable == [], f"{state!r}: boxes that scroll but no keyboard reaches"
     finally:
         if before:
             page.set_viewport_size(before)

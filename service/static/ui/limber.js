@@ -153,7 +153,28 @@
     });
   }
 
+  // A table too wide for the window scrolls in its box (WCAG 1.4.10); a keyboard must be able
+  // to reach and scroll that box, and a screen reader to name it. Only while it scrolls: a box
+  // that fits stays out of the Tab order.
+  function scrollableTables() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        var heading = wrap.closest("section, main").querySelector("h1, h2");
+        wrap.tabIndex = 0;
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", (heading ? heading.textContent.trim() + ": " : "")
+          + "table, scrolls sideways");
+      } else {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+        wrap.removeAttribute("aria-label");
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    scrollableTables();
+    window.addEventListener("resize", scrollableTables);
     document.querySelectorAll("[data-builder]").forEach(builder);
     var summary = document.querySelector("[data-error-summary]");
     if (summary) { errorSummary(summary); }
