@@ -159,7 +159,7 @@
   function scrollableTables() {
     document.querySelectorAll(".table-wrap").forEach(function (wrap) {
       if (wrap.scrollWidth > wrap.clientWidth + 1) {
-        var heading = wrap.closest("section, main").querySelector("h1, h2");
+        var heading = (wrap.closest("section, main") || document).querySelector("h1, h2");
         wrap.tabIndex = 0;
         wrap.setAttribute("role", "region");
         wrap.setAttribute("aria-label", (heading ? heading.textContent.trim() + ": " : "")
