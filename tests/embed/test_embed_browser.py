@@ -175,6 +175,14 @@ def test_an_allowed_portal_embeds_the_builder_and_hears_when_the_plan_is_saved(
     # Used once, the link shows a clear page, not the builder.
     again = requests.get(link, timeout=10, allow_redirects=False)
     assert again.status_code == 410
+
+    # The session goes on in the frame: another plan, from another template.
+    frame.get_by_role("link", name="Make another plan for this patient").click()
+    frame.get_by_role("link", name="choose another template").click()
+    frame.get_by_role("heading", level=1, name="Choose a template").wait_for()
+    limber = _limber_frame(page)
+    check_axe(limber, "embed template choice")
+    check_frame_reflow(page, "#limber", limber, "embed template choice")
     context.close()
 
 
