@@ -6,6 +6,7 @@
     var status = form.querySelector("[data-live-status]");
     var pending = null;
     var seq = 0;
+    var advice = "";  // advice for a record just shown, said again with the check's answer
 
     function say(words) {
       // The region stays in the page; only its words change, so screen readers announce them.
@@ -43,7 +44,10 @@
           if (again) { again.focus({ preventScroll: true }); }
         }
         var freshStatus = page.querySelector("[data-live-status]");
-        if (freshStatus) { say(freshStatus.textContent.trim()); }
+        // The check's answer replaces the region's words; advice said a moment earlier (refer
+        // as an emergency) leads it, or a screen reader may never finish saying it.
+        if (freshStatus) { say((advice ? advice + " " : "") + freshStatus.textContent.trim()); }
+        advice = "";
         form.dataset.previewed = String(mine);
       }).catch(function () { /* the "Check plan" button still works */ });
     }
@@ -55,8 +59,11 @@
       var ticked = form.querySelector("[data-red-flag][data-category='" + category + "']:checked");
       var wasHidden = record.hidden;
       record.hidden = !ticked;
-      var advice = record.querySelector("[data-advice]");
-      if (wasHidden && ticked && advice) { say(advice.textContent.trim()); }
+      var words = record.querySelector("[data-advice]");
+      if (wasHidden && ticked && words) {
+        advice = words.textContent.trim();
+        say(advice);
+      }
     }
 
     form.addEventListener("change", function (event) {
