@@ -66,7 +66,7 @@ def wait_until_settled(revision_id: int, seconds: float) -> bool:
     if seconds <= 0 or not _waiters.acquire(blocking=False):
         return False
     try:
-        db.session.commit()
+        _end_transaction()
         deadline = time.monotonic() + seconds
         signals = _subscribe(revision_id)
         try:
@@ -89,6 +89,17 @@ def wait_until_settled(revision_id: int, seconds: float) -> bool:
                 signals.close()
     finally:
         _waiters.release()
+
+
+def _end_transaction() -> None:
+    """Commit what the request holds (nothing written yet on these routes) without expiring its
+    rows: the plan and revision it resolved stay as read, and are not read back on waking."""
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def _redis() -> redis.Redis | None:

@@ -89,7 +89,9 @@ def handout_state(revision: PlanRevision, load: str | None = None
         .outerjoin(RenderJob, RenderJob.revision_id == PlanRevision.id)
         .outerjoin(Handout, Handout.revision_id == PlanRevision.id)
         .where(PlanRevision.id == revision.id)
-        .order_by(RenderJob.id, Handout.id).limit(1)).first()
+        .order_by(RenderJob.id, Handout.id).limit(1)
+        # Fresh even for a job this session read before (a request that waited for it).
+        .execution_options(populate_existing=True)).first()
     return (row[0], row[1]) if row is not None else (None, None)
 
 

@@ -161,3 +161,30 @@ def test_on_redis_the_workers_signal_wakes_the_waiting_request(app, database_url
     thread.join()
     assert resp.status_code == 200 and resp.data.startswith(b"%PDF")
     assert 0.5 <= took < 4.0, took
+
+
+def test_a_render_that_fails_while_waiting_answers_its_problem_at_once(app, client, clinics):
+    """A wait ends when the render settles either way: a render that gives up is the 503
+    problem, not a 202 at the end of the wait."""
+    from service.extensions import db
+    from service.models import RenderJob
+
+    plan = make_plan(client, clinics.a)
+
+    def give_up() -> None:
+        time.sleep(0.3)
+        with app.app_context():
+            db.session.execute(update(RenderJob).values(
+                status=RenderJob.FAILED, attempts=5, error="RuntimeError at render.py:1"))
+            db.session.commit()
+            db.session.remove()
+
+    thread = threading.Thread(target=give_up)
+    thread.start()
+    start = time.monotonic()
+    resp = client.get(f"/api/v1/plans/{plan['id']}/handout", query_string={"wait": 8},
+                      headers=clinics.a)
+    took = time.monotonic() - start
+    thread.join()
+    assert resp.status_code == 503 and resp.mimetype == "application/problem+json"
+    assert took < 5, took
