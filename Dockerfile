@@ -11,5 +11,5 @@ RUN pip install --no-cache-dir . && useradd --system --home /var/lib/limber limb
     && mkdir -p /var/lib/limber && chown limber /var/lib/limber
 USER limber
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", \
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-", \
      "--access-logformat", "%(h)s %(t)s \"%(m)s %(U)s\" %(s)s %(b)s %(L)s", "service.wsgi:app"]

@@ -54,7 +54,7 @@ def main() -> None:
         patient_system="https://portal.riverside.example/mrn", patient_reference="MRN-20931",
         patient_display="Ana P.",
         handout=HandoutFile(pdf=pdf, created_at=WHEN, filename=f"limber-{PLAN_ID}-r2.pdf",
-                            url=f"https://limber.example/api/v1/plans/{PLAN_ID}/handout")))
+                            url=f"https://limber.example/api/v1/plans/{PLAN_ID}/revisions/2/handout")))
     OUT.write_text(json.dumps(json.loads(bundle.json()), indent=2) + "\n")
     print(f"wrote {OUT.relative_to(ROOT)} ({len(pdf)} byte PDF)")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
 
@@ -9,7 +10,7 @@ from reportlab.graphics import renderPDF
 from reportlab.lib.abag import ABag
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph
+from reportlab.platypus import Flowable, PageBreak, Paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from pdf.illustrations import drawing_for
@@ -86,6 +87,16 @@ class Para(Paragraph):
                 _BREAKS.clear()
             _BREAKS[(key, availWidth)] = result
         return width, height
+
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        # ReportLab's split edits the words of the lines it splits (it appends a space to the
+        # last fragment of each line); those lines may be shared with other paragraphs and
+        # later renders through the caches, so it gets a copy of its own.
+        bl_para = self.__dict__.get("blPara")
+        if bl_para is not None:
+            self.blPara = copy.deepcopy(bl_para)
+        return super().split(availWidth, availHeight)
 
 
 # Line breaks shared across renders: template text (steps, cues, signs, FAQ) repeats for every
@@ -167,40 +178,58 @@ class SideBySide(Flowable):
     """
 
     def __init__(self, left: Flowable, right: list[Flowable], left_width: float,
-                 gap: float) -> None:
+                 gap: float, top: list[Flowable] | None = None,
+                 more: Flowable | None = None, keep: int = 0) -> None:
+        """`top` is stacked above, full width. With `more`, the block may split in its column
+        after at least `keep` items: the rest opens the next page under `more`."""
         super().__init__()
         self._left = left
         self._right = right
         self._left_width = left_width
         self._gap = gap
+        self._top = top or []
+        self._more = more
+        self._keep = keep
+        self._tried = False
         self._placed: list[tuple[Flowable, float]] = []
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        self._top_placed, top_h = _stack(self._top, availWidth, availHeight)
+        if self._top:
+            top_h += self._top[-1].getSpaceAfter()
         _, left_h = self._left.wrap(self._left_width, availHeight)
         column = availWidth - self._left_width - self._gap
-        placed: list[tuple[Flowable, float]] = []
-        y = 0.0
-        for i, flowable in enumerate(self._right):
-            if i:
-                y += max(self._right[i - 1].getSpaceAfter(), flowable.getSpaceBefore())
-            _, h = flowable.wrap(column, availHeight)
-            y += h
-            placed.append((flowable, y))
-        self._placed = placed
+        self._placed, y = _stack(self._right, column, availHeight)
         self._left_h = left_h
-        self.width, self.height = availWidth, max(left_h, y)
+        self._top_h = top_h
+        self.width, self.height = availWidth, top_h + max(left_h, y)
         return self.width, self.height
 
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
         if self.wrap(availWidth, availHeight)[1] <= availHeight:
             return [self]
-        return [self._left, *self._right]
+        if self._more is None or self._tried:
+            # Taller than a page even at the top of one: stack it and let the frame break it.
+            return [*self._top, self._left, *self._right]
+        for k in range(len(self._right) - 1, max(self._keep, 1) - 1, -1):
+            head = SideBySide(self._left, self._right[:k], self._left_width, self._gap,
+                              self._top)
+            if head.wrap(availWidth, availHeight)[1] <= availHeight:
+                # The rest starts a page of its own: full width, under the "continued" line.
+                return [head, PageBreak(), self._more, *self._right[k:]]
+        # Not even the picture and the first steps fit: the whole block moves to the next
+        # page (platypus wraps it there again; a second failure means it never will fit).
+        self._tried = True
+        return []
 
     def draw(self) -> None:
-        self._left.drawOn(self.canv, 0, self.height - self._left_h)
+        for flowable, bottom in self._top_placed:
+            flowable.drawOn(self.canv, 0, self.height - bottom)
+        below_top = self.height - self._top_h
+        self._left.drawOn(self.canv, 0, below_top - self._left_h)
         x = self._left_width + self._gap
         for flowable, bottom in self._placed:
-            flowable.drawOn(self.canv, x, self.height - bottom)
+            flowable.drawOn(self.canv, x, below_top - bottom)
 
 
 def _stack(flowables: list[Flowable], width: float, avail: float) -> tuple[list[tuple[
@@ -214,6 +243,41 @@ def _stack(flowables: list[Flowable], width: float, avail: float) -> tuple[list[
         y += flowable.wrap(width, avail)[1]
         placed.append((flowable, y))
     return placed, y
+
+
+def stacked_height(flowables: list[Flowable], width: float, avail: float) -> float:
+    """Height of flowables stacked in a column `width` wide, with their spacing."""
+    return _stack(flowables, width, avail)[1]
+
+
+class Continued(Flowable):
+    """Flowables kept together that, when they have to move to the next page, open there with
+    a line saying what they continue (an exercise's tips after its picture and steps)."""
+
+    def __init__(self, items: list[Flowable], heading: Flowable) -> None:
+        super().__init__()
+        self._items, self._heading, self._moved = items, heading, False
+
+    def _flows(self) -> list[Flowable]:
+        return [self._heading, *self._items] if self._moved else self._items
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        self._placed, h = _stack(self._flows(), availWidth, availHeight)
+        self.width, self.height = availWidth, h
+        return self.width, self.height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        if self.wrap(availWidth, availHeight)[1] <= availHeight:
+            return [self]
+        if self._moved:
+            return self._flows()  # taller than a page even on its own: let it break
+        # Platypus moves a flowable that will not split to the next frame and wraps it again.
+        self._moved = True
+        return []
+
+    def draw(self) -> None:
+        for flowable, bottom in self._placed:
+            flowable.drawOn(self.canv, 0, self.height - bottom)
 
 
 class Boxed(Flowable):

@@ -45,6 +45,7 @@ table {{ border-collapse: collapse; width: 100%; }}
 th, td {{ border: 1px solid #6b6b6b; padding: 0.25em 0.4em; text-align: left;
   vertical-align: top; }}
 .tracking td.tick {{ white-space: nowrap; }}
+.scroll {{ overflow-x: auto; }}
 .box {{ display: inline-block; width: 0.9em; height: 0.9em; border: 1px solid #333;
   margin-right: 0.2em; }}
 figcaption {{ font-size: 0.9em; }}
@@ -57,6 +58,7 @@ footer {{ border-top: 1px solid #6b6b6b; margin-top: 2em; font-size: 0.9em; }}
   @page {{ size: {page}; margin: {margin}; }}
   body {{ max-width: none; padding: 0; }}
   .stop, .exercise, table, figure {{ break-inside: avoid; }}
+  .scroll {{ overflow: visible; }}
   h2, h3, h4 {{ break-after: avoid; }}
   a {{ color: #111; text-decoration: none; }}
 }}
@@ -200,15 +202,18 @@ def render_handout_html(snapshot: HandoutSnapshot, options: HandoutOptions) -> s
     out.append("</section>")
 
     per_day = sessions_per_day(plan)
-    out.append("<section><h2>Track your four weeks</h2>")
+    out.append('<section><h2 id="tracking-title">Track your four weeks</h2>')
     out.append(f"<p>{e(guide.log_help) if guide else 'Tick a box each time you do your exercises.'}"
                "</p>")
+    # Nine columns do not fit a phone: the table scrolls in its own box (WCAG 1.4.10), which a
+    # keyboard can reach and scroll (tabindex) and a screen reader can name (region + label).
+    out.append('<div class="scroll" role="region" aria-labelledby="tracking-title" tabindex="0">')
     out.append('<table class="tracking"><thead><tr><td></td>'
                + "".join(f'<th scope="col">Day {d}</th>' for d in range(1, 8))
                + '<th scope="col">How it felt</th></tr></thead><tbody>')
     out += [f'<tr><th scope="row">Week {w}</th>' + _tick_cells(per_day) * 7 + "<td></td></tr>"
             for w in range(1, 5)]
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     if plan.tracking_prompts:
         out.append("<p>At the end of each week, ask yourself:</p><ul>"
                    + "".join(f"<li>{e(p)}</li>" for p in plan.tracking_prompts) + "</ul>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import io
@@ -19,7 +20,7 @@ from pdf.styles import Sheet, sheet_for
 from pdf.text import check_snapshot
 from plans.model import HandoutOptions, HandoutSnapshot
 
-__all__ = ["content_id", "render_handout", "render_handout_with_pages"]
+__all__ = ["content_id", "page_sheet", "render_handout", "render_handout_with_pages"]
 
 LANGUAGE = "en"
 SUBJECT = "Home exercise plan"
@@ -111,6 +112,21 @@ def _story(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
     ]
 
 
+def _footer(snapshot: HandoutSnapshot) -> tuple[str, str]:
+    clinic = snapshot.clinic
+    return (f"Plan code {plan_code(snapshot)}, revision {snapshot.revision}",
+            " · ".join(p for p in (clinic.name, clinic.contact) if p))
+
+
+def page_sheet(snapshot: HandoutSnapshot, options: HandoutOptions) -> Sheet:
+    """The style sheet for this handout's pages: the footer keeps a second line for the clinic
+    only when its name and contact need one, and the frame gets the room otherwise."""
+    sheet = sheet_for(options)
+    lines = simpleSplit(_footer(snapshot)[1], st.REGULAR, sheet.footer_size,
+                        sheet.frame_width)
+    return dataclasses.replace(sheet, footer_lines=1 + min(max(len(lines), 1), 2))
+
+
 def render_handout_with_pages(snapshot: HandoutSnapshot,
                               options: HandoutOptions) -> tuple[bytes, int]:
     """The handout PDF and its page count.
@@ -118,7 +134,7 @@ def render_handout_with_pages(snapshot: HandoutSnapshot,
     Raises UnrenderableText when a field holds characters the embedded font cannot draw.
     """
     check_snapshot(snapshot)
-    sheet = sheet_for(options)
+    sheet = page_sheet(snapshot, options)
     buffer = io.BytesIO()
     doc = BaseDocTemplate(
         buffer,
@@ -143,12 +159,7 @@ def render_handout_with_pages(snapshot: HandoutSnapshot,
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="handout", frames=[frame])])
-    clinic = snapshot.clinic
-    footer = (
-        f"Plan code {plan_code(snapshot)}, revision {snapshot.revision}",
-        " · ".join(p for p in (clinic.name, clinic.contact) if p),
-    )
-    canvasmaker = functools.partial(_DecoratedCanvas, footer=footer, sheet=sheet,
+    canvasmaker = functools.partial(_DecoratedCanvas, footer=_footer(snapshot), sheet=sheet,
                                     pdf_date=_pdf_date(snapshot.created_on))
     doc.build(_story(snapshot, sheet), canvasmaker=canvasmaker)
     return buffer.getvalue(), doc.page

@@ -29,7 +29,17 @@ from pdf.content import (
     safety_tiers,
     sessions_per_day,
 )
-from pdf.flowables import Boxed, Columns, Figure, Grid, Para, PoseArt, SideBySide
+from pdf.flowables import (
+    Boxed,
+    Columns,
+    Continued,
+    Figure,
+    Grid,
+    Para,
+    PoseArt,
+    SideBySide,
+    stacked_height,
+)
 from pdf.styles import Sheet
 from pdf.text import para
 from plans.model import HandoutSnapshot, Plan, ResolvedExercise, Tier
@@ -214,7 +224,9 @@ def how_to(plan: Plan, sheet: Sheet) -> list[Flowable]:
     if guide.terms:
         words = " ".join(f"<b>{para(t.word)}:</b> {para(t.meaning)}" for t in guide.terms)
         flows.append(Para(f"<b>Words used here.</b> {words}", sheet["body"]))
-    return [KeepTogether(flows)]
+    # Not kept together: the heading keeps with the pain rule, and a page is not left half
+    # empty in large print for the sake of three paragraphs.
+    return flows
 
 
 def _dose_grid(exercise: ResolvedExercise, sheet: Sheet, width: float) -> Grid:
@@ -227,11 +239,11 @@ def _dose_grid(exercise: ResolvedExercise, sheet: Sheet, width: float) -> Grid:
         # Too wide for one row (large print, narrow column): one row per dose part instead.
         label_w = max(st.string_width(c[0], st.BOLD, size) for c in cells) + size
         return Grid([], [list(c) for c in cells], [label_w, width - label_w], st.REGULAR,
-                    st.BOLD, size, size * 1.45, st.INK, st.RULE, label_column=True)
+                    st.BOLD, size, size * 1.35, st.INK, st.RULE, label_column=True)
     spare = width - sum(widths)
     widths = [w + spare * w / sum(widths) for w in widths]
     return Grid([c[0] for c in cells], [[c[1] for c in cells]], widths, st.REGULAR, st.BOLD,
-                size, size * 1.45, st.INK, st.RULE)
+                size, size * 1.35, st.INK, st.RULE)
 
 
 def _figure(exercise: ResolvedExercise, sheet: Sheet) -> Figure:
@@ -240,31 +252,38 @@ def _figure(exercise: ResolvedExercise, sheet: Sheet) -> Figure:
     return Figure(art, caption, st.RULE, 3)
 
 
-def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> list[Flowable]:
-    """[a KeepTogether of the part that must stay whole, then what may flow after it]."""
-    return _exercise_block(number, exercise, sheet)
+def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet,
+                   lead: list[Flowable] | None = None) -> list[Flowable]:
+    """The flowables of one exercise, opened by `lead` (its phase heading and note)."""
+    return _exercise_block(number, exercise, sheet, lead or [])
 
 
-def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> list[Flowable]:
-    """One exercise: name, purpose, then the captioned picture beside the dose grid and the
-    numbered steps, then every cue, what to feel and when to back off side by side (short
-    lines in two columns take half the height), and why it was changed for this patient."""
+def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet,
+                    lead: list[Flowable]) -> list[Flowable]:
+    """One exercise: the captioned picture with, beside it, the name, purpose, dose grid and
+    numbered steps; then every cue, what to feel, when to back off and why it was changed for
+    this patient. Those last lines go beside the picture while the column there is shorter
+    than the picture, and under it (feel and back-off side by side) after that: measured, so
+    the block is as short as its words allow."""
     width = sheet.frame_width
     gap = sheet.body_size * 0.8
+    column = width - sheet.picture_width - gap
     steps = [Para(para(step), sheet["step"], bulletText=f"{i}.")
              for i, step in enumerate(exercise.steps, start=1)]
-    head: list[Flowable] = [Para(f"{number}. {para(exercise.name)}", sheet["h2"])]
+    name = Para(f"{number}. {para(exercise.name)}", sheet["h2"])
+    head: list[Flowable] = []
     beside: list[Flowable] = []
-    if exercise.purpose:
-        beside.append(Para(exercise.purpose, label="Why:", style=sheet["body"]))
     if sheet.large_print:
         # At 16 pt the grid needs the full width to stay one row.
-        head += [_dose_grid(exercise, sheet, width), Spacer(1, sheet.body_size * 0.4)]
-        beside += steps
+        head = [name, _dose_grid(exercise, sheet, width), Spacer(1, sheet.body_size * 0.4)]
     else:
-        beside += [_dose_grid(exercise, sheet, width - sheet.picture_width - gap),
-                   Spacer(1, sheet.body_size * 0.4), *steps]
-    side = SideBySide(_figure(exercise, sheet), beside, sheet.picture_width, gap)
+        # The name heads the column beside the picture: a line saved on every exercise.
+        beside.append(name)
+    if exercise.purpose:
+        beside.append(Para(exercise.purpose, label="Why:", style=sheet["body"]))
+    if not sheet.large_print:
+        beside += [_dose_grid(exercise, sheet, column), Spacer(1, sheet.body_size * 0.4)]
+    beside += steps
     tail: list[Flowable] = []
     if exercise.cues:
         # Run in after a bold label: the cues are short, and a line each would leave most of
@@ -273,39 +292,59 @@ def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet) -> li
     pair = [Para(text, label=label, style=sheet["body"]) for label, text in (
         ("What you should feel:", exercise.feel), ("When to back off:", exercise.back_off))
         if text]
-    if pair:
-        tail.append(Spacer(1, sheet.body_size * 0.2))
-        tail.append(Columns(pair, 1 if sheet.large_print else len(pair), gap))
+    tail += pair
     if exercise.adapted_because:
         tail.append(Para(exercise.adapted_because, label="Changed for you:",
                          style=sheet["body"]))
+    figure = _figure(exercise, sheet)
+    picture_h = figure.wrap(sheet.picture_width, sheet.frame_height)[1]
+    best: tuple[float, int] | None = None
+    # A column already as tall as the picture has no room to give: skip measuring the tail
+    # at its width (line breaking is most of a first render's cost).
+    room = _height(beside, column, sheet) < picture_h
+    for k in range(len(tail) + 1 if room else 0):
+        # The first k tail lines beside the picture, the rest under it; the shortest wins.
+        side_h = max(picture_h, _height([*beside, *tail[:k]], column, sheet))
+        below_h = _height(_below(tail[k:], pair, sheet), width, sheet)
+        if best is None or side_h + below_h < best[0] - 0.5:
+            best = (side_h + below_h, k)
+    k = best[1] if best else 0
+    below = _below(tail[k:], pair, sheet)
+    more = Para(f"{number}. {para(exercise.name)} (continued)", sheet["h3"])
     rule = HRFlowable(width="100%", thickness=0.75, color=st.RULE, spaceBefore=2,
-                      spaceAfter=sheet.body_size * 0.4)
-    below = [side, Spacer(1, sheet.body_size * 0.3), *tail]
-    if not sheet.large_print and _fits_beside(exercise, sheet, width - sheet.picture_width - gap):
-        # Short steps: the tips and the feel and back-off lines fit beside the picture too.
-        singles = [f for f in tail if not isinstance(f, (Columns, Spacer))]
-        singles += [p for f in tail if isinstance(f, Columns) for p in f.items]
-        below = [SideBySide(_figure(exercise, sheet), [*beside, *singles],
-                            sheet.picture_width, gap)]
+                      spaceAfter=sheet.body_size * 0.3)
+    # The lines under the picture stay together and may follow on the next page, opening
+    # there with the exercise's name, so no page is left a third empty for want of three
+    # lines.
+    after = Continued([*below, rule], more) if below else rule
     if sheet.large_print:
-        # Large print: a whole exercise can fill most of a page, so keeping every block whole
-        # would leave pages half empty. The name, picture and steps stay together; the tips
-        # and the feel and back-off lines may follow on the next page.
-        return [KeepTogether([*head, side]), *below[1:], rule]
-    return [KeepTogether([*head, *below, rule])]
+        # Large print: the name, grid and picture with the purpose and the first two steps
+        # stay together; later steps may open the next page under the "continued" line (an
+        # exercise fills most of a page, and moving whole ones left pages a third empty).
+        keep = len(beside) - len(steps) + min(2, len(steps))
+        return [SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap,
+                           top=[*lead, *head], more=more, keep=keep), after]
+    side = SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap)
+    return [KeepTogether([*lead, side]), after]
 
 
-def _fits_beside(exercise: ResolvedExercise, sheet: Sheet, column: float) -> bool:
-    """Whether everything but the name fits beside the picture, estimated from text widths
-    (no line breaking: measuring both arrangements cost a quarter of a render)."""
-    size = sheet.body_size
-    texts = [exercise.purpose, *exercise.steps, " ".join(exercise.cues), exercise.feel,
-             exercise.back_off, exercise.adapted_because]
-    lines = sum(int(st.string_width(t, st.REGULAR, size) / (column - size * 2)) + 1
-                for t in texts if t)
-    grid = sheet.grid_size * 1.45 * 2 + size * 0.4
-    return lines * sheet.leading + grid <= sheet.picture_height + size * 6.5
+def _below(tail: list[Flowable], pair: list[Flowable], sheet: Sheet) -> list[Flowable]:
+    """The tail lines that do not fit beside the picture, at full width; in standard print
+    what to feel and when to back off (short lines) side by side when both are here."""
+    if not tail:
+        return []
+    flows: list[Flowable] = [Spacer(1, sheet.body_size * 0.15)]
+    together = len(pair) == 2 and not sheet.large_print and all(p in tail for p in pair)
+    for p in tail:
+        if together and p is pair[0]:
+            flows.append(Columns(pair, 2, sheet.body_size * 0.8))
+        elif not (together and p is pair[1]):
+            flows.append(p)
+    return flows
+
+
+def _height(flows: list[Flowable], width: float, sheet: Sheet) -> float:
+    return stacked_height(flows, width, sheet.frame_height)
 
 
 def exercises(plan: Plan, sheet: Sheet) -> list[Flowable]:
@@ -316,11 +355,8 @@ def exercises(plan: Plan, sheet: Sheet) -> list[Flowable]:
         lead: list[Flowable] = [Para(para(group.phase.name), sheet["phase"])]
         if group.phase.note:
             lead.append(Para(para(group.phase.note), sheet["body"]))
-        # Each exercise is kept on one page; the phase heading and note travel with the first.
-        # (One KeepTogether each: a nested one reports an endless height and forces a page.)
-        first = exercise_block(*group.exercises[0], sheet)
-        flows.append(KeepTogether([*lead, *first[0]._content]))
-        flows += first[1:]
+        # The phase heading and note travel with the first exercise's name, picture and steps.
+        flows += exercise_block(*group.exercises[0], sheet, lead)
         for n, e in group.exercises[1:]:
             flows += exercise_block(n, e, sheet)
     return flows
@@ -343,7 +379,7 @@ def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
     # The last column is " ", not "": Grid draws tick boxes only in empty cells.
     rows = [[f"Week {w}", *[""] * 7, " "] for w in range(1, 5)]
     grid = Grid(header, rows, [week_w, *[day_w] * 7, feel_w], st.REGULAR, st.BOLD, size,
-                max(size * 1.5, box + 8), st.INK, st.RULE, boxes=per_day, box=box)
+                max(size * 1.45, box + 4), st.INK, st.RULE, boxes=per_day, box=box)
     flows: list[Flowable] = [KeepTogether([
         Para("Track your four weeks", sheet["h1"]),
         Para(plan.guide.log_help if plan.guide else
@@ -370,17 +406,15 @@ def faq(plan: Plan, sheet: Sheet) -> list[Flowable]:
 def sources(plan: Plan, sheet: Sheet) -> list[Flowable]:
     if not plan.sources:
         return []
-    flows: list[Flowable] = [Para("Where this advice comes from", sheet["h2"])]
-    flows += [Para(f"{para(s.title)}. {para(s.publisher)}, {s.year}.", sheet["small_bullet"],
-                   bulletText="•") for s in plan.sources]
-    return [KeepTogether(flows)]
+    # One run-in paragraph: titles are long and a line each leaves half of most lines empty.
+    listed = " • ".join(f"{para(s.title)}. {para(s.publisher)}, {s.year}."
+                         for s in plan.sources)
+    # A bold run-in label rather than a heading: the list is small print, and read last.
+    return [Para(f"<b>Where this advice comes from:</b> {listed}", sheet["small"])]
 
 
 def disclaimer(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:
     number = para(snapshot.clinic.emergency_number)
-    return [KeepTogether([
-        Para("Please remember", sheet["h2"]),
-        Para("This sheet is not a substitute for your clinician's advice. Ask your "
-             f"clinician if you are unsure about any exercise. In an emergency, call {number}.",
-             sheet["body"]),
-    ])]
+    return [Para("<b>Please remember.</b> This sheet is not a substitute for your clinician's "
+                 "advice. Ask your clinician if you are unsure about any exercise. In an "
+                 f"emergency, call {number}.", sheet["body"])]

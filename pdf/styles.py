@@ -118,14 +118,14 @@ class Sheet:
 def sheet_for(options: HandoutOptions) -> Sheet:
     """The style sheet for these options; built once per option set.
 
-    Sizes are the compact end of REFERENCES.md's targets, chosen so the core routine fits 4
-    pages in standard print and 8 in large print (docs/handout.md): body 12 pt at 1.3 line
-    spacing with 0.6-inch margins; large print 16 pt at 1.4 with 0.75-inch margins.
+    Sizes are the compact end of REFERENCES.md's targets (docs/handout.md, "Type and colour"
+    and "Page counts"): body 12 pt at 1.2 line spacing with 0.5-inch margins; large print
+    16 pt at 1.4 with 0.75-inch margins.
     """
     register_fonts()
     large = options.large_print
     body = 16.0 if large else 12.0
-    leading = body * (1.4 if large else 1.25)
+    leading = body * (1.4 if large else 1.2)
     margin = 0.75 * inch if large else 0.5 * inch
     page = LETTER if options.page_size is PageSize.LETTER else A4
     head = body
@@ -140,18 +140,15 @@ def sheet_for(options: HandoutOptions) -> Sheet:
                               allowWidows=0, allowOrphans=0, **kw)
 
     styles = {
-        "body": style("body", body, leading, spaceAfter=body * 0.3),
+        "body": style("body", body, leading, spaceAfter=body * 0.2),
         "body_gap": style("body_gap", body, leading, spaceBefore=body * 0.2),
         "body_bold_gap": style("body_bold_gap", body, leading, spaceBefore=body * 0.2),
         "label": style("label", body, leading, BOLD, spaceBefore=body * 0.2, keepWithNext=1),
         "small": style("small", small, small * 1.3, spaceAfter=body * 0.3),
-        "small_bullet": style("small_bullet", small, small * 1.3, leftIndent=small * 1.2,
-                              bulletIndent=small * 0.2, bulletFontName=REGULAR,
-                              bulletFontSize=small),
         "caption": style("caption", small, small * 1.25),
         "title": style("title", title, title * 1.2, BOLD, spaceAfter=body * 0.3),
         # Headings stay with what follows them: never the last line of a page.
-        "h1": style("h1", body * 1.35, body * 1.65, BOLD, spaceBefore=body * 0.7,
+        "h1": style("h1", body * 1.35, body * 1.65, BOLD, spaceBefore=body * 0.5,
                     spaceAfter=body * 0.3, keepWithNext=1),
         "phase": style("phase", body * 1.2, body * 1.5, BOLD, spaceBefore=body * 0.4,
                        spaceAfter=body * 0.2, keepWithNext=1),
@@ -161,12 +158,12 @@ def sheet_for(options: HandoutOptions) -> Sheet:
                     spaceAfter=body * 0.1, keepWithNext=1),
         "step": style("step", body, leading, leftIndent=body * 1.4, firstLineIndent=0,
                       bulletIndent=0, bulletFontName=BOLD, bulletFontSize=body,
-                      spaceAfter=body * 0.15),
+                      spaceAfter=body * 0.05),
         "bullet": style("bullet", body, leading, leftIndent=body * 1.2, bulletIndent=body * 0.2,
                         bulletFontName=REGULAR, bulletFontSize=body, spaceAfter=body * 0.1),
         "stop_item": style("stop_item", body, body * 1.25, leftIndent=body * 1.1,
                            bulletIndent=body * 0.1, bulletFontName=REGULAR,
-                           bulletFontSize=body, spaceAfter=body * 0.15),
+                           bulletFontSize=body, spaceAfter=body * 0.05),
         "stop_title": style("stop_title", title, title * 1.15, BOLD, textColor=WARNING),
         "stop_tier": style("stop_tier", body * 1.1, body * 1.4, BOLD, textColor=WARNING,
                            spaceBefore=body * 0.3, keepWithNext=1),

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import event
 from werkzeug.routing import IntegerConverter, Map
 
 from service import config as cfg
@@ -48,9 +49,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = cfg.engine_options(
         app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     app.config["CELERY"] = cfg.celery_config(app.config["BROKER_URL"], instance,
-                                            app.config.get("BROKER_KEY_PREFIX", ""))
+                                            app.config.get("BROKER_KEY_PREFIX", ""),
+                                            app.config["BROKER_POLL_SECONDS"])
 
     db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", cfg.sqlite_on_connect)
     rest_api.init_app(app)
 
     from service import access_log, embed, errors, health, queue, security, ui

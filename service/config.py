@@ -34,6 +34,10 @@ _ENV: dict[str, tuple[str, Any]] = {
     "LIMBER_PROXY_HOPS": ("PROXY_HOPS", int),
     # Prefix for every broker key on Redis, so deployments (or test runs) can share one server.
     "LIMBER_BROKER_KEY_PREFIX": ("BROKER_KEY_PREFIX", str),
+    # How often the embedded (filesystem) broker's consumers look for messages.
+    "LIMBER_BROKER_POLL_SECONDS": ("BROKER_POLL_SECONDS", float),
+    # Cap on GET .../handout?wait=N (service/handout_wait.py); 0 turns waiting off.
+    "LIMBER_HANDOUT_MAX_WAIT_SECONDS": ("HANDOUT_MAX_WAIT_SECONDS", float),
 }
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -71,6 +75,11 @@ def defaults(instance: Path) -> dict[str, Any]:
         "SWEEP_SECONDS": 10.0,
         "STUCK_AFTER_SECONDS": 120.0,
         "RENDER_MAX_ATTEMPTS": 5,
+        "HANDOUT_MAX_WAIT_SECONDS": 10.0,
+        # The embedded broker's polling: a message waits half of it on average before a worker
+        # sees it; an idle worker spends CPU on each look (docs/performance.md: 0.6% of a core
+        # at 50 ms, 2.3% at 10 ms).
+        "BROKER_POLL_SECONDS": BROKER_POLL_SECONDS,
         "WEBHOOK_ALLOW_PRIVATE": False,
         # Seconds before each delivery attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h,
         # 10 h, 14 h, 20 h, 24 h (about three days); then the delivery is marked failed.
@@ -139,7 +148,23 @@ def engine_options(url: str, options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def celery_config(broker_url: str, instance: Path, key_prefix: str = "") -> dict[str, Any]:
+def sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    """The embedded database in write-ahead-log mode: a commit is one sync of the log instead
+    of the rollback journal's several (3.7 ms instead of 10 ms here; docs/performance.md), and
+    readers (the web answering, a waiting request) no longer block the worker's writes.
+    `synchronous=FULL` keeps every commit on disk at once: a committed plan survives a power
+    cut, which NORMAL (no sync per commit) would not promise."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+BROKER_POLL_SECONDS = 0.02
+
+
+def celery_config(broker_url: str, instance: Path, key_prefix: str = "",
+                  poll_seconds: float = BROKER_POLL_SECONDS) -> dict[str, Any]:
     """Celery settings; see DESIGN.md for why each one is set."""
     from kombu import Queue
 
@@ -178,8 +203,7 @@ def celery_config(broker_url: str, instance: Path, key_prefix: str = "") -> dict
             "staging_folder": str(broker / "staging"),
             "malformed_folder": str(broker / "malformed"),
             "store_processed": False,
-            # 50 ms polling measured at ~46 ms enqueue-to-run (DESIGN.md).
-            "polling_interval": 0.05,
+            "polling_interval": poll_seconds,
         }
     elif broker_url.startswith(("redis://", "rediss://")):
         conf["broker_transport_options"] = {

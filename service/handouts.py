@@ -75,12 +75,24 @@ def failure_of(job: RenderJob | None) -> RenderFailure | None:
         "contact Limber support."))
 
 
-def handout_state(revision: PlanRevision) -> tuple[RenderJob | None, Handout | None]:
-    job = db.session.scalar(select(RenderJob).where(RenderJob.revision_id == revision.id)
-                            .order_by(RenderJob.id))
-    handout = db.session.scalar(select(Handout).where(Handout.revision_id == revision.id)
-                                .order_by(Handout.id))
-    return job, handout
+def handout_state(revision: PlanRevision, load: str | None = None
+                  ) -> tuple[RenderJob | None, Handout | None]:
+    """The revision's render job and stored handout (the lowest id of each), in one statement.
+
+    The handout's file columns stay in the database unless `load` names one ("pdf" or "html"):
+    most callers want the status, pages or hash, and each file is tens of KB. A column not
+    loaded is read on first use."""
+    files = {"pdf": Handout.pdf, "html": Handout.html}
+    row = db.session.execute(
+        select(RenderJob, Handout).select_from(PlanRevision)
+        .options(*(defer(column) for name, column in files.items() if name != load))
+        .outerjoin(RenderJob, RenderJob.revision_id == PlanRevision.id)
+        .outerjoin(Handout, Handout.revision_id == PlanRevision.id)
+        .where(PlanRevision.id == revision.id)
+        .order_by(RenderJob.id, Handout.id).limit(1)
+        # Fresh even for a job this session read before (a request that waited for it).
+        .execution_options(populate_existing=True)).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def handout_states(

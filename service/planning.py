@@ -236,15 +236,20 @@ def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
         created_by=created_by,
     )
     db.session.add(revision)
-    job = RenderJob(revision=revision, options_key=options.key, options=revision.options)
+    # Queued already, as if sent: see _commit_then_dispatch.
+    job = RenderJob(revision=revision, options_key=options.key, options=revision.options,
+                    status=RenderJob.QUEUED, sent_at=utcnow())
     db.session.add(job)
     plan.current_revision = number
     plan.updated_at = utcnow()
     return job
 
 
-def create_plan(clinic: Clinic, data: dict[str, Any], created_by: str = "") -> Plan:
+def create_plan(clinic: Clinic, data: dict[str, Any], created_by: str = ""
+                ) -> tuple[Plan, RenderJob]:
     """Store a new plan and its first revision in one transaction, then hand the render over.
+    Returns the plan and its render job (so an answer can show its state without reading it
+    back).
 
     Raises plans.errors.PlanError (nothing stored) when the domain refuses the request.
     """
@@ -265,11 +270,13 @@ def create_plan(clinic: Clinic, data: dict[str, Any], created_by: str = "") -> P
     except Exception:
         db.session.rollback()
         raise
-    return plan
+    return plan, job
 
 
-def revise_plan(plan: Plan, clinic: Clinic, data: dict[str, Any], created_by: str = "") -> Plan:
-    """A new immutable revision from the merged request; the old revisions stay as they were."""
+def revise_plan(plan: Plan, clinic: Clinic, data: dict[str, Any], created_by: str = ""
+                ) -> tuple[Plan, RenderJob]:
+    """A new immutable revision from the merged request; the old revisions stay as they were.
+    Returns the plan and the new revision's render job."""
     if "patient" in data:
         plan.patient_name = data["patient"]["display_name"]
         plan.patient_ref = data["patient"].get("reference") or None
@@ -283,13 +290,18 @@ def revise_plan(plan: Plan, clinic: Clinic, data: dict[str, Any], created_by: st
     except Exception:
         db.session.rollback()
         raise
-    return plan
+    return plan, job
 
 
 def _commit_then_dispatch(job: RenderJob) -> None:
     """Commit (or, inside an idempotent request, leave the one commit to it), then hand the
-    render over. A failed hand-over is not an error: the job is pending and the sweeper
-    sends it."""
+    render over.
+
+    The job is staged already marked queued, as if sent: the request's one commit, not a
+    second one after the send (on SQLite each commit is a disk sync, most of a creation's
+    time). A failed hand-over is not an error: the job goes back to pending and the sweeper
+    sends it. A process that dies between the commit and the send leaves it queued with no
+    message; the sweeper re-sends it after STUCK_AFTER_SECONDS (docs/decisions.md, Outbox)."""
     db.session.flush()
     job_id = job.id
 
@@ -300,13 +312,14 @@ def _commit_then_dispatch(job: RenderJob) -> None:
 
 
 def dispatch(job_id: int) -> bool:
-    """Send a render job to the broker and mark it queued, unless a worker already moved it on."""
-    if not queue.send(queue.RENDER_TASK, job_id):
-        return False
+    """Send a committed, queued render job to the broker; when the broker cannot take it, put it
+    back to pending (unless a worker already moved it on) for the sweeper to send."""
+    if queue.send(queue.RENDER_TASK, job_id):
+        return True
     db.session.execute(
         update(RenderJob)
-        .where(RenderJob.id == job_id, RenderJob.status == RenderJob.PENDING)
-        .values(status=RenderJob.QUEUED, sent_at=utcnow())
+        .where(RenderJob.id == job_id, RenderJob.status == RenderJob.QUEUED)
+        .values(status=RenderJob.PENDING, sent_at=None)
     )
     db.session.commit()
-    return True
+    return False

@@ -176,3 +176,27 @@ def test_a_clinic_may_register_at_most_the_configured_number_of_endpoints(app, c
     assert refused.get_json()["errors"][0]["field"] == "url"
     assert client.post("/api/v1/webhook-endpoints", headers=clinics.b,
                        json={"url": "http://127.0.0.1:9/b"}).status_code == 201
+
+
+def test_a_job_erased_while_it_renders_stores_no_handout(app, client, clinics, monkeypatch):
+    """Erasure removes the render job while the worker is drawing the PDF: the finished file is
+    discarded, not stored against a plan that no longer exists."""
+    import workers.tasks as tasks
+    from service.extensions import db
+    from service.models import Handout, RenderJob
+
+    make_plan(client, clinics.a)
+    real = tasks.render_handout_with_pages
+
+    def erased_meanwhile(snapshot, options):
+        result = real(snapshot, options)
+        with db.engine.begin() as conn:  # another transaction, as the erasure's would be
+            conn.execute(RenderJob.__table__.delete())
+        return result
+
+    monkeypatch.setattr(tasks, "render_handout_with_pages", erased_meanwhile)
+    with app.app_context():
+        job_id = _job(app).id
+        tasks.render_handout(job_id)
+        assert db.session.scalar(select(func.count()).select_from(Handout)) == 0
+        assert db.session.get(RenderJob, job_id) is None

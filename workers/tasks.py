@@ -8,27 +8,29 @@ import random
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from celery import Task, shared_task
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from pdf.errors import UnrenderableText
 from pdf.html import render_handout_html
 from pdf.render import render_handout_with_pages
 from plans.model import HandoutOptions, PageSize
 from plans.snapshot import snapshot_from_dict
-from service import erasure, idempotency, outbox, webhooks
+from service import erasure, handout_wait, idempotency, outbox, webhooks
 from service.config import RENDER_SOFT_TIME_LIMIT, RENDER_TIME_LIMIT
 from service.embed import sessions as embed_sessions
 from service.errors import DATABASE_ERRORS
 from service.extensions import db
 from service.handouts import cannot_print_error
-from service.models import Handout, RenderJob, utcnow
+from service.models import Clinic, Handout, Plan, PlanRevision, RenderJob, utcnow
 from service.queue import RENDER_TASK, SWEEP_TASK
 
 log = logging.getLogger(__name__)
@@ -41,10 +43,6 @@ def where(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)[-3:]
     return " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames))
 
-
-def _existing(job: RenderJob) -> Handout | None:
-    return db.session.scalar(select(Handout).where(
-        Handout.revision_id == job.revision_id, Handout.options_key == job.options_key))
 
 
 # A database outage must not consume the message. The task waits it out in place (backoff 1 s
@@ -81,7 +79,7 @@ def waiting_out_database_errors(task: Task, work: Callable[..., T], *args: Any) 
             time.sleep(delay)
 
 
-def claim(job_id: int) -> RenderJob | None:
+def claim(job_id: int) -> Claimed | None:
     """Move the job to rendering with a conditional update; None when it is not ours to render.
 
     Only a pending or queued job can be claimed, so of two messages for one job (a duplicate, a
@@ -105,7 +103,32 @@ def claim(job_id: int) -> RenderJob | None:
                 RenderJob.id == job_id, RenderJob.status == RenderJob.RENDERING,
                 RenderJob.claimed_by == current.claimed_by).values(**values)).rowcount
     db.session.commit()
-    return db.session.get(RenderJob, job_id) if taken else None
+    return taken_job(job_id) if taken else None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed job and whether its handout is stored already (then there is nothing to do).
+    `clinic` is held so the session keeps it (it holds objects weakly): plan_event_data looks
+    it up by id, and finds it without a statement."""
+
+    job: RenderJob
+    clinic: Clinic
+    handout_stored: bool
+
+
+def taken_job(job_id: int) -> Claimed | None:
+    """The claimed job with everything the render and its event read (revision, plan, clinic)
+    in one statement instead of five."""
+    stored = exists().where(Handout.revision_id == RenderJob.revision_id,
+                            Handout.options_key == RenderJob.options_key)
+    row = db.session.execute(
+        select(RenderJob, Clinic, stored.label("stored"))
+        .join(RenderJob.revision).join(PlanRevision.plan)
+        .join(Clinic, Clinic.id == Plan.clinic_id)
+        .options(contains_eager(RenderJob.revision).contains_eager(PlanRevision.plan))
+        .where(RenderJob.id == job_id)).one_or_none()
+    return None if row is None else Claimed(row[0], row[1], bool(row[2]))
 
 
 @shared_task(name=RENDER_TASK, bind=True, acks_late=True, max_retries=None,
@@ -116,12 +139,15 @@ def render_handout(self: Task, job_id: int) -> None:
 
 
 def _render(job_id: int) -> None:
-    job = claim(job_id)
-    if job is None:
+    claimed = claim(job_id)
+    if claimed is None:
         return
-    if _existing(job) is not None:
+    job = claimed.job
+    revision_id = job.revision_id
+    if claimed.handout_stored:
         job.status, job.finished_at, job.claimed_by = RenderJob.DONE, utcnow(), None
         db.session.commit()
+        handout_wait.notify_settled(revision_id)
         return
 
     try:
@@ -139,6 +165,7 @@ def _render(job_id: int) -> None:
         job.error = cannot_print_error(exc.field, exc.code_points)
         _record_handout_event(job, "handout.failed")
         db.session.commit()
+        handout_wait.notify_settled(revision_id)
         log.warning("render job %s cannot be printed: %d undrawable character(s) in %s",
                     job_id, len(exc.code_points), exc.field)
         return
@@ -153,18 +180,26 @@ def _render(job_id: int) -> None:
         if give_up:
             _record_handout_event(job, "handout.failed")
         db.session.commit()
+        if give_up:
+            handout_wait.notify_settled(revision_id)
         log.warning("render job %s failed, attempt %s: %s", job_id, job.attempts, job.error)
         return
 
-    if db.session.scalar(select(RenderJob.id).where(RenderJob.id == job_id)) is None:
-        # The plan was erased while this rendered: storing the file would bring it back.
+    # Done only if still ours: a job erased with its plan while this rendered is gone (storing
+    # the file would bring the plan back), and one taken over is the new claimer's to store.
+    finished = db.session.execute(
+        update(RenderJob).where(RenderJob.id == job_id, RenderJob.status == RenderJob.RENDERING,
+                                RenderJob.claimed_by == outbox.this_process())
+        .values(status=RenderJob.DONE, finished_at=utcnow(), error="", claimed_by=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if not finished:
         db.session.rollback()
-        log.info("render job %s: its plan was erased; the handout is discarded", job_id)
+        log.info("render job %s: erased or taken over while rendering; the handout is "
+                 "discarded", job_id)
         return
     db.session.add(Handout(revision_id=job.revision_id, options_key=job.options_key,
                            pdf=data, html=html,
                            sha256=hashlib.sha256(data).hexdigest(), pages=pages))
-    job.status, job.finished_at, job.error, job.claimed_by = RenderJob.DONE, utcnow(), "", None
     try:
         _record_handout_event(job, "handout.ready")  # flushes, so inside the race guard
         db.session.commit()
@@ -176,6 +211,7 @@ def _render(job_id: int) -> None:
             return
         job.status, job.finished_at = RenderJob.DONE, utcnow()
         db.session.commit()
+    handout_wait.notify_settled(revision_id)
     log.info("render job %s done: %d pages", job_id, pages)
 
 

@@ -44,11 +44,13 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def handout_url(plan: Plan, revision: PlanRevision) -> str | None:
-    """A URL that serves exactly this revision's PDF, or None (its data then goes inline)."""
-    if revision.number == plan.current_revision:
-        return url_for("plans.PlanHandout", public_id=plan.public_id, _external=True)
-    return None
+def handout_url(plan: Plan, revision: PlanRevision) -> str:
+    """A URL that serves exactly this revision's PDF for as long as the plan exists.
+
+    Not the plan's /handout: that one serves whatever the latest revision is, so after a revision
+    an EHR following a stored attachment would fetch a PDF its hash no longer describes."""
+    return url_for("plans.revision_handout", public_id=plan.public_id, number=revision.number,
+                   _external=True)
 
 
 def revision_export(clinic: Clinic, plan: Plan, revision: PlanRevision,

@@ -26,6 +26,7 @@ from service.api.pagination import LINK_HEADER_DOC, paginate
 from service.api.schemas import (
     PATCH_MERGED_OBJECTS,
     HandoutPendingSchema,
+    HandoutWaitArgsSchema,
     PlanCreateSchema,
     PlanListArgsSchema,
     PlanPageSchema,
@@ -36,6 +37,7 @@ from service.api.schemas import (
 from service.auth import require_api_key
 from service.errors import PROBLEM_MIME, ProblemSchema, problem, problem_entry
 from service.extensions import db
+from service.handout_wait import retry_after_seconds, wait_until_settled
 from service.handouts import (
     failure_of,
     handout_state,
@@ -169,9 +171,9 @@ class Plans(MethodView):
     @blp.doc(security=SECURITY)
     def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Create a plan from a template; its handout renders in the background"""
-        plan = planning.create_plan(g.clinic, data, created_by=f"api-key:{g.api_key_id}")
+        plan, job = planning.create_plan(g.clinic, data, created_by=f"api-key:{g.api_key_id}")
         location = url_for("plans.PlanById", public_id=plan.public_id, _external=True)
-        return plan_view(plan), 201, {"Location": location}
+        return plan_view(plan, (job, None)), 201, {"Location": location}
 
 
 @blp.route("/preview")
@@ -227,8 +229,9 @@ class PlanById(MethodView):
         """Revise a plan: the fields sent change the latest revision's, making a new revision"""
         plan = plan_for_clinic(public_id)
         merged = merge_patch(plan.latest.request, changes)
-        planning.revise_plan(plan, g.clinic, merged, created_by=f"api-key:{g.api_key_id}")
-        return plan_view(plan)
+        _, job = planning.revise_plan(plan, g.clinic, merged,
+                                      created_by=f"api-key:{g.api_key_id}")
+        return plan_view(plan, (job, None))
 
     @blp.response(204, description="Erased: the plan, its revisions and handouts are gone, "
                                    "and its id answers 404 from now on.")
@@ -254,7 +257,7 @@ def _pending(plan: Plan, revision: PlanRevision, job: RenderJob | None) -> Respo
         abort(503, message=failure.message)
     resp = jsonify({"status": status, "plan_id": plan.public_id, "revision": revision.number})
     resp.status_code = 202
-    resp.headers["Retry-After"] = "1"
+    resp.headers["Retry-After"] = str(retry_after_seconds(job))
     return resp
 
 
@@ -266,14 +269,19 @@ def _revision(plan: Plan, number: int) -> PlanRevision:
     return revision
 
 
-def _serve(plan: Plan, revision: PlanRevision, kind: str) -> Response:
-    job, handout = handout_state(revision)
+def _serve(plan: Plan, revision: PlanRevision, kind: str, wait: float = 0) -> Response:
+    job, handout = handout_state(revision, load=kind)
+    if handout is None and failure_of(job) is None and wait > 0 \
+            and wait_until_settled(revision.id, wait):
+        job, handout = handout_state(revision, load=kind)
     if handout is None:
         return _pending(plan, revision, job)
+    resp = pdf_response(plan.public_id, revision.number, handout) if kind == "pdf" \
+        else html_response(handout)
+    # After the answer is built: the audit's commit expires the rows, and reading the plan,
+    # revisions and file back would cost three statements.
     audit.record_read(plan.public_id, plan.clinic_id, kind, "api", revision.number)
-    if kind == "pdf":
-        return pdf_response(plan.public_id, revision.number, handout)
-    return html_response(handout)
+    return resp
 
 
 _ETAG = {"ETag": {"description": "Strong validator: the file's sha256 in quotes. Send it back "
@@ -289,10 +297,13 @@ _PDF = {"schema": {"type": "string", "format": "binary"}, "content_type": "appli
             "schema": {"type": "string"}}}}
 _HTML = {"schema": {"type": "string"}, "content_type": "text/html", "headers": _ETAG}
 _PENDING_DOC = {"schema": HandoutPendingSchema, "headers": {
-    "Retry-After": {"description": "Seconds to wait before asking again.",
+    "Retry-After": {"description": "Whole seconds until the handout is likely ready, from the "
+                                   "recent render times and the jobs queued ahead of this one "
+                                   "(at least 1, at most 60).",
                     "schema": {"type": "string"}}},
-    "description": "Still rendering: the status, and Retry-After seconds to wait. A "
-                   "subscribed webhook endpoint is also told when it is done."}
+    "description": "Still rendering (after waiting up to `wait` seconds, when sent): the "
+                   "status, and Retry-After seconds to wait. A subscribed webhook endpoint is "
+                   "also told when it is done."}
 _NOT_MODIFIED = {"description": "If-None-Match matched: the copy you hold is this handout.",
                  "headers": _ETAG}
 _FAILED_DOC = {"schema": ProblemSchema, "content_type": PROBLEM_MIME,
@@ -308,11 +319,14 @@ _CANNOT_PRINT_DOC = {"schema": ProblemSchema, "content_type": PROBLEM_MIME,
 
 def _handout_doc(view):  # noqa: ANN001, ANN202 - a view function, returned decorated
     """The answers every handout route shares besides its 200."""
-    for decorate in (blp.alt_response(202, **_PENDING_DOC),
+    for decorate in (blp.arguments(HandoutWaitArgsSchema, location="query"),
+                     blp.alt_response(202, **_PENDING_DOC),
                      blp.alt_response(304, **_NOT_MODIFIED),
                      blp.alt_response(409, **_CANNOT_PRINT_DOC),
                      blp.alt_response(503, **_FAILED_DOC),
-                     blp.doc(security=SECURITY, parameters=[_IF_NONE_MATCH])):
+                     # The manual list replaces the one `arguments` documents: name both.
+                     blp.doc(security=SECURITY, parameters=[
+                         _IF_NONE_MATCH, {"in": "query", "schema": HandoutWaitArgsSchema}])):
         view = decorate(view)
     return view
 
@@ -321,10 +335,10 @@ def _handout_doc(view):  # noqa: ANN001, ANN202 - a view function, returned deco
 class PlanHandout(MethodView):
     @blp.response(200, description="The handout PDF of the latest revision.", **_PDF)
     @_handout_doc
-    def get(self, public_id: str) -> Response:
+    def get(self, args: dict[str, Any], public_id: str) -> Response:
         """The latest revision's handout: the PDF when ready, else 202 with its status"""
         plan = plan_for_clinic(public_id)
-        return _serve(plan, plan.latest, "pdf")
+        return _serve(plan, plan.latest, "pdf", args["wait"])
 
 
 @blp.route("/<string:public_id>/handout.html", endpoint="plan_handout_html")
@@ -332,10 +346,10 @@ class PlanHandoutHtml(MethodView):
     @blp.response(200, description="The latest revision's handout as accessible HTML.",
                   **_HTML)
     @_handout_doc
-    def get(self, public_id: str) -> Response:
+    def get(self, args: dict[str, Any], public_id: str) -> Response:
         """The latest revision's handout as accessible HTML, for screen readers"""
         plan = plan_for_clinic(public_id)
-        return _serve(plan, plan.latest, "html")
+        return _serve(plan, plan.latest, "html", args["wait"])
 
 
 @blp.route("/<string:public_id>/revisions/<int:number>/handout",
@@ -344,10 +358,10 @@ class RevisionHandout(MethodView):
     @blp.response(200, description="That revision's handout PDF, as it was handed out.",
                   **_PDF)
     @_handout_doc
-    def get(self, public_id: str, number: int) -> Response:
+    def get(self, args: dict[str, Any], public_id: str, number: int) -> Response:
         """One revision's handout PDF: what the patient was handed at that revision"""
         plan = plan_for_clinic(public_id)
-        return _serve(plan, _revision(plan, number), "pdf")
+        return _serve(plan, _revision(plan, number), "pdf", args["wait"])
 
 
 @blp.route("/<string:public_id>/revisions/<int:number>/handout.html",
@@ -355,7 +369,7 @@ class RevisionHandout(MethodView):
 class RevisionHandoutHtml(MethodView):
     @blp.response(200, description="That revision's handout as accessible HTML.", **_HTML)
     @_handout_doc
-    def get(self, public_id: str, number: int) -> Response:
+    def get(self, args: dict[str, Any], public_id: str, number: int) -> Response:
         """One revision's handout as accessible HTML"""
         plan = plan_for_clinic(public_id)
-        return _serve(plan, _revision(plan, number), "html")
+        return _serve(plan, _revision(plan, number), "html", args["wait"])

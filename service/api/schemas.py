@@ -5,11 +5,21 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime
 
-from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    missing,
+    validate,
+    validates_schema,
+)
 
 from plans.printable import text_problem
 from service.api.pagination import PageArgsSchema, page_schema
 from service.errors import FieldErrorSchema
+from service.handout_wait import MAX_WAIT_SECONDS
 
 
 class Printable(validate.Validator):
@@ -236,6 +246,21 @@ class HandoutPendingSchema(Schema):
                            metadata={"example": "rendering"})
     plan_id = fields.String(metadata={"example": "pln_x1Yc3bq0d9ZkQ2aP"})
     revision = fields.Integer(metadata={"example": 2})
+
+
+class HandoutWaitArgsSchema(Schema):
+    class Meta:
+        # Query strings these routes ignored before `wait` existed still are.
+        unknown = EXCLUDE
+
+    wait = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=MAX_WAIT_SECONDS),
+        metadata={"description": "Seconds (0-10) to wait for the handout before answering: "
+                                 "the answer comes as soon as it is ready (or failed), else "
+                                 "202 after this long. 0, the default, answers at once. A "
+                                 "server already holding many waiting requests answers at "
+                                 "once as if 0 was sent.",
+                  "example": 5})
 
 
 class PlanSchema(Schema):

@@ -432,8 +432,8 @@ def save(form: BuilderForm, clinic: Clinic, *, created_by: str, clinician_name: 
         return None
     try:
         if plan is None:
-            return planning.create_plan(clinic, data, created_by=created_by)
-        return planning.revise_plan(plan, clinic, data, created_by=created_by)
+            return planning.create_plan(clinic, data, created_by=created_by)[0]
+        return planning.revise_plan(plan, clinic, data, created_by=created_by)[0]
     except PlanError as error:
         for one in error.problems if isinstance(error, PlanRefused) else [error]:
             name, message = explain(one, form, clinic.emergency_number)

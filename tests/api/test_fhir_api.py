@@ -57,7 +57,7 @@ def test_the_bundle_holds_the_plan_and_the_stored_handouts_hash(app, client, cli
         e["name"] for e in plan["exercises"]]
     document, = resources(bundle, "DocumentReference")
     attachment = document["content"][0]["attachment"]
-    assert attachment["url"].endswith(f"/api/v1/plans/{plan['id']}/handout")
+    assert attachment["url"].endswith(f"/api/v1/plans/{plan['id']}/revisions/1/handout")
     assert "data" not in attachment
     # The URL serves exactly the PDF the hash describes.
     assert client.get(attachment["url"], headers=clinics.a).data == pdf
@@ -93,9 +93,14 @@ def test_revisions_export_on_their_own_and_the_old_one_is_superseded(app, client
     assert resources(new, "CarePlan")[0]["status"] == "active"
     assert resources(new, "CarePlan")[0]["replaces"][0]["identifier"]["value"] == \
         f"{plan['id']}/r1"
-    # No URL serves revision 1's PDF any more, so its bytes travel inline.
-    old_attachment = resources(old, "DocumentReference")[0]["content"][0]["attachment"]
-    assert "url" not in old_attachment and old_attachment["data"]
+    # Each revision's attachment points at a URL that serves that revision's PDF only, so an
+    # EHR that stored revision 1 still fetches the bytes its hash describes after revision 2.
+    for number, bundle in ((1, old), (2, new)):
+        attachment = resources(bundle, "DocumentReference")[0]["content"][0]["attachment"]
+        assert attachment["url"].endswith(f"/api/v1/plans/{plan['id']}/revisions/{number}/handout")
+        assert "data" not in attachment
+        assert client.get(attachment["url"], headers=clinics.a).data == \
+            stored_pdf(app, plan["id"], number)
     latest = client.get(f"/api/v1/plans/{plan['id']}/fhir", headers=clinics.a).get_json()
     assert latest == new
 

@@ -37,6 +37,9 @@ def test_generated_requests_never_get_a_5xx_or_an_undocumented_answer(app, clini
     backend = "sqlite" if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") \
         else "postgresql"
     examples, minimum = RUNS[backend]
+    # Generated `?wait=` values would each hold a request up to 10 s on a handout no worker
+    # renders here; the waiting itself is tested in tests/api/test_handout_wait.py.
+    app.config["HANDOUT_MAX_WAIT_SECONDS"] = 0.05
     client = app.test_client()
     plan_id = make_plan(client, clinics.a)["id"]
     auth = clinics.a

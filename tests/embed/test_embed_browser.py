@@ -17,6 +17,7 @@ import requests
 from plans.catalogue import default_catalogue
 from tests.conftest import need
 from tests.integration.conftest import free_port
+from tests.ui.a11y import check_axe, check_frame_reflow
 from tests.ui.live import CHROMIUM, CHROMIUM_ARGS, LiveLimber
 
 pytestmark = pytest.mark.browser
@@ -118,6 +119,10 @@ def _link(live: LiveLimber, parent_origin: str) -> str:
     return resp.json()["url"]
 
 
+def _limber_frame(page):  # noqa: ANN001, ANN202
+    return next(f for f in page.frames if f != page.main_frame)
+
+
 def _portal_url(origin: str, live: LiveLimber, link: str) -> str:
     return f"{origin}/portal.html?limber_origin={quote(live.url)}&embed={quote(link)}"
 
@@ -132,6 +137,9 @@ def test_an_allowed_portal_embeds_the_builder_and_hears_when_the_plan_is_saved(
     page.goto(_portal_url(allowed, live, link))
     frame = page.frame_locator("#limber")
     frame.get_by_role("heading", level=1, name=TEMPLATE_TITLE).wait_for()
+    limber = _limber_frame(page)
+    check_axe(limber, "embed builder")
+    check_frame_reflow(page, "#limber", limber, "embed builder")
     _shot(page, "embed-builder")
     assert frame.get_by_label("Patient's name or initials").input_value() == CANARY
     assert frame.locator("#f-patient-reference").input_value() == "MRN-4471"
@@ -152,6 +160,9 @@ def test_an_allowed_portal_embeds_the_builder_and_hears_when_the_plan_is_saved(
     frame.get_by_role("heading", name=CANARY).wait_for()
     frame.get_by_role("link", name="Open PDF").wait_for(state="visible")
     assert frame.get_by_role("link", name="Accessible HTML handout").is_visible()
+    limber = _limber_frame(page)
+    check_axe(limber, "embed plan page, ready")
+    check_frame_reflow(page, "#limber", limber, "embed plan page, ready")
     _shot(page, "embed-plan")
 
     api = requests.get(f"{live.url}/api/v1/plans/{plan_id}", timeout=10,
@@ -164,6 +175,14 @@ def test_an_allowed_portal_embeds_the_builder_and_hears_when_the_plan_is_saved(
     # Used once, the link shows a clear page, not the builder.
     again = requests.get(link, timeout=10, allow_redirects=False)
     assert again.status_code == 410
+
+    # The session goes on in the frame: another plan, from another template.
+    frame.get_by_role("link", name="Make another plan for this patient").click()
+    frame.get_by_role("link", name="choose another template").click()
+    frame.get_by_role("heading", level=1, name="Choose a template").wait_for()
+    limber = _limber_frame(page)
+    check_axe(limber, "embed template choice")
+    check_frame_reflow(page, "#limber", limber, "embed template choice")
     context.close()
 
 

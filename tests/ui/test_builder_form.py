@@ -306,3 +306,41 @@ def test_unprintable_text_and_a_screening_problem_are_shown_together(app, client
         assert "There are 3 problems" in text, action
         assert 'value="\u738b\u5c0f\u660e"' in text  # nothing typed is lost
     assert _plans(app) == 0
+
+
+def _tag(text: str, attr: str) -> str:
+    """The opening tag that carries `attr` (an id="..." or similar)."""
+    found = re.search(rf"<[^>]*{re.escape(attr)}[^>]*>", text)
+    assert found, attr
+    return found.group(0)
+
+
+def test_records_and_left_out_doses_stay_out_of_the_tab_order_until_needed(client, people):
+    signed_in(client, "pt@a.example")
+    text = client.get("/plans/new/core_routine").get_data(as_text=True)
+    assert text.count("<h1") == 1 and text.count('class="step-title"') == 5
+    assert " hidden" in _tag(text, 'id="f-screening-cauda_equina_rule_out"')
+    assert " hidden" in _tag(text, 'data-record="risk_factor"')
+    assert " hidden" not in _tag(text, 'id="doses-glute_bridge"')
+    assert " hidden" in _tag(text, 'id="doses-dead_bug"'), "an optional extra not in the plan"
+    assert " open" not in _tag(text, 'id="optional-extras"')
+    # Each exercise's doses are a group named after the exercise.
+    assert '<legend class="visually-hidden">Dose of Bridge</legend>' in text
+    assert re.search(r'<p class="blocked" role="status" data-live-status></p>', text)
+
+
+def test_a_refused_plan_says_error_in_its_title_and_marks_the_fields_that_resolve_it(
+        client, people):
+    signed_in(client, "pt@a.example")
+    data = dict(_form(client, **{"screening.red_flags": ["saddle_numbness"]}), exercises=[
+        *IN_PHASES, "dead_bug"])
+    text = client.post(f"/plans/new/{TEMPLATE.id}", data=data).get_data(as_text=True)
+    assert re.search(r"<title>Error: ", text)
+    assert " hidden" not in _tag(text, 'id="f-screening-cauda_equina_rule_out"')
+    for part in ("assessed_by", "assessed_on", "finding"):
+        tag = _tag(text, f'id="f-screening-cauda_equina_rule_out-{part}"')
+        assert "f-screening-cauda_equina_rule_out-error" in tag and 'aria-invalid="true"' in tag
+    assert " open" in _tag(text, 'id="optional-extras"'), "an extra in the plan shows"
+    assert " hidden" not in _tag(text, 'id="doses-dead_bug"')
+    assert "Screening records are missing" in text
+    assert "<title>New plan" in client.get("/plans/new/core_routine").get_data(as_text=True)

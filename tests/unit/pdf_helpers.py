@@ -99,3 +99,22 @@ def drawn_rectangles(pdf: bytes) -> list[list[tuple[float, float, float, float]]
                 rects.append((x0, y0, abs(w * ctm[0]), abs(h * ctm[3])))
         out.append(rects)
     return out
+
+
+def assert_exercises_hold_together(texts: list[str], exercises, key: str = "") -> None:
+    """Each exercise's name, picture, purpose and first steps share a page. What follows (in
+    large print later steps, then the tips and feel lines) is on that page or runs on over
+    the next pages, each of which opens with "N. name (continued)"."""
+    for number, exercise in enumerate(exercises, start=1):
+        name = f"{number}. {exercise.name}"
+        first = pages_with(texts, name)[0]
+        assert first in pages_with(texts, exercise.illustration_alt or exercise.name), key
+        for step in exercise.steps[:2]:
+            assert first in pages_with(texts, step), (key, number, step)
+        continued = pages_with(texts, f"{name} (continued)")
+        for text in (*exercise.steps[2:], f"When to back off: {exercise.back_off}"):
+            # The first page from the exercise's name on (a step may repeat in another).
+            where = [p for p in pages_with(texts, text) if p >= first]
+            assert where, (key, number, text)
+            assert where[0] == first or (where[0] > first and set(
+                range(first + 1, where[0] + 1)) <= set(continued)), (key, number, text)

@@ -6,20 +6,35 @@ from html import escape
 
 import pytest
 from pdf_fixtures import make_snapshot
-from pdf_helpers import assert_safety_net_rule, flat, page_texts, pages_with, text_runs
+from pdf_helpers import (
+    assert_exercises_hold_together,
+    assert_safety_net_rule,
+    flat,
+    page_texts,
+    pages_with,
+    text_runs,
+)
 
 from pdf.html import render_handout_html
-from pdf.render import render_handout_with_pages
-from pdf.styles import sheet_for
+from pdf.render import page_sheet, render_handout_with_pages
 from plans.assembly import assemble_plan
 from plans.catalogue import default_catalogue
 from plans.model import HandoutOptions, HandoutSnapshot, PageSize, PlanRequest, Screening
 
 ALL_OPTIONS = [HandoutOptions(large_print=lp, page_size=ps)
                for lp in (False, True) for ps in PageSize]
-# Pages the core routine may take (issue 10 asks for 4 and 8; docs/handout.md says why this
-# layout, with every word of the template at 12 pt and 16 pt, does not reach them yet).
-CORE_BUDGET = {False: 6, True: 12}
+# Pages each template may take (no optional moves), per paper and print size, as measured in
+# docs/handout.md. Issue 10 asks for 4 and 8 for the core routine: not reached yet (5 and 10-11;
+# docs/handout.md says what it would take), so these budgets only stop the counts creeping up.
+PAGE_BUDGET = {
+    "core_routine": {"letter-standard": 5, "a4-standard": 5, "letter-large": 11,
+                     "a4-large": 10},
+    "desk_day": {"letter-standard": 4, "a4-standard": 4, "letter-large": 8, "a4-large": 8},
+    "gentle_start": {"letter-standard": 6, "a4-standard": 5, "letter-large": 12,
+                     "a4-large": 10},
+    "progression": {"letter-standard": 6, "a4-standard": 6, "letter-large": 13,
+                    "a4-large": 12},
+}
 
 
 def _snapshot(template_id: str, screening: Screening | None = None) -> HandoutSnapshot:
@@ -77,40 +92,50 @@ def test_every_word_of_the_plan_reaches_the_pdf_and_the_html(rendered):
             assert note.note and flat(note.note) in whole and escape(note.note) in html
 
 
-def test_each_exercise_stays_on_one_page_in_standard_print(rendered):
-    """In standard print an exercise's name and its back-off line share a page."""
+def test_each_exercise_holds_together(rendered):
+    """An exercise's name, picture and steps share a page; its tips and feel lines are there
+    too or open the next page under "N. name (continued)"."""
     options, handouts = rendered
-    if options.large_print:
-        pytest.skip("large print lets the tips and feel lines follow overleaf")
     for snap, _, _, texts in handouts:
-        for number, exercise in enumerate(snap.plan.exercises, start=1):
-            name_pages = pages_with(texts, f"{number}. {exercise.name}")
-            assert len(name_pages) == 1
-            assert name_pages[0] in pages_with(texts, exercise.back_off), exercise.id
+        assert_exercises_hold_together(texts, snap.plan.exercises,
+                                       f"{snap.plan.template_id} {options.key}")
+
+
+def _fill(snap, pdf, options) -> list[float]:
+    """How much of each page's text frame is used, from its top to its lowest body line."""
+    sheet = page_sheet(snap, options)
+    (_, height), pages = text_runs(pdf)
+    top = height - sheet.margin
+    return [(top - min(r[4] for r in runs if r[4] > sheet.bottom_margin - 1))
+            / sheet.frame_height for runs in pages]
 
 
 def test_no_page_but_the_last_is_less_than_half_used(rendered):
     """Measured from the lowest line of body text on each page."""
     options, handouts = rendered
-    sheet = sheet_for(options)
     for snap, pdf, _, _ in handouts:
-        (_, height), pages = text_runs(pdf)
-        top = height - sheet.margin
-        for number, runs in enumerate(pages[:-1], start=1):
-            lowest = min(r[4] for r in runs if r[4] > sheet.bottom_margin - 1)
-            used = (top - lowest) / sheet.frame_height
-            assert used >= 0.45, (snap.plan.template_id, number, round(used, 2))
+        for number, used in enumerate(_fill(snap, pdf, options)[:-1], start=1):
+            assert used >= 0.5, (snap.plan.template_id, number, round(used, 2))
 
 
-def test_core_routine_page_count_stays_within_its_budget():
-    """Letter and A4, standard and large print (see CORE_BUDGET)."""
-    snap = _snapshot("core_routine")
+@pytest.mark.parametrize("template_id", sorted(PAGE_BUDGET))
+def test_page_counts_stay_within_budget_for_every_paper_and_print_size(template_id):
+    """Every template (no optional moves) x Letter/A4 x standard/large: the page count is
+    within PAGE_BUDGET and no page but the last is less than half used."""
+    snap = _snapshot(template_id)
     snap = HandoutSnapshot(snap.plan_id, snap.revision, snap.created_on, snap.clinician,
                            snap.clinic, assemble_plan(default_catalogue(), PlanRequest(
-                               template_id="core_routine", patient_name="Test P.")))
+                               template_id=template_id, patient_name="Test P.")))
     for options in ALL_OPTIONS:
-        _, pages = render_handout_with_pages(snap, options)
-        assert pages <= CORE_BUDGET[options.large_print], (options.key, pages)
+        pdf, pages = render_handout_with_pages(snap, options)
+        assert pages <= PAGE_BUDGET[template_id][options.key], (options.key, pages)
+        fill = _fill(snap, pdf, options)
+        assert len(fill) == pages
+        assert min(fill[:-1], default=1.0) >= 0.5, (options.key, [round(f, 2) for f in fill])
+
+
+def test_every_template_has_a_page_budget():
+    assert set(_templates()) == set(PAGE_BUDGET)
 
 
 def test_the_printed_text_reads_at_grade_8_or_below(rendered):

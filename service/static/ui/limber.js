@@ -3,9 +3,16 @@
   "use strict";
 
   function builder(form) {
-    var blockedNote = form.querySelector("[data-blocked-note]");
+    var status = form.querySelector("[data-live-status]");
     var pending = null;
     var seq = 0;
+    var advice = "";  // advice for a record just shown, said again with the check's answer
+
+    function say(words) {
+      // The region stays in the page; only its words change, so screen readers announce them.
+      // Unchanged words are not said again at every tick.
+      if (status && words && status.textContent.trim() !== words) { status.textContent = words; }
+    }
 
     // Ask the server to check the plan as it stands ("Check plan" without leaving the page),
     // then show the rules' answer: swaps, the ranges after them, what is left out.
@@ -19,23 +26,57 @@
       }).then(function (r) { return r.text(); }).then(function (html) {
         if (mine !== seq) { return; }  // a newer check is on its way
         var page = new DOMParser().parseFromString(html, "text/html");
+        var focused = document.activeElement && document.activeElement.id;
         panels.forEach(function (name) {
           var fresh = page.querySelector("[data-live='" + name + "']");
           var old = form.querySelector("[data-live='" + name + "']");
-          if (fresh && old) { old.replaceWith(document.importNode(fresh, true)); }
+          if (!fresh || !old) { return; }
+          // Disclosures the clinician opened stay open across the redraw.
+          old.querySelectorAll("details[open][id]").forEach(function (d) {
+            var twin = fresh.querySelector("#" + CSS.escape(d.id));
+            if (twin) { twin.open = true; }
+          });
+          old.replaceWith(document.importNode(fresh, true));
         });
-        var freshNote = page.querySelector("[data-blocked-note]");
-        if (blockedNote && freshNote) { blockedNote.hidden = freshNote.hidden; }
+        // A redrawn panel must not drop keyboard focus to the top of the page.
+        if (focused && document.activeElement === document.body) {
+          var again = document.getElementById(focused);
+          if (again) { again.focus({ preventScroll: true }); }
+        }
+        var freshStatus = page.querySelector("[data-live-status]");
+        // The check's answer replaces the region's words; advice said a moment earlier (refer
+        // as an emergency) leads it, or a screen reader may never finish saying it.
+        if (freshStatus) { say((advice ? advice + " " : "") + freshStatus.textContent.trim()); }
+        advice = "";
         form.dataset.previewed = String(mine);
       }).catch(function () { /* the "Check plan" button still works */ });
+    }
+
+    function showRecord(box) {
+      var category = box.dataset.category;
+      var record = form.querySelector("[data-record='" + category + "']");
+      if (!record) { return; }
+      var ticked = form.querySelector("[data-red-flag][data-category='" + category + "']:checked");
+      var wasHidden = record.hidden;
+      record.hidden = !ticked;
+      var words = record.querySelector("[data-advice]");
+      if (wasHidden && ticked && words) {
+        advice = words.textContent.trim();
+        say(advice);
+      }
     }
 
     form.addEventListener("change", function (event) {
       var t = event.target;
       if (t.matches("[data-include]")) {
         var card = t.closest("[data-exercise]");
-        if (card) { card.classList.toggle("exercise--off", !t.checked); }
+        if (card) {
+          card.classList.toggle("exercise--off", !t.checked);
+          var doses = card.querySelector("[data-doses]");
+          if (doses) { doses.hidden = !t.checked; }
+        }
       }
+      if (t.matches("[data-red-flag]")) { showRecord(t); }
       var isBox = t.type === "checkbox" || t.type === "radio";
       // A ticked box can swap exercises: redraw the exercise list too. A typed dose only
       // changes the preview, so the box being typed in is never replaced.
@@ -53,7 +94,9 @@
         if (!target) { return; }
         event.preventDefault();
         var input = target.matches("input, textarea, select") ? target
-          : target.querySelector("input, textarea, select");
+          : target.querySelector("input:not([type=hidden]), textarea, select");
+        var closed = target.closest("details:not([open])");
+        if (closed) { closed.open = true; }
         target.scrollIntoView({ block: "center" });
         (input || target).focus({ preventScroll: true });
       });
@@ -117,7 +160,28 @@
     });
   }
 
+  // A table too wide for the window scrolls in its box (WCAG 1.4.10); a keyboard must be able
+  // to reach and scroll that box, and a screen reader to name it. Only while it scrolls: a box
+  // that fits stays out of the Tab order.
+  function scrollableTables() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        var heading = (wrap.closest("section, main") || document).querySelector("h1, h2");
+        wrap.tabIndex = 0;
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", (heading ? heading.textContent.trim() + ": " : "")
+          + "table, scrolls sideways");
+      } else {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+        wrap.removeAttribute("aria-label");
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    scrollableTables();
+    window.addEventListener("resize", scrollableTables);
     document.querySelectorAll("[data-builder]").forEach(builder);
     var summary = document.querySelector("[data-error-summary]");
     if (summary) { errorSummary(summary); }
