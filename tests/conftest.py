@@ -15,13 +15,36 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 # The mutation gate (tests/mutation/gate.py) must give the same verdict every run, so under it
 # every property test draws the same examples and keeps no example database.
-settings.register_profile("mutation", derandomize=True, database=None, deadline=None)
+# A failing example is not shrunk there: the gate needs only "killed", and shrinking each killed
+# mutant's example would cost more than running the tests.
+settings.register_profile("mutation", derandomize=True, database=None, deadline=None,
+                          phases=(Phase.explicit, Phase.reuse, Phase.generate),
+                          report_multiple_bugs=False)
 if os.environ.get("LIMBER_HYPOTHESIS_PROFILE"):
     settings.load_profile(os.environ["LIMBER_HYPOTHESIS_PROFILE"])
+
+# Under the gate mutmut runs, for every mutant, the listed tests that reach its function, in no
+# set order, and stops at the first failure. Example tests first and Hypothesis tests last
+# make a mutant the quick tests already kill cost well under a second, so the gate fits in CI.
+_GATE_ORDER = ("test_plans_snapshot.py", "test_plans_dosage.py", "test_plans_assembly.py",
+               "test_plans_screening_rules.py", "test_pdf_text.py",
+               "test_plans_rule_properties.py", "test_plans_properties.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("LIMBER_HYPOTHESIS_PROFILE") != "mutation":
+        return
+
+    def rank(item):
+        name = item.path.name
+        generated = bool(getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
+        return generated, _GATE_ORDER.index(name) if name in _GATE_ORDER else len(_GATE_ORDER)
+
+    items.sort(key=rank)  # stable: each file keeps its own order
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 PG_ADMIN_URL = os.environ.get(

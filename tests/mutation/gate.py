@@ -15,7 +15,7 @@ no longer makes the listed change is reported as stale and not applied.
     python tests/mutation/gate.py                      # what .ci/run runs
     python tests/mutation/gate.py --module plans/dosage.py
     python tests/mutation/gate.py --tests tests/unit/test_plans_properties.py \
-        --module plans/assembly.py --functions _check_red_flags _apply_safety \
+        --module plans/assembly.py --functions _apply_safety _apply_dose_changes \
         --report-only                                  # what the property tests alone kill
     python tests/mutation/gate.py --workdir /tmp/mut   # keep the copy (mutmut browse there)
 """

@@ -256,3 +256,30 @@ def test_only_approved_templates_are_offered_and_all_four_ship(cat):
     assert {t.id for t in cat.approved_templates()} == {
         "core_routine", "gentle_start", "desk_day", "progression"}
     assert all(t.approved for t in cat.approved_templates())
+
+
+def test_every_bad_field_of_one_dose_change_is_listed_not_just_the_first(cat):
+    """Fields are checked in name order; a field without a range or out of range must not stop
+    the fields after it from being checked (and the good ones from being listed too)."""
+    with pytest.raises(PlanRefused) as e:
+        plan(cat, dose_changes={"glute_bridge": {"duration_seconds": 30, "hold_seconds": 5,
+                                                 "reps": 99, "sets": 0}})
+    assert [p.field for p in e.value.problems] == [
+        "dose_changes.glute_bridge.duration_seconds", "dose_changes.glute_bridge.hold_seconds",
+        "dose_changes.glute_bridge.reps", "dose_changes.glute_bridge.sets"]
+    assert [(p.low, p.high) for p in e.value.problems] == [(None, None), (None, None), (5, 10),
+                                                           (1, 2)]
+
+
+def test_the_request_s_own_day_decides_what_is_in_the_future(cat):
+    """A plan made (or re-checked) for an earlier day judges the rule-out date against that
+    day, not the machine's clock."""
+    from plans.model import CaudaEquinaRuleOut
+
+    s = Screening(red_flags=frozenset({"saddle_numbness"}), cauda_equina_rule_out=(
+        CaudaEquinaRuleOut("Dr R. Shah", "2026-06-01", "Saddle sensation normal and stable")))
+    with pytest.raises(PlanRefused) as e:
+        assemble_plan(cat, PlanRequest(CORE, "A.B.", s, today="2026-05-31"))
+    assert [p.field for p in e.value.problems] == [
+        "screening.cauda_equina_rule_out.assessed_on"]
+    assert assemble_plan(cat, PlanRequest(CORE, "A.B.", s, today="2026-06-01")).exercises

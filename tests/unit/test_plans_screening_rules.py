@@ -12,8 +12,9 @@ import datetime as dt
 import itertools
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from plan_strategies import examples
 
 from plans import rules
 from plans.assembly import resolve_plan
@@ -121,7 +122,7 @@ def test_nerve_floss_has_its_own_shorter_nerve_friendly_form():
 findings = st.frozensets(st.sampled_from(list(MODEL.findings)), max_size=5)
 
 
-@settings(max_examples=300, deadline=None)
+@examples(300, under_gate=40)
 @given(st.sampled_from(TEMPLATES), findings, st.booleans(), st.sampled_from(list(Irritability)),
        st.booleans(), st.data())
 def test_random_findings_and_doses_never_give_an_unsafe_plan(t_id, flags, box, irr, desk, data):
@@ -243,3 +244,151 @@ def test_no_risk_factor_is_on_the_patient_list_of_signs_to_call_about():
     about them. The patient list (red_flags.yaml) holds none of them."""
     risk = {f.id for f in MODEL.findings.values() if f.category == "risk_factor"}
     assert risk and not risk & {f.id for f in CAT.red_flags}
+
+
+# Exact words of every screening problem, fast, one request each (the properties in
+# test_plans_rule_properties.py check the same over generated requests).
+LABELS = {f.id: f.label for f in MODEL.findings.values()}
+TODAY_DATE = dt.date.fromisoformat(TODAY)
+
+
+def _problems(**kw):
+    clearance = kw.pop("clearance_note", None)
+    return [(p.field, p.code, str(p), p.findings) for p in rules.screening_problems(
+        MODEL, Screening(**kw), TODAY_DATE, clearance_note=clearance)]
+
+
+def test_every_screening_problem_has_its_exact_words():
+    flags = frozenset({"saddle_numbness", "bladder_change", "osteoporosis", "cancer_history",
+                       "night_pain", "fall_or_injury", "hamstring_pop"})
+    assert _problems(red_flags=flags) == [
+        ("screening.cauda_equina_rule_out", "cauda_equina_rule_out",
+         f"suspected cauda equina syndrome ({LABELS['saddle_numbness']}; "
+         f"{LABELS['bladder_change']}): refer as an emergency; no exercise plan unless you "
+         "record a finding that rules it out: who assessed, when, and what was found",
+         ["saddle_numbness", "bladder_change"]),
+        ("screening.risk_factor_review", "risk_factor_review",
+         f"risk factors ticked ({LABELS['cancer_history']}; {LABELS['osteoporosis']}): record "
+         "your level of concern and your decision (proceed with safety-netting, investigate, "
+         "or refer)", ["cancer_history", "osteoporosis"]),
+        ("screening.same_day_review", "same_day_review",
+         f"signs needing same-day medical review ({LABELS['night_pain']}; "
+         f"{LABELS['fall_or_injury']}): refer today, or record the reason that explains them",
+         ["night_pain", "fall_or_injury"]),
+        ("screening.tendon_referral", "tendon_referral",
+         "suspected hamstring tendon injury: refer for assessment and record the referral; "
+         "hamstring stretches and loading are left out of the plan", ["hamstring_pop"]),
+    ]
+
+
+
+@pytest.mark.parametrize(("rule_out", "want"), [
+    (CaudaEquinaRuleOut("J", "2026-12-04", "ok"), [
+        (".assessed_by", "say who assessed (a name)"),
+        (".assessed_on", "the assessment date cannot be in the future"),
+        (".finding", "describe what was found in at least 4 different words (for example a "
+                     "stable, already-investigated finding)")]),
+    (CaudaEquinaRuleOut("Jo", "3 Dec", "one two three four"), [
+        (".assessed_on", "give the date of the assessment (YYYY-MM-DD)")]),
+    (CaudaEquinaRuleOut("Jo", TODAY, "Pain pain PAIN ok no"), [
+        (".finding", "describe what was found in at least 4 different words (for example a "
+                     "stable, already-investigated finding)")]),
+    (CaudaEquinaRuleOut("Jo", TODAY, "Ça va très bien"), []),
+])
+def test_each_part_of_a_rule_out_is_checked_on_its_own_field_with_its_words(rule_out, want):
+    got = _problems(red_flags=frozenset({"new_unsteadiness"}), cauda_equina_rule_out=rule_out)
+    assert got == [("screening.cauda_equina_rule_out" + f, "cauda_equina_rule_out", m,
+                    ["new_unsteadiness"]) for f, m in want]
+
+
+@pytest.mark.parametrize(("review", "want"), [
+    (RiskFactorReview("medium", "wait"), [
+        (".concern", "choose a level of concern: low, moderate or high"),
+        (".decision", "choose a decision: proceed with safety-netting, investigate, or refer")]),
+    (RiskFactorReview("high", "refer"), []),
+    (RiskFactorReview("low", "proceed_with_safety_netting"), []),
+])
+def test_a_risk_factor_review_is_checked_part_by_part(review, want):
+    got = _problems(red_flags=frozenset({"weak_immune_system"}), risk_factor_review=review)
+    assert got == [("screening.risk_factor_review" + f, "risk_factor_review", m,
+                    ["weak_immune_system"]) for f, m in want]
+
+
+@pytest.mark.parametrize(("review", "note", "want"), [
+    (SameDayReview("later"), None, [(".action", "choose referred today or explained")]),
+    (SameDayReview("explained", "from the shoulder"), None, [
+        (".reason", "write the reason that explains these signs in at least 4 different "
+                    "words")]),
+    (None, "from the shoulder", [
+        (".reason", "write the reason that explains these signs in at least 4 different "
+                    "words")]),
+    (None, "pain is from the shoulder", []),
+    (SameDayReview("referred"), "", []),  # the structured record wins over the old note
+    (SameDayReview("explained", "pain is from the shoulder"), None, []),
+])
+def test_a_same_day_review_is_checked_new_api_or_old(review, note, want):
+    got = _problems(red_flags=frozenset({"upper_mid_back_pain"}), same_day_review=review,
+                    clearance_note=note)
+    assert got == [("screening.same_day_review" + f, "same_day_review", m,
+                    ["upper_mid_back_pain"]) for f, m in want]
+
+
+def test_effects_list_findings_in_screening_order_and_unknown_ids_sorted():
+    s = Screening(frozenset({"no_improvement", "zzz", "weight_loss", "aaa", "saddle_numbness",
+                             "pain_spikes_after_stretching"}))
+    eff = rules.effects(MODEL, s)
+    assert eff.present == ("saddle_numbness", "weight_loss", "pain_spikes_after_stretching",
+                           "no_improvement")
+    assert eff.unknown == ("aaa", "zzz")
+    assert eff.advice == ("pain_spikes_after_stretching", "no_improvement")
+    assert (eff.answers, eff.ease_dose) == ((), False)
+    both = rules.effects(MODEL, Screening(frozenset({"hamstring_pop", "tingling_burning"}),
+                                          irritability=Irritability.HIGH))
+    assert (both.answers, both.ease_dose) == (rules.ANSWER_ORDER, True)
+    assert rules.effects(MODEL, Screening(irritability=Irritability.MODERATE)) == rules.Effects(
+        (), (), (), False, ())
+    assert rules.effects(MODEL, Screening(frozenset({"hamstring_pop"}))).ease_dose is False
+
+
+def test_meaningful_words_are_distinct_case_folded_letter_runs_in_order():
+    assert rules.meaningful_words("Pain, PAIN; x 12 ça\u200bva pain-free") == [
+        "pain", "ça", "va", "free"]
+    assert rules.meaningful_words(None) == []
+    assert rules.is_meaningful("aa bb cc dd", 4) and not rules.is_meaningful("aa bb cc", 4)
+
+
+def test_left_out_by_names_the_first_rule_that_applies():
+    ex = CAT.exercises
+    assert rules.left_out_by(ex["weighted_hip_hinge"], ("nerve_symptoms",)) == "nerve_symptoms"
+    assert rules.left_out_by(ex["weighted_hip_hinge"], ("high_irritability",)) == \
+        "high_irritability"
+    assert rules.left_out_by(ex["glute_bridge"], ("hamstring_tendon",)) == "hamstring_tendon"
+    assert rules.left_out_by(ex["strap_hamstring_stretch"], ("nerve_symptoms",
+                                                            "hamstring_tendon")) == \
+        "hamstring_tendon"
+    assert rules.left_out_by(ex["strap_hamstring_stretch"], ("nerve_symptoms",)) == \
+        "nerve_symptoms"
+    assert rules.left_out_by(ex["sliding_hamstring_floss"], ("nerve_symptoms",)) == \
+        "nerve_symptoms"
+    assert rules.left_out_by(ex["strap_hamstring_stretch"], ("high_irritability",)) == \
+        "high_irritability"
+    assert rules.left_out_by(ex["sliding_hamstring_floss"], ("high_irritability",)) is None
+    assert rules.left_out_by(ex["glute_bridge"], ("nerve_symptoms", "high_irritability")) is None
+    assert rules.swap_target(ex["strap_hamstring_stretch"], "nerve_symptoms") == \
+        "strap_hamstring_stretch_bent_knee"
+    assert rules.swap_target(ex["glute_bridge"], "nerve_symptoms") is None
+
+
+def test_same_day_review_record_prefers_the_structured_one():
+    sd = SameDayReview("referred")
+    assert rules.same_day_review(Screening(same_day_review=sd), "note") is sd
+    assert rules.same_day_review(Screening(), "note") == SameDayReview("explained", "note")
+    assert rules.same_day_review(Screening(), None) is None
+
+
+def test_template_problems_name_the_template_the_answer_and_why():
+    t = CAT.template("progression")
+    [p] = rules.template_problems(t, ("nerve_symptoms", "high_irritability"))
+    assert (p.template_id, p.answer, p.why) == ("progression", "high_irritability",
+                                                t.not_suited_for[0].why)
+    assert rules.template_problems(t, ("nerve_symptoms",)) == []
