@@ -59,7 +59,7 @@ def settle(name: str, engine: sa.Engine, wanted: list[str], fault_ended: float,
         f"webhook-ids {final.events_with_two_ids}; recovered in "
         + (f"{recovery:.1f} s" if found else f"NOT within {RECOVERY_LIMIT + 15:.0f} s"))
     assert found, (final, diagnosis(engine))
-    assert final.duplicate_renders == 0, final
+    assert final.duplicate_renders == 0, (final, rerendered(engine, wanted))
     assert recovery < RECOVERY_LIMIT, f"recovery took {recovery:.1f} s"
     assert 500 not in statuses, statuses
     return final
@@ -76,6 +76,17 @@ def diagnosis(engine: sa.Engine) -> dict[str, list]:
                 "FROM webhook_deliveries WHERE state NOT IN ('succeeded')"))],
             "now": [tuple(r) for r in conn.execute(sa.text("SELECT now()"))],
         }
+
+
+def rerendered(engine: sa.Engine, wanted: list[str]) -> list[tuple]:
+    """Jobs claimed more than once: attempts, status and the last error (a class and a line,
+    never patient text), so a scenario that re-rendered too often says why."""
+    query = sa.text("SELECT j.id, j.attempts, j.status, j.error FROM render_jobs j JOIN "
+                    "plan_revisions r ON r.id = j.revision_id JOIN plans p ON p.id = r.plan_id "
+                    "WHERE j.attempts > 1 AND p.patient_ref IN :keys").bindparams(
+        sa.bindparam("keys", expanding=True))
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(query, {"keys": wanted})]
 
 
 def claimed_render(stack: Stack, wanted: list[str], timeout: float = 30) -> str | None:
