@@ -98,23 +98,33 @@ def sweep(now: datetime | None = None, resend_sent_before: datetime | None = Non
     """
     now = now or utcnow()
     sent = 0
-    for job in due_jobs(now, resend_sent_before):
-        if job.status == RenderJob.RENDERING:
+    # What each job looked like when it was found due. Read once, before any commit: a commit
+    # expires the loaded rows, and reading one again would see a job a worker claimed a moment
+    # ago as "rendering" and take a live claim back (a second render of the same job, seen in
+    # the fault suite when a restarted worker claimed jobs while its sweep ran).
+    due = [(job.id, job.status, job.started_at) for job in due_jobs(now, resend_sent_before)]
+    abandoned_before = now - timedelta(seconds=RENDER_TIME_LIMIT) - _CLAIM_GRACE
+    for job_id, status, started_at in due:
+        if status == RenderJob.RENDERING:
             # Take the abandoned claim back first, so the message sent below finds a job it
             # may claim. If the send fails it waits as queued for the next sweep.
             taken = db.session.execute(
-                update(RenderJob).where(RenderJob.id == job.id,
+                update(RenderJob).where(RenderJob.id == job_id,
                                         RenderJob.status == RenderJob.RENDERING,
-                                        RenderJob.started_at == job.started_at)
-                .values(status=RenderJob.QUEUED, sent_at=now, claimed_by=None)).rowcount
+                                        RenderJob.started_at == started_at,
+                                        RenderJob.started_at <= abandoned_before)
+                .values(status=RenderJob.QUEUED, sent_at=now, claimed_by=None)
+                .execution_options(synchronize_session=False)).rowcount
             db.session.commit()
             if not taken:
                 continue
-        if not queue.send(queue.RENDER_TASK, job.id):
+            log.info("render job %s: a claim older than the render time limit taken back",
+                     job_id)
+        if not queue.send(queue.RENDER_TASK, job_id):
             break  # broker down: the next sweep tries again
         db.session.execute(
             update(RenderJob)
-            .where(RenderJob.id == job.id,
+            .where(RenderJob.id == job_id,
                    RenderJob.status.in_([RenderJob.PENDING, RenderJob.QUEUED]))
             .values(status=RenderJob.QUEUED, sent_at=now)
         )

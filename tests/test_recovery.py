@@ -97,6 +97,42 @@ def test_the_sweeper_takes_back_claims_older_than_the_time_limit_and_resends_on_
         assert (job.status, job.claimed_by) == (RenderJob.QUEUED, None)
 
 
+def test_a_sweep_never_takes_back_a_claim_a_worker_made_while_it_ran(
+        app, client, clinics, monkeypatch):
+    """Two queued jobs found due after a reconnect; while the sweep sends the first, a live
+    worker claims the second. The sweep's commit expires what it loaded, so re-reading the
+    second job showed a fresh "rendering" claim, which it took back as abandoned: a second
+    render of the same job (seen in the fault suite under load)."""
+    from service import outbox, queue
+    from service.extensions import db
+    from service.models import RenderJob, utcnow
+
+    make_plan(client, clinics.a)
+    make_plan(client, clinics.a)
+    with app.app_context():
+        now = utcnow()
+        db.session.execute(update(RenderJob).values(
+            status=RenderJob.QUEUED, sent_at=now - timedelta(seconds=5)))
+        db.session.commit()
+        first, second = sorted(db.session.scalars(select(RenderJob.id)))
+        real_send = queue.send
+
+        def send_while_a_worker_claims(task: str, job_id: int) -> bool:
+            if job_id == first:
+                with db.engine.begin() as other:  # the worker's own connection
+                    other.execute(update(RenderJob).where(RenderJob.id == second).values(
+                        status=RenderJob.RENDERING, claimed_by=f"{socket.gethostname()}:1",
+                        started_at=utcnow(), attempts=RenderJob.attempts + 1))
+            return real_send(task, job_id)
+
+        monkeypatch.setattr(queue, "send", send_while_a_worker_claims)
+        outbox.sweep(now, resend_sent_before=now - timedelta(seconds=1))
+        db.session.expire_all()
+        claimed = db.session.get(RenderJob, second)
+        assert (claimed.status, claimed.claimed_by, claimed.attempts) == (
+            RenderJob.RENDERING, f"{socket.gethostname()}:1", 1)
+
+
 def test_a_worker_starting_releases_claims_of_its_hosts_dead_processes_only(
         app, client, clinics):
     from service import outbox

@@ -102,6 +102,9 @@ def claim(job_id: int) -> Claimed | None:
             taken = db.session.execute(update(RenderJob).where(
                 RenderJob.id == job_id, RenderJob.status == RenderJob.RENDERING,
                 RenderJob.claimed_by == current.claimed_by).values(**values)).rowcount
+            if taken:
+                log.info("render job %s: claim of %s taken over by %s (that process is gone)",
+                         job_id, current.claimed_by, me)
     db.session.commit()
     return taken_job(job_id) if taken else None
 
