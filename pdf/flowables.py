@@ -17,6 +17,13 @@ from pdf.illustrations import drawing_for
 from pdf.text import para
 
 
+@functools.lru_cache(maxsize=20_000)
+def _clean(text: str) -> str:
+    """ReportLab's whitespace cleaning of plain text, once per distinct text: template text
+    repeats for every patient. A pure function of the string, so sharing it is safe."""
+    return cleanBlockQuotedText(text)
+
+
 @functools.cache
 def _prototypes(style: ParagraphStyle) -> tuple[ABag, ABag]:
     """The (bold, regular) fragments ReportLab's markup parser makes for `style`."""
@@ -52,12 +59,12 @@ class Para(Paragraph):
         elif label and _plain(label) and _plain(text):
             bold, regular = _prototypes(style)
             frags = [bold.clone(text=label, link=[], us_lines=[]),
-                     regular.clone(text=" " + cleanBlockQuotedText(text), link=[], us_lines=[])]
+                     regular.clone(text=" " + _clean(text), link=[], us_lines=[])]
             super().__init__(None, style, bulletText, frags=frags)
         elif label:
             super().__init__(f"<b>{para(label)}</b> {para(text)}", style, bulletText)
         elif _plain(text):
-            frags = [_prototypes(style)[1].clone(text=cleanBlockQuotedText(text), link=[],
+            frags = [_prototypes(style)[1].clone(text=_clean(text), link=[],
                                                  us_lines=[])]
             super().__init__(None, style, bulletText, frags=frags)
         else:

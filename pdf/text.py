@@ -23,6 +23,8 @@ def _drawable() -> frozenset[int]:
 def check_drawable(field: str, text: str) -> None:
     """Raises UnrenderableText naming `field` when the font lacks a glyph for part of `text`."""
     drawable = _drawable()
+    if drawable.issuperset(map(ord, text)):
+        return  # the common case, checked in C; the slow path below only names what is missing
     missing = list(dict.fromkeys(ord(ch) for ch in text if ord(ch) not in drawable))
     if missing:
         raise UnrenderableText(field, tuple(missing))
