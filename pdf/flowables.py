@@ -10,7 +10,7 @@ from reportlab.graphics import renderPDF
 from reportlab.lib.abag import ABag
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, PageBreak, Paragraph
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from pdf.illustrations import drawing_for
@@ -255,6 +255,27 @@ def _stack(flowables: list[Flowable], width: float, avail: float) -> tuple[list[
 def stacked_height(flowables: list[Flowable], width: float, avail: float) -> float:
     """Height of flowables stacked in a column `width` wide, with their spacing."""
     return _stack(flowables, width, avail)[1]
+
+
+class Together(KeepTogether):
+    """KeepTogether without its deep copy of the document's current frame on every wrap.
+
+    ReportLab copies the frame so that flowables which generate content while they are
+    measured (frame actions, indenters) cannot change the real one; nothing the handout puts
+    in a group does, and the copy was a measured part of every render. With no frame to copy,
+    the measuring is otherwise the same code, so the layout is too.
+    """
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        doc = getattr(self.canv, "_doctemplate", None)
+        frame = getattr(doc, "frame", None)
+        if frame is None:
+            return super().wrap(availWidth, availHeight)
+        doc.frame = None
+        try:
+            return super().wrap(availWidth, availHeight)
+        finally:
+            doc.frame = frame
 
 
 class Continued(Flowable):

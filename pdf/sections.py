@@ -11,7 +11,6 @@ from reportlab.platypus import (
     Flowable,
     HRFlowable,
     Image,
-    KeepTogether,
     Spacer,
     Table,
     TableStyle,
@@ -38,6 +37,7 @@ from pdf.flowables import (
     Para,
     PoseArt,
     SideBySide,
+    Together,
     stacked_height,
 )
 from pdf.styles import Sheet
@@ -324,7 +324,7 @@ def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet,
         return [SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap,
                            top=[*lead, *head], more=more, keep=keep), after]
     side = SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap)
-    return [KeepTogether([*lead, side]), after]
+    return [Together([*lead, side]), after]
 
 
 # How many tail lines go beside each exercise's picture, per process: the same for every
@@ -405,7 +405,7 @@ def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
     rows = [[f"Week {w}", *[""] * 7, " "] for w in range(1, 5)]
     grid = Grid(header, rows, [week_w, *[day_w] * 7, feel_w], st.REGULAR, st.BOLD, size,
                 max(size * 1.45, box + 4), st.INK, st.RULE, boxes=per_day, box=box)
-    flows: list[Flowable] = [KeepTogether([
+    flows: list[Flowable] = [Together([
         Para("Track your four weeks", sheet["h1"]),
         Para(plan.guide.log_help if plan.guide else
              "Tick a box each time you do your exercises.", sheet["body"]),
@@ -414,7 +414,7 @@ def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
     if plan.tracking_prompts:
         items: list[Flowable] = [Para("At the end of each week, ask yourself:", sheet["label"])]
         items += [Para(para(p), sheet["bullet"], bulletText="•") for p in plan.tracking_prompts]
-        flows.append(KeepTogether(items))
+        flows.append(Together(items))
     if plan.guide is not None:
         flows.append(Para(plan.guide.review, label="Your next visit:", style=sheet["body"]))
     return flows
@@ -425,7 +425,7 @@ def faq(plan: Plan, sheet: Sheet) -> list[Flowable]:
         return []
     entries = [Para(e.answer, label=e.question, style=sheet["body"]) for e in plan.faq]
     # The heading is kept with the first answer; the rest may flow over pages.
-    return [KeepTogether([Para("Questions people ask", sheet["h1"]), entries[0]]), *entries[1:]]
+    return [Together([Para("Questions people ask", sheet["h1"]), entries[0]]), *entries[1:]]
 
 
 def sources(plan: Plan, sheet: Sheet) -> list[Flowable]:
