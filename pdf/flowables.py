@@ -24,6 +24,17 @@ def _clean(text: str) -> str:
     return cleanBlockQuotedText(text)
 
 
+@functools.lru_cache(maxsize=5_000)
+def _parse(text: str, style: ParagraphStyle,
+           bullet: str | None) -> tuple[ParagraphStyle, tuple[ABag, ...], object]:
+    """ReportLab's markup parse of `text` in `style`, once per process: the markup paragraphs
+    (safety tier leads, the words explained, sources, the disclaimer) are template text that
+    repeats for every patient. Keyed by the text, the style object itself (a sheet's styles
+    live as long as the process, and the key keeps them so) and the bullet."""
+    paragraph = Paragraph(text, style, bullet)
+    return paragraph.style, tuple(paragraph.frags), paragraph.bulletText
+
+
 @functools.cache
 def _prototypes(style: ParagraphStyle) -> tuple[ABag, ABag]:
     """The (bold, regular) fragments ReportLab's markup parser makes for `style`."""
@@ -62,13 +73,21 @@ class Para(Paragraph):
                      regular.clone(text=" " + _clean(text), link=[], us_lines=[])]
             super().__init__(None, style, bulletText, frags=frags)
         elif label:
-            super().__init__(f"<b>{para(label)}</b> {para(text)}", style, bulletText)
+            self._parsed(f"<b>{para(label)}</b> {para(text)}", style, bulletText)
         elif _plain(text):
             frags = [_prototypes(style)[1].clone(text=_clean(text), link=[],
                                                  us_lines=[])]
             super().__init__(None, style, bulletText, frags=frags)
         else:
-            super().__init__(text, style, bulletText)
+            self._parsed(text, style, bulletText)
+
+    def _parsed(self, text: str, style: ParagraphStyle, bulletText: str | None) -> None:  # noqa: N803
+        # Each fragment is a fresh copy, its lists too: the parse is shared, the paragraph's
+        # fragments are its own (as the parser's would be).
+        parsed_style, frags, bullet = _parse(text, style, bulletText)
+        super().__init__(None, parsed_style, bullet, frags=[
+            f.clone(**{k: list(v) for k, v in f.__dict__.items() if isinstance(v, list)})
+            for f in frags])
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
         # Line breaks remembered per width: a paragraph is measured beside a picture and at
