@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from dataclasses import dataclass
 
 from plans.model import (
@@ -39,15 +40,27 @@ _LEGACY_TIERS = {
 }
 
 
+# The last snapshot's id: one render asks for it several times (header, footer, page sheet,
+# HTML) and each asking serialised and hashed the whole snapshot. Snapshots are frozen, so
+# the same object always has the same id; a weak reference never keeps patient data alive.
+_last_id: tuple[weakref.ref[HandoutSnapshot], str] | None = None
+
+
 def content_id(snapshot: HandoutSnapshot) -> str:
     """First 12 hex digits of the SHA-256 of the snapshot's canonical JSON.
 
     The snapshot, not the template hash: two patients on one template with different doses get
     different ids, so a printed page can be matched to exactly the revision it came from.
     """
+    global _last_id
+    last = _last_id
+    if last is not None and last[0]() is snapshot:
+        return last[1]
     canonical = json.dumps(snapshot_to_dict(snapshot), sort_keys=True, ensure_ascii=False,
                            separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+    _last_id = (weakref.ref(snapshot), digest)
+    return digest
 
 
 def plan_code(snapshot: HandoutSnapshot) -> str:

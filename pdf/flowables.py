@@ -10,11 +10,29 @@ from reportlab.graphics import renderPDF
 from reportlab.lib.abag import ABag
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, PageBreak, Paragraph
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from pdf.illustrations import drawing_for
 from pdf.text import para
+
+
+@functools.lru_cache(maxsize=20_000)
+def _clean(text: str) -> str:
+    """ReportLab's whitespace cleaning of plain text, once per distinct text: template text
+    repeats for every patient. A pure function of the string, so sharing it is safe."""
+    return cleanBlockQuotedText(text)
+
+
+@functools.lru_cache(maxsize=5_000)
+def _parse(text: str, style: ParagraphStyle,
+           bullet: str | None) -> tuple[ParagraphStyle, tuple[ABag, ...], object]:
+    """ReportLab's markup parse of `text` in `style`, once per process: the markup paragraphs
+    (safety tier leads, the words explained, sources, the disclaimer) are template text that
+    repeats for every patient. Keyed by the text, the style object itself (a sheet's styles
+    live as long as the process, and the key keeps them so) and the bullet."""
+    paragraph = Paragraph(text, style, bullet)
+    return paragraph.style, tuple(paragraph.frags), paragraph.bulletText
 
 
 @functools.cache
@@ -52,16 +70,24 @@ class Para(Paragraph):
         elif label and _plain(label) and _plain(text):
             bold, regular = _prototypes(style)
             frags = [bold.clone(text=label, link=[], us_lines=[]),
-                     regular.clone(text=" " + cleanBlockQuotedText(text), link=[], us_lines=[])]
+                     regular.clone(text=" " + _clean(text), link=[], us_lines=[])]
             super().__init__(None, style, bulletText, frags=frags)
         elif label:
-            super().__init__(f"<b>{para(label)}</b> {para(text)}", style, bulletText)
+            self._parsed(f"<b>{para(label)}</b> {para(text)}", style, bulletText)
         elif _plain(text):
-            frags = [_prototypes(style)[1].clone(text=cleanBlockQuotedText(text), link=[],
+            frags = [_prototypes(style)[1].clone(text=_clean(text), link=[],
                                                  us_lines=[])]
             super().__init__(None, style, bulletText, frags=frags)
         else:
-            super().__init__(text, style, bulletText)
+            self._parsed(text, style, bulletText)
+
+    def _parsed(self, text: str, style: ParagraphStyle, bulletText: str | None) -> None:  # noqa: N803
+        # Each fragment is a fresh copy, its lists too: the parse is shared, the paragraph's
+        # fragments are its own (as the parser's would be).
+        parsed_style, frags, bullet = _parse(text, style, bulletText)
+        super().__init__(None, parsed_style, bullet, frags=[
+            f.clone(**{k: list(v) for k, v in f.__dict__.items() if isinstance(v, list)})
+            for f in frags])
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
         # Line breaks remembered per width: a paragraph is measured beside a picture and at
@@ -248,6 +274,27 @@ def _stack(flowables: list[Flowable], width: float, avail: float) -> tuple[list[
 def stacked_height(flowables: list[Flowable], width: float, avail: float) -> float:
     """Height of flowables stacked in a column `width` wide, with their spacing."""
     return _stack(flowables, width, avail)[1]
+
+
+class Together(KeepTogether):
+    """KeepTogether without its deep copy of the document's current frame on every wrap.
+
+    ReportLab copies the frame so that flowables which generate content while they are
+    measured (frame actions, indenters) cannot change the real one; nothing the handout puts
+    in a group does, and the copy was a measured part of every render. With no frame to copy,
+    the measuring is otherwise the same code, so the layout is too.
+    """
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        doc = getattr(self.canv, "_doctemplate", None)
+        frame = getattr(doc, "frame", None)
+        if frame is None:
+            return super().wrap(availWidth, availHeight)
+        doc.frame = None
+        try:
+            return super().wrap(availWidth, availHeight)
+        finally:
+            doc.frame = frame
 
 
 class Continued(Flowable):

@@ -69,14 +69,7 @@ class _DecoratedCanvas(Canvas):
         lead = size * 1.25
         left = sheet.margin
         right = sheet.page_size[0] - sheet.margin
-        lines = simpleSplit(self._footer[1], st.REGULAR, size, right - left)
-        keep = sheet.footer_lines - 1
-        if len(lines) > keep:
-            lines = lines[:keep]
-            last = lines[-1]
-            while last and stringWidth(last + " ...", st.REGULAR, size) > right - left:
-                last = last[:-1]
-            lines[-1] = last.rstrip() + " ..."
+        lines = _footer_lines(self._footer[1], size, right - left, sheet.footer_lines - 1)
         y = st.FOOTER_BASELINE + lead * (sheet.footer_lines - 1)
         self.saveState()
         self.setStrokeColor(st.RULE)
@@ -91,6 +84,20 @@ class _DecoratedCanvas(Canvas):
             y -= lead
             self.drawString(left, y, line)
         self.restoreState()
+
+
+@functools.lru_cache(maxsize=64)
+def _footer_lines(text: str, size: float, width: float, keep: int) -> list[str]:
+    """The clinic's footer lines, cut with "..." after `keep`: the same on every page of a
+    handout, so worked out once, not per page. Callers only read the list."""
+    lines = simpleSplit(text, st.REGULAR, size, width)
+    if len(lines) > keep:
+        lines = lines[:keep]
+        last = lines[-1]
+        while last and stringWidth(last + " ...", st.REGULAR, size) > width:
+            last = last[:-1]
+        lines[-1] = last.rstrip() + " ..."
+    return lines
 
 
 def _story(snapshot: HandoutSnapshot, sheet: Sheet) -> list[Flowable]:

@@ -11,7 +11,6 @@ from reportlab.platypus import (
     Flowable,
     HRFlowable,
     Image,
-    KeepTogether,
     Spacer,
     Table,
     TableStyle,
@@ -38,6 +37,7 @@ from pdf.flowables import (
     Para,
     PoseArt,
     SideBySide,
+    Together,
     stacked_height,
 )
 from pdf.styles import Sheet
@@ -297,18 +297,17 @@ def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet,
         tail.append(Para(exercise.adapted_because, label="Changed for you:",
                          style=sheet["body"]))
     figure = _figure(exercise, sheet)
-    picture_h = figure.wrap(sheet.picture_width, sheet.frame_height)[1]
-    best: tuple[float, int] | None = None
-    # A column already as tall as the picture has no room to give: skip measuring the tail
-    # at its width (line breaking is most of a first render's cost).
-    room = _height(beside, column, sheet) < picture_h
-    for k in range(len(tail) + 1 if room else 0):
-        # The first k tail lines beside the picture, the rest under it; the shortest wins.
-        side_h = max(picture_h, _height([*beside, *tail[:k]], column, sheet))
-        below_h = _height(_below(tail[k:], pair, sheet), width, sheet)
-        if best is None or side_h + below_h < best[0] - 0.5:
-            best = (side_h + below_h, k)
-    k = best[1] if best else 0
+    # Every field the block prints (not the dose range, which it does not print).
+    key = (number, exercise.name, exercise.purpose, exercise.steps, exercise.cues,
+           exercise.feel, exercise.back_off, exercise.adapted_because, exercise.pose,
+           exercise.illustration_alt, tuple(dose_grid(exercise.dose)), sheet.large_print,
+           sheet.page_size, sheet.footer_lines)
+    k = _ARRANGEMENTS.get(key)
+    if k is None:
+        k = _arrangement(figure, beside, tail, pair, sheet)
+        if len(_ARRANGEMENTS) >= _ARRANGEMENTS_LIMIT:
+            _ARRANGEMENTS.clear()
+        _ARRANGEMENTS[key] = k
     below = _below(tail[k:], pair, sheet)
     more = Para(f"{number}. {para(exercise.name)} (continued)", sheet["h3"])
     rule = HRFlowable(width="100%", thickness=0.75, color=st.RULE, spaceBefore=2,
@@ -325,7 +324,33 @@ def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet,
         return [SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap,
                            top=[*lead, *head], more=more, keep=keep), after]
     side = SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap)
-    return [KeepTogether([*lead, side]), after]
+    return [Together([*lead, side]), after]
+
+
+# How many tail lines go beside each exercise's picture, per process: the same for every
+# patient given the same exercise (the text it prints and its dose grid), number and
+# print size, and measuring it wraps every tail line at two widths. The key holds everything
+# the choice depends on (the styles and widths follow from print size and page size).
+_ARRANGEMENTS: dict[tuple[object, ...], int] = {}
+_ARRANGEMENTS_LIMIT = 5_000  # entries of a few hundred bytes; then it starts over
+
+
+def _arrangement(figure: Figure, beside: list[Flowable], tail: list[Flowable],
+                 pair: list[Flowable], sheet: Sheet) -> int:
+    """The first k tail lines beside the picture, the rest under it: the shortest block."""
+    width = sheet.frame_width
+    column = width - sheet.picture_width - sheet.body_size * 0.8
+    picture_h = figure.wrap(sheet.picture_width, sheet.frame_height)[1]
+    best: tuple[float, int] | None = None
+    # A column already as tall as the picture has no room to give: skip measuring the tail
+    # at its width (line breaking is most of a first render's cost).
+    room = _height(beside, column, sheet) < picture_h
+    for k in range(len(tail) + 1 if room else 0):
+        side_h = max(picture_h, _height([*beside, *tail[:k]], column, sheet))
+        below_h = _height(_below(tail[k:], pair, sheet), width, sheet)
+        if best is None or side_h + below_h < best[0] - 0.5:
+            best = (side_h + below_h, k)
+    return best[1] if best else 0
 
 
 def _below(tail: list[Flowable], pair: list[Flowable], sheet: Sheet) -> list[Flowable]:
@@ -380,7 +405,7 @@ def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
     rows = [[f"Week {w}", *[""] * 7, " "] for w in range(1, 5)]
     grid = Grid(header, rows, [week_w, *[day_w] * 7, feel_w], st.REGULAR, st.BOLD, size,
                 max(size * 1.45, box + 4), st.INK, st.RULE, boxes=per_day, box=box)
-    flows: list[Flowable] = [KeepTogether([
+    flows: list[Flowable] = [Together([
         Para("Track your four weeks", sheet["h1"]),
         Para(plan.guide.log_help if plan.guide else
              "Tick a box each time you do your exercises.", sheet["body"]),
@@ -389,7 +414,7 @@ def tracking_sheet(plan: Plan, sheet: Sheet) -> list[Flowable]:
     if plan.tracking_prompts:
         items: list[Flowable] = [Para("At the end of each week, ask yourself:", sheet["label"])]
         items += [Para(para(p), sheet["bullet"], bulletText="•") for p in plan.tracking_prompts]
-        flows.append(KeepTogether(items))
+        flows.append(Together(items))
     if plan.guide is not None:
         flows.append(Para(plan.guide.review, label="Your next visit:", style=sheet["body"]))
     return flows
@@ -400,7 +425,7 @@ def faq(plan: Plan, sheet: Sheet) -> list[Flowable]:
         return []
     entries = [Para(e.answer, label=e.question, style=sheet["body"]) for e in plan.faq]
     # The heading is kept with the first answer; the rest may flow over pages.
-    return [KeepTogether([Para("Questions people ask", sheet["h1"]), entries[0]]), *entries[1:]]
+    return [Together([Para("Questions people ask", sheet["h1"]), entries[0]]), *entries[1:]]
 
 
 def sources(plan: Plan, sheet: Sheet) -> list[Flowable]:

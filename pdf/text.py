@@ -20,8 +20,17 @@ def _drawable() -> frozenset[int]:
     return drawable_code_points() | _LAYOUT_WHITESPACE
 
 
+@functools.lru_cache(maxsize=20_000)
+def _all_drawable(text: str) -> bool:
+    """Whether the font draws all of `text`, once per distinct text: template text repeats for
+    every patient."""
+    return _drawable().issuperset(map(ord, text))
+
+
 def check_drawable(field: str, text: str) -> None:
     """Raises UnrenderableText naming `field` when the font lacks a glyph for part of `text`."""
+    if _all_drawable(text):
+        return
     drawable = _drawable()
     missing = list(dict.fromkeys(ord(ch) for ch in text if ord(ch) not in drawable))
     if missing:

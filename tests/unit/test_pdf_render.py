@@ -356,3 +356,60 @@ def test_an_exercise_taller_than_a_page_still_renders_in_every_size():
         # Split over pages, so the footer sits inside a step: look for each step's start.
         assert all(f"Step {i}: Move slowly" in whole for i in range(4)), options.key
         assert pages > 4 and "How it felt" in whole, options.key
+
+
+def _clear_layout_caches():
+    from pdf import flowables, sections
+
+    flowables._BREAKS.clear()
+    flowables._parse.cache_clear()
+    flowables._clean.cache_clear()
+    sections._ARRANGEMENTS.clear()
+
+
+def test_per_process_layout_caches_never_change_the_bytes():
+    """Line breaks, markup parses, cleaned text and exercise arrangements are shared across
+    renders. A handout with markup-escaped text renders to the same bytes with every cache
+    empty, after another plan (other words, same exercise numbers) has filled them, and again;
+    and rendering it did not change the other plan's bytes either."""
+    notes = "Use the <blue> strap & keep it slack.\n\nStop if it pinches. " * 3
+    first = make_snapshot(notes=notes, clinic=dataclasses.replace(
+        make_snapshot().clinic, name="Riverside Physio & Rehab <East>"))
+    other = make_snapshot(exercises=many_exercises(4), notes="Other words.")
+    for options in ALL_OPTIONS:
+        _clear_layout_caches()
+        cold = render_handout(first, options)
+        _clear_layout_caches()
+        other_cold = render_handout(other, options)
+        assert render_handout(first, options) == cold, options.key
+        assert render_handout(other, options) == other_cold, options.key
+        assert render_handout(first, options) == cold, options.key
+
+
+def test_an_exercise_arrangement_is_never_reused_for_other_words():
+    """How many of an exercise's last lines sit beside its picture is remembered per process;
+    the same exercise number with other steps must be measured again (a reused arrangement
+    would differ from a cold render's)."""
+    from pdf import sections
+
+    base = EXERCISES[0]
+    short = make_snapshot(exercises=(dataclasses.replace(base, steps=("Lie down.",)),))
+    long_ = make_snapshot(exercises=(base,))
+    for options in ALL_OPTIONS:
+        _clear_layout_caches()
+        cold_long = render_handout(long_, options)
+        _clear_layout_caches()
+        render_handout(short, options)
+        assert render_handout(long_, options) == cold_long, options.key
+        # The two really are arranged differently, so the check above can fail.
+        assert len(set(sections._ARRANGEMENTS.values())) == 2, options.key
+
+
+def test_the_plan_code_follows_the_snapshot_it_is_asked_about():
+    """The content id is remembered for the last snapshot only, by identity."""
+    from pdf.content import content_id
+
+    a, b = make_snapshot(), make_snapshot(patient_name="Someone Else")
+    ids = [content_id(s) for s in (a, b, a, b)]
+    assert ids[0] == ids[2] != ids[1] == ids[3]
+    assert content_id(make_snapshot()) == ids[0]
