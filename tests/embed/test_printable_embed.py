@@ -3,29 +3,16 @@ naming the field."""
 
 from __future__ import annotations
 
-import re
-
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from plans.catalogue import default_catalogue
 from service.extensions import db
-from service.models import Plan
 from tests.embed.conftest import CSRF, create_link, open_session
+from tests.form_pages import field_error, stored_plans
 
 TEMPLATE = default_catalogue().template("core_routine")
 IN_PHASES = [i.exercise_id for p in TEMPLATE.phases for i in p.items]
 CJK = "王小明"
-
-
-def _field_error(text: str, field: str) -> str:
-    match = re.search(rf'id="f-{field}-error">(.*?)</p>', text, re.S)
-    assert match, f"no error next to {field}"
-    return match.group(1)
-
-
-def _plans(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Plan))
 
 
 def test_embedded_builder_shows_unprintable_text_next_to_its_field(app, client, portals):
@@ -36,8 +23,8 @@ def test_embedded_builder_shows_unprintable_text_next_to_its_field(app, client, 
         "screening.irritability": "low", "handout.page_size": "letter",
         "exercises": IN_PHASES})
     assert resp.status_code == 422
-    assert "U+202E" in _field_error(resp.get_data(as_text=True), "patient-display_name")
-    assert _plans(app) == 0
+    assert "U+202E" in field_error(resp.get_data(as_text=True), "patient-display_name")
+    assert stored_plans(app) == 0
 
 
 def test_embed_sessions_refuse_a_clinician_or_patient_name_the_handout_cannot_print(

@@ -11,6 +11,7 @@ from service.extensions import db
 from service.webhooks.models import WebhookDelivery, WebhookEndpoint
 from service.webhooks.secret_store import decrypt
 from tests.accounts.conftest import add_clinician, csrf_from, signed_in
+from tests.form_pages import field_error
 from tests.webhooks.conftest import (  # noqa: F401  (receivers is a fixture)
     CANARY_NAME,
     CANARY_NOTE,
@@ -42,12 +43,6 @@ def _events(app, action: str) -> list[audit.AuditEvent]:
     with app.app_context():
         return list(db.session.scalars(select(audit.AuditEvent).where(
             audit.AuditEvent.action == action)))
-
-
-def _field_error(text: str, field: str) -> str:
-    found = re.search(rf'id="f-{field}-error">(.*?)</p>', text, re.S)
-    assert found, f"no error shown at {field}"
-    return found.group(1)
 
 
 def test_admin_adds_an_endpoint_and_sees_its_working_secret_once_and_never_again(
@@ -86,7 +81,7 @@ def test_a_private_or_loopback_address_is_refused_next_to_the_url_field(app, cli
         resp = _add(client, url=url, events=["plan.created"], description="Portal test")
         text = resp.get_data(as_text=True)
         assert resp.status_code == 422, url
-        assert "cannot send webhooks to this address" in _field_error(text, "url")
+        assert "cannot send webhooks to this address" in field_error(text, "url")
         assert 'href="#f-url"' in text  # the error summary links to the field
         assert f'value="{url}"' in text and 'value="Portal test"' in text
         assert re.search(r'id="ev-plan-created"[^>]*checked', text)
@@ -99,11 +94,11 @@ def test_missing_or_invalid_fields_are_named_at_their_fields(app, client, people
     resp = _add(client, url="", events=[], description="x" * 301)
     text = resp.get_data(as_text=True)
     assert resp.status_code == 422
-    assert "https address" in _field_error(text, "url")
-    assert "Tick at least one event" in _field_error(text, "events")
-    assert "300" in _field_error(text, "description")
+    assert "https address" in field_error(text, "url")
+    assert "Tick at least one event" in field_error(text, "events")
+    assert "300" in field_error(text, "description")
     resp = _add(client, events=["plan.created", "plan.erased"])
-    assert resp.status_code == 422 and _field_error(resp.get_data(as_text=True), "events")
+    assert resp.status_code == 422 and field_error(resp.get_data(as_text=True), "events")
     assert _endpoint(app) is None
 
 
@@ -297,12 +292,12 @@ def test_admin_changes_address_events_and_description_with_the_same_checks(app, 
                                      "events": ["plan.created"]})
     text = resp.get_data(as_text=True)
     assert resp.status_code == 422
-    assert "cannot send webhooks" in _field_error(text, "url")
+    assert "cannot send webhooks" in field_error(text, "url")
     assert 'value="https://192.168.1.20/hooks"' in text
     resp = client.post(detail, data={"csrf_token": csrf_from(client, detail),
                                      "url": "http://127.0.0.1:9/v2", "description": "x"})
     assert resp.status_code == 422
-    assert "Tick at least one event" in _field_error(resp.get_data(as_text=True), "events")
+    assert "Tick at least one event" in field_error(resp.get_data(as_text=True), "events")
     row = _endpoint(app, endpoint["id"])
     assert (row.url, row.description) == ("http://127.0.0.1:9/v2", "Portal v2"), "nothing kept"
     assert len(_events(app, audit.WEBHOOK_ENDPOINT_UPDATED)) == 1

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from plans.catalogue import default_catalogue
 from service import audit
 from service.extensions import db
-from service.models import Plan, PlanRevision
+from service.models import PlanRevision
 from tests.accounts.conftest import csrf_from, signed_in
+from tests.form_pages import stored_plans
 
 TEMPLATE = default_catalogue().approved_templates()[0]
 IN_PHASES = [i.exercise_id for p in TEMPLATE.phases for i in p.items]
@@ -23,11 +24,6 @@ def _form(client, **extra):  # noqa: ANN001, ANN202
             "notes": "Walk after lunch.", "exercises": IN_PHASES}
     data.update(extra)
     return data
-
-
-def _plans(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Plan))
 
 
 def test_out_of_range_dose_is_shown_at_its_field_and_everything_typed_is_kept(app, client, people):
@@ -47,7 +43,7 @@ def test_out_of_range_dose_is_shown_at_its_field_and_everything_typed_is_kept(ap
     assert 'value="Ana P."' in text and 'value="MRN-1"' in text and "Walk after lunch." in text
     assert re.search(r'id="irr-moderate"[^>]*checked', text)
     assert re.search(r'id="ps-a4"[^>]*checked', text)
-    assert _plans(app) == 0
+    assert stored_plans(app) == 0
 
 
 def test_cauda_equina_finding_blocks_the_plan_until_a_structured_rule_out(app, client, people):
@@ -55,7 +51,7 @@ def test_cauda_equina_finding_blocks_the_plan_until_a_structured_rule_out(app, c
     flagged = _form(client, **{"screening.red_flags": ["saddle_numbness"]})
     resp = client.post(f"/plans/new/{TEMPLATE.id}", data=flagged)
     text = resp.get_data(as_text=True)
-    assert resp.status_code == 422 and _plans(app) == 0
+    assert resp.status_code == 422 and stored_plans(app) == 0
     assert "refer as an emergency" in text and "Emergency number: 911" in text
     assert 'href="#f-screening-cauda_equina_rule_out"' in text
 
@@ -103,7 +99,7 @@ def test_check_plan_without_javascript_shows_the_swap_and_its_range_and_saves_no
             "core_routine").phases for i in p.items],
         **{"screening.nerve_symptoms": "1", "action": "check"}))
     text = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and _plans(app) == 0
+    assert resp.status_code == 200 and stored_plans(app) == 0
     assert "Now: <strong>Bent-knee strap stretch</strong>" in text
     # The strap stretch's boxes now carry the bent-knee stretch's range, 15 to 30 seconds.
     assert re.search(r'name="dose_changes.strap_hamstring_stretch.hold_seconds" value="15" '
@@ -252,7 +248,7 @@ def test_a_nul_character_in_a_form_field_is_a_400_page_not_a_server_error(app, c
                        data=_form(client, **{"patient.display_name": "A\x00B"}))
     assert resp.status_code == 400
     assert resp.mimetype == "text/html" and "NUL" in resp.get_data(as_text=True)
-    assert _plans(app) == 0
+    assert stored_plans(app) == 0
 
 
 def test_template_cards_say_the_review_is_interim(app, client, people):
@@ -273,7 +269,7 @@ def test_a_dose_refused_after_a_swap_names_the_swapped_exercise_and_its_range(ap
         **{"screening.nerve_symptoms": "1",
            "dose_changes.strap_hamstring_stretch.hold_seconds": "40"}))
     text = resp.get_data(as_text=True)
-    assert resp.status_code == 422 and _plans(app) == 0
+    assert resp.status_code == 422 and stored_plans(app) == 0
     error = re.search(r'id="f-dose_changes-strap_hamstring_stretch-hold_seconds-error">(.*?)</p>',
                       text, re.S).group(1)
     assert "Bent-knee strap stretch (instead of Strap hamstring stretch)" in error
@@ -305,7 +301,7 @@ def test_unprintable_text_and_a_screening_problem_are_shown_together(app, client
         assert "The clinic&#39;s name" in text and "U+4E2D" in text, action
         assert "There are 3 problems" in text, action
         assert 'value="\u738b\u5c0f\u660e"' in text  # nothing typed is lost
-    assert _plans(app) == 0
+    assert stored_plans(app) == 0
 
 
 def _tag(text: str, attr: str) -> str:

@@ -3,29 +3,17 @@ plan builder, the clinic profile and clinician invites."""
 
 from __future__ import annotations
 
-import re
-
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from plans.catalogue import default_catalogue
 from service.extensions import db
-from service.models import Clinic, Plan, PlanRevision, RenderJob
+from service.models import Clinic, PlanRevision, RenderJob
 from tests.accounts.conftest import add_clinician, csrf_from, signed_in
+from tests.form_pages import field_error, stored_plans
 
 TEMPLATE = default_catalogue().template("core_routine")
 IN_PHASES = [i.exercise_id for p in TEMPLATE.phases for i in p.items]
 CJK = "王小明"
-
-
-def _field_error(text: str, field: str) -> str:
-    match = re.search(rf'id="f-{field}-error">(.*?)</p>', text, re.S)
-    assert match, f"no error next to {field}"
-    return match.group(1)
-
-
-def _plans(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Plan))
 
 
 def test_builder_shows_unprintable_text_next_to_its_field_and_keeps_what_was_typed(
@@ -37,10 +25,10 @@ def test_builder_shows_unprintable_text_next_to_its_field_and_keeps_what_was_typ
     resp = client.post(f"/plans/new/{TEMPLATE.id}", data=data)
     text = resp.get_data(as_text=True)
     assert resp.status_code == 422
-    assert "U+738B" in _field_error(text, "patient-display_name")
-    assert "U+001B" in _field_error(text, "notes")
+    assert "U+738B" in field_error(text, "patient-display_name")
+    assert "U+001B" in field_error(text, "notes")
     assert f'value="{CJK}"' in text  # nothing typed is lost
-    assert _plans(app) == 0
+    assert stored_plans(app) == 0
 
 
 def test_a_clinician_name_the_handout_cannot_print_is_named_in_the_summary(app, client, people):
@@ -54,7 +42,7 @@ def test_a_clinician_name_the_handout_cannot_print_is_named_in_the_summary(app, 
     text = resp.get_data(as_text=True)
     assert resp.status_code == 422
     assert "Your name as the handout prints it" in text and "U+738B" in text
-    assert _plans(app) == 0
+    assert stored_plans(app) == 0
 
 
 def test_a_clinic_name_the_handout_cannot_print_stops_the_builder_and_says_who_fixes_it(
@@ -68,7 +56,7 @@ def test_a_clinic_name_the_handout_cannot_print_stops_the_builder_and_says_who_f
             "handout.page_size": "letter", "exercises": IN_PHASES}
     text = client.post(f"/plans/new/{TEMPLATE.id}", data=data).get_data(as_text=True)
     assert "The clinic&#39;s name" in text and "U+4E2D" in text and "clinic profile" in text
-    assert _plans(app) == 0
+    assert stored_plans(app) == 0
 
 
 def test_the_plan_page_says_what_to_change_when_a_render_was_refused_for_its_text(
@@ -106,9 +94,9 @@ def test_clinic_profile_refuses_a_name_or_contact_the_handout_cannot_print(app, 
     resp = client.post("/admin/clinic", data=form)
     text = resp.get_data(as_text=True)
     assert resp.status_code == 422
-    assert "U+4E2D" in _field_error(text, "name")
-    assert "U+2028" in _field_error(text, "contact")
-    assert "U+1F9B4" in _field_error(text, "out_of_hours")
+    assert "U+4E2D" in field_error(text, "name")
+    assert "U+2028" in field_error(text, "contact")
+    assert "U+1F9B4" in field_error(text, "out_of_hours")
     with app.app_context():
         assert db.session.get(Clinic, people.clinic_a).name == "Clinic A"
     # What the fonts draw is saved.
@@ -125,7 +113,7 @@ def test_a_clinician_invited_with_a_name_the_handout_cannot_print_is_refused(cli
         "csrf_token": csrf_from(client, "/admin/clinicians"), "name": "\u200b\u200b",
         "email": "new@a.example", "role": "clinician"})
     assert resp.status_code == 422
-    assert "U+200B" in _field_error(resp.get_data(as_text=True), "name")
+    assert "U+200B" in field_error(resp.get_data(as_text=True), "name")
 
 
 def test_the_demo_clinic_and_clinicians_are_printable(app):
@@ -148,4 +136,4 @@ def test_the_clinic_profile_shows_a_stored_name_the_handout_cannot_print(app, cl
         db.session.commit()
     signed_in(client, "admin@a.example")
     text = client.get("/admin/clinic").get_data(as_text=True)
-    assert "U+4E2D" in _field_error(text, "name")
+    assert "U+4E2D" in field_error(text, "name")
