@@ -15,6 +15,7 @@ from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from pdf.illustrations import drawing_for
 from pdf.text import para
+from pdf.textdraw import draw_on
 
 
 @functools.lru_cache(maxsize=20_000)
@@ -114,6 +115,12 @@ class Para(Paragraph):
             _BREAKS[(key, availWidth)] = result
         return width, height
 
+
+    def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
+        # Drawing was a third of a render, most of it ReportLab's general machinery around
+        # the text (pdf/textdraw.py); the same operators come out either way.
+        if not draw_on(self, canvas, x, y, _sW):
+            super().drawOn(canvas, x, y, _sW)
 
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
         # ReportLab's split edits the words of the lines it splits (it appends a space to the
