@@ -11,6 +11,8 @@ tests/unit/test_pdf_textdraw.py compares the two, operator for operator.
 
 from __future__ import annotations
 
+import functools
+
 from reportlab.lib.colors import CMYKColor, Color
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.rl_accel import fp_str
@@ -44,13 +46,19 @@ def draw_on(para: rl_paragraph.Paragraph, canvas: object, x: float, y: float,
     code.append(f"{fp_str(1, 0, 0, 1, para._hAlignAdjust(x, avail_width), y)} cm")
     code.append("q")
     offset = style.firstLineIndent
-    if para.bulletText:
-        # Bullets are one short text object each: ReportLab's own function draws them.
-        offset = rl_paragraph._drawBullet(canvas, offset, cur_y, para.bulletText, style,
-                                          rtl=False)
     doc = canvas._doc
     escape = canvas._escape
     text = _Text(doc, escape)
+    bullet = para.bulletText
+    if bullet:
+        color = getattr(style, "bulletColor", style.textColor)
+        if (isinstance(bullet, str) and style.bulletAnchor == "start"
+                and _truetype(style.bulletFontName)
+                and _plain_color(color)
+                and color.alpha in (None, canvas._extgstate.getValue("ca"))):
+            offset = _bullet(code, text, bullet, style, color, cur_y, offset, doc)
+        else:
+            offset = rl_paragraph._drawBullet(canvas, offset, cur_y, bullet, style, rtl=False)
     leading = style.leading
     out = ["BT", f"1 0 0 1 {fp_str(style.leftIndent, cur_y)} Tm"]
     if kind == 0:
@@ -111,6 +119,22 @@ def draw_on(para: rl_paragraph.Paragraph, canvas: object, x: float, y: float,
     return True
 
 
+def _bullet(code: list[str], text: _Text, bullet: str, style: object, color: Color,
+            cur_y: float, offset: float, doc: object) -> float:
+    """ReportLab's _drawBullet for a text bullet anchored at its start: its own text object
+    at the bullet indent; returns the first line's offset, moved right past the bullet."""
+    cur_y += getattr(style, "bulletOffsetY", 0)
+    name, size = style.bulletFontName, style.bulletFontSize
+    font = getFont(name)
+    text.subset = -1
+    encoded = text.encoded(bullet, font, size, size * 1.2)
+    code.append(f"BT 1 0 0 1 {fp_str(style.bulletIndent, cur_y)} Tm {_color(color, doc)} "
+                f"{encoded} ET")
+    end = style.bulletIndent + font.stringWidth(bullet, size) + size * 0.6
+    text.subset = -1
+    return max(offset, end - style.leftIndent)
+
+
 class _Text:
     """PDFTextObject._formatText for TrueType text: each run in its font subset, switching
     subset (and restating size and leading) only when the subset changes."""
@@ -160,19 +184,38 @@ def _lines(para: rl_paragraph.Paragraph, canvas: object) -> list | None:
     lines = blpara.lines
     if not lines:
         return None
-    alpha = canvas._extgstate.getValue("ca")
+    # What the lines hold is checked once per set of lines: shared line breaks
+    # (pdf.flowables._BREAKS) are drawn again by every render of the same text.
+    alphas = blpara.__dict__.get("_lean_alphas", _UNCHECKED)
+    if alphas is _UNCHECKED:
+        alphas = blpara._lean_alphas = _drawable_alphas(blpara)
+    if alphas is None:
+        return None
+    current = canvas._extgstate.getValue("ca")
+    if any(a is not None and a != current for a in alphas):
+        return None
+    return lines
+
+
+_UNCHECKED = object()
+
+
+def _drawable_alphas(blpara: object) -> frozenset[float | None] | None:
+    """The alphas of the lines' colours when every line is plain TrueType text in RGB
+    colours, else None."""
     if blpara.kind == 0:
-        if (blpara.us_lines or blpara.link or not _plain_color(blpara.textColor, alpha)
+        if (blpara.us_lines or blpara.link or not _plain_color(blpara.textColor)
                 or not _truetype(blpara.fontName)):
             return None
-        for _space, words in lines:
+        for _space, words in blpara.lines:
             # Words split across lines are str subclasses; joined, they are plain text.
             if not all(isinstance(w, str) for w in words):
                 return None
-        return lines
+        return frozenset([blpara.textColor.alpha])
     if blpara.kind != 1:
         return None
-    for line in lines:
+    alphas = set()
+    for line in blpara.lines:
         words = line.words
         if not words or getattr(line, "preformatted", False):
             return None
@@ -180,18 +223,17 @@ def _lines(para: rl_paragraph.Paragraph, canvas: object) -> list | None:
             if (hasattr(frag, "cbDefn") or frag.us_lines or frag.link or frag.rise
                     or getattr(frag, "backColor", None)
                     or not isinstance(frag.text, str) or isinstance(frag.text, ShapedStr)
-                    or not _plain_color(frag.textColor, alpha)
-                    or not _truetype(frag.fontName)):
+                    or not _plain_color(frag.textColor) or not _truetype(frag.fontName)):
                 return None
-    return lines
+            alphas.add(frag.textColor.alpha)
+    return frozenset(alphas)
 
 
-def _plain_color(color: object, alpha: float) -> bool:
-    # An RGB colour whose alpha, if any, is the one already in force: setting it emits nothing.
-    return (isinstance(color, Color) and not isinstance(color, CMYKColor)
-            and (color.alpha is None or color.alpha == alpha))
+def _plain_color(color: object) -> bool:
+    return isinstance(color, Color) and not isinstance(color, CMYKColor)
 
 
+@functools.cache
 def _truetype(name: str) -> bool:
     font = getFont(name)
     return bool(font._dynamicFont)
