@@ -11,7 +11,11 @@ from reportlab.lib.abag import ABag
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph
-from reportlab.platypus.paragraph import cleanBlockQuotedText
+from reportlab.platypus.paragraph import (
+    _processed_frags,
+    _SplitWordHY,
+    cleanBlockQuotedText,
+)
 
 from pdf.illustrations import drawing_for
 from pdf.text import para
@@ -107,7 +111,13 @@ class Para(Paragraph):
             self._wrapWidths, self.blPara, self.height = hit
             memo[1][availWidth] = hit
             return self.width, self.height
+        frags = self.__dict__.get("frags")
         width, height = super().wrap(availWidth, availHeight)
+        # ReportLab's line breaking swaps the paragraph's fragments for its own word list,
+        # and split() then cuts that list instead of the lines. A paragraph whose breaks came
+        # from the cache keeps its fragments, so without this a paragraph split over two pages
+        # came out (invisibly) differently in a process's first render than in later ones.
+        self.frags = frags
         memo[1][availWidth] = result = (self._wrapWidths, self.blPara, height)
         if key is not None:
             if len(_BREAKS) >= _BREAKS_LIMIT:
@@ -128,8 +138,33 @@ class Para(Paragraph):
         # later renders through the caches, so it gets a copy of its own.
         bl_para = self.__dict__.get("blPara")
         if bl_para is not None:
-            self.blPara = copy.deepcopy(bl_para)
-        return super().split(availWidth, availHeight)
+            self.blPara = _own_lines(bl_para, self.frags)
+        parts = super().split(availWidth, availHeight)
+        # The two parts are made from this paragraph's lines at this width, cut after the
+        # first part's lines: with those in the key their own line breaks can be shared too
+        # (large print splits a few paragraphs over pages in every render).
+        key = self.__dict__.get("_break_key")
+        if (key is not None and bl_para is not None and len(parts) == 2
+                and self.width == availWidth):
+            cut = len(parts[0].blPara.lines)
+            parts[0]._break_key = ("head", key, availWidth, cut)
+            parts[1]._break_key = ("tail", key, availWidth, cut)
+        return parts
+
+
+def _own_lines(bl_para: ABag, frags: list) -> ABag:
+    """Lines ReportLab's split may edit without touching `bl_para`: a copy of each fragment
+    it may append a space to (a shallow one: the text is a new string), or of everything
+    where its edits go further (hyphenated words, processed fragments)."""
+    if bl_para.kind == 0:
+        # Single-style lines are only read, except a hyphenated last word, whose class changes.
+        if any(isinstance(w, _SplitWordHY) for _, words in bl_para.lines for w in words):
+            return copy.deepcopy(bl_para)
+        return bl_para
+    if bl_para.kind != 1 or _processed_frags(frags):
+        return copy.deepcopy(bl_para)
+    return bl_para.clone(lines=[line.clone(words=[w.clone() for w in line.words])
+                                for line in bl_para.lines])
 
 
 # Line breaks shared across renders: template text (steps, cues, signs, FAQ) repeats for every

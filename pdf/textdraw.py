@@ -186,18 +186,20 @@ def _lines(para: rl_paragraph.Paragraph, canvas: object) -> list | None:
         return None
     # What the lines hold is checked once per set of lines: shared line breaks
     # (pdf.flowables._BREAKS) are drawn again by every render of the same text.
-    alphas = blpara.__dict__.get("_lean_alphas", _UNCHECKED)
-    if alphas is _UNCHECKED:
-        alphas = blpara._lean_alphas = _drawable_alphas(blpara)
+    # Kept with the very lines checked: ReportLab's clones of a line set carry its attributes
+    # along with other lines.
+    checked = blpara.__dict__.get("_lean_checked")
+    if checked is not None and checked[0] is lines:
+        alphas = checked[1]
+    else:
+        alphas = _drawable_alphas(blpara)
+        blpara._lean_checked = (lines, alphas)
     if alphas is None:
         return None
     current = canvas._extgstate.getValue("ca")
     if any(a is not None and a != current for a in alphas):
         return None
     return lines
-
-
-_UNCHECKED = object()
 
 
 def _drawable_alphas(blpara: object) -> frozenset[float | None] | None:
@@ -216,7 +218,7 @@ def _drawable_alphas(blpara: object) -> frozenset[float | None] | None:
         return None
     alphas = set()
     for line in blpara.lines:
-        words = line.words
+        words = getattr(line, "words", None)
         if not words or getattr(line, "preformatted", False):
             return None
         for frag in words:
