@@ -181,6 +181,27 @@ def _style_key(style: ParagraphStyle) -> tuple[object, ...]:
             style.bulletFontSize, style.bulletIndent, style.wordWrap, style.textColor)
 
 
+class _Placed(Flowable):
+    """A flowable placed without ReportLab's copy of the canvas state.
+
+    Flowable.drawOn saves and restores some twenty canvas attributes around every flowable,
+    in case its draw() changes them; these flowables' draw() methods change none (what they
+    set, they set between saveState and restoreState), so only the PDF's own q/Q and the
+    origin's move remain: the same operators.
+    """
+
+    def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
+        if self._showBoundary:
+            super().drawOn(canvas, x, y, _sW)
+            return
+        matrix = canvas._currentMatrix
+        canvas._code.append("q")
+        canvas.translate(self._hAlignAdjust(x, _sW), y)
+        self._drawOn(canvas)
+        canvas._code.append("Q")
+        canvas._currentMatrix = matrix
+
+
 @functools.cache
 def _pose_ops(key: str, width: float, height: float | None = None) -> tuple[str, float]:
     """The PDF drawing operators of a pose drawing, made once per process, and its height.
@@ -237,7 +258,7 @@ class Figure(Flowable):
         self._caption.drawOn(canv, 0, 0)
 
 
-class SideBySide(Flowable):
+class SideBySide(_Placed):
     """A picture on the left and a column of flowables beside it, tops aligned.
 
     Lighter than a one-row Table (no cell styles or grid to compute), and unlike one it can
@@ -339,7 +360,7 @@ class Together(KeepTogether):
             doc.frame = frame
 
 
-class Continued(Flowable):
+class Continued(_Placed):
     """Flowables kept together that, when they have to move to the next page, open there with
     a line saying what they continue (an exercise's tips after its picture and steps)."""
 
@@ -369,7 +390,7 @@ class Continued(Flowable):
             flowable.drawOn(self.canv, 0, self.height - bottom)
 
 
-class Boxed(Flowable):
+class Boxed(_Placed):
     """Groups of flowables inside one thick-bordered box, for the safety-netting tiers.
 
     It splits only between groups (a tier is never separated from its heading and action
@@ -436,7 +457,7 @@ class Boxed(Flowable):
             flowable.drawOn(canv, self._pad, self.height - self._pad - bottom)
 
 
-class Columns(Flowable):
+class Columns(_Placed):
     """Short items (warning signs) in `n` columns, filled top to bottom, balanced by height."""
 
     def __init__(self, items: list[Flowable], n: int, gap: float) -> None:
@@ -484,7 +505,7 @@ def _balanced(heights: list[float], n: int) -> list[list[int]]:
         limit += min(heights)
 
 
-class Grid(Flowable):
+class Grid(_Placed):
     """A light table drawn straight on the canvas: a bold label row over a value row
     (the dose grid), or a header row over empty tick boxes (the log). Cheaper than a
     platypus Table, which computes styles for every cell."""
