@@ -47,6 +47,19 @@ def _prototypes(style: ParagraphStyle) -> tuple[ABag, ABag]:
     return bold, regular
 
 
+def _frag(prototype: ABag, text: str) -> ABag:
+    """A fragment like `prototype` holding `text`, with lists of its own: what
+    prototype.clone(text=..., link=[], us_lines=[]) makes, in a quarter of the time (a
+    paragraph's fragments were 2% of a render)."""
+    frag = prototype.__class__.__new__(prototype.__class__)
+    attrs = frag.__dict__
+    attrs.update(prototype.__dict__)
+    attrs["text"] = text
+    attrs["link"] = []
+    attrs["us_lines"] = []
+    return frag
+
+
 def _plain(text: str) -> bool:
     # No markup, entities or line breaks (which para() turns into <br/>): the parser would
     # return the whitespace-cleaned text as one fragment.
@@ -74,14 +87,12 @@ class Para(Paragraph):
             super().__init__(text, style, bulletText, frags=frags, **kwargs)
         elif label and _plain(label) and _plain(text):
             bold, regular = _prototypes(style)
-            frags = [bold.clone(text=label, link=[], us_lines=[]),
-                     regular.clone(text=" " + _clean(text), link=[], us_lines=[])]
+            frags = [_frag(bold, label), _frag(regular, " " + _clean(text))]
             super().__init__(None, style, bulletText, frags=frags)
         elif label:
             self._parsed(f"<b>{para(label)}</b> {para(text)}", style, bulletText)
         elif _plain(text):
-            frags = [_prototypes(style)[1].clone(text=_clean(text), link=[],
-                                                 us_lines=[])]
+            frags = [_frag(_prototypes(style)[1], _clean(text))]
             super().__init__(None, style, bulletText, frags=frags)
         else:
             self._parsed(text, style, bulletText)

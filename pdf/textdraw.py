@@ -144,8 +144,11 @@ class _Text:
 
     def encoded(self, text: str, font: object, size: float, leading: float) -> str:
         doc = self.doc
+        chunks = font.splitString(text, doc)
+        if len(chunks) == 1 and chunks[0][0] == self.subset:  # most lines after the first
+            return f"({self.escape(chunks[0][1])}) Tj"
         parts = []
-        for subset, chunk in font.splitString(text, doc):
+        for subset, chunk in chunks:
             if subset != self.subset:
                 parts.append(f"{font.getSubsetInternalName(subset, doc)} "
                              f"{fp_str(size)} Tf {fp_str(leading)} TL")
