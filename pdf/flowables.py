@@ -11,11 +11,8 @@ from reportlab.lib.abag import ABag
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph
-from reportlab.platypus.paragraph import (
-    _processed_frags,
-    _SplitWordHY,
-    cleanBlockQuotedText,
-)
+from reportlab.platypus import paragraph as rl_paragraph
+from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from pdf.illustrations import drawing_for
 from pdf.text import para
@@ -167,12 +164,17 @@ def _own_lines(bl_para: ABag, frags: list) -> ABag:
     """Lines ReportLab's split may edit without touching `bl_para`: a copy of each fragment
     it may append a space to (a shallow one: the text is a new string), or of everything
     where its edits go further (hyphenated words, processed fragments)."""
+    # ReportLab 5.1's names for what it edits; on a version without them, a deep copy.
+    hyphenated = getattr(rl_paragraph, "_SplitWordHY", None)
+    processed = getattr(rl_paragraph, "_processed_frags", None)
+    if hyphenated is None or processed is None:
+        return copy.deepcopy(bl_para)
     if bl_para.kind == 0:
         # Single-style lines are only read, except a hyphenated last word, whose class changes.
-        if any(isinstance(w, _SplitWordHY) for _, words in bl_para.lines for w in words):
+        if any(isinstance(w, hyphenated) for _, words in bl_para.lines for w in words):
             return copy.deepcopy(bl_para)
         return bl_para
-    if bl_para.kind != 1 or _processed_frags(frags):
+    if bl_para.kind != 1 or processed(frags):
         return copy.deepcopy(bl_para)
     return bl_para.clone(lines=[line.clone(words=[w.clone() for w in line.words])
                                 for line in bl_para.lines])

@@ -17,10 +17,20 @@ from reportlab.lib.colors import CMYKColor, Color
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase.pdfmetrics import getFont
-from reportlab.pdfbase.ttfonts import ShapedStr
 from reportlab.platypus import paragraph as rl_paragraph
 
-_nbsp = rl_paragraph._nbspCount
+try:
+    from reportlab.pdfbase.ttfonts import ShapedStr
+except ImportError:  # a ReportLab without text shaping has no shaped text to decline
+    ShapedStr = ()  # noqa: N816 - isinstance(x, ()) is always False
+
+# ReportLab's own helpers for what this module repeats. Written against ReportLab 5.1; if a
+# version lacks one, every paragraph goes to ReportLab's drawing (and the tests, which compare
+# with the installed ReportLab's operators, say whether the rest still holds).
+_nbsp = getattr(rl_paragraph, "_nbspCount", None)
+_draw_bullet = getattr(rl_paragraph, "_drawBullet", None)
+_USABLE = (_nbsp is not None and _draw_bullet is not None
+           and hasattr(rl_paragraph, "paraFontSizeHeightOffset"))
 _RG: dict[tuple[float, float, float], str] = {}  # colour -> its "r g b rg" operator
 
 
@@ -29,7 +39,7 @@ def draw_on(para: rl_paragraph.Paragraph, canvas: object, x: float, y: float,
     """Appends to `canvas` what `para.drawOn(canvas, x, y, avail_width)` would and returns
     True, or appends nothing and returns False when the paragraph needs ReportLab's general
     drawing. Leaves the canvas's state (colours, font, matrix) as drawOn would: unchanged."""
-    lines = _lines(para, canvas)
+    lines = _lines(para, canvas) if _USABLE else None
     if lines is None:
         return False
     style = para.style
@@ -58,7 +68,7 @@ def draw_on(para: rl_paragraph.Paragraph, canvas: object, x: float, y: float,
                 and color.alpha in (None, canvas._extgstate.getValue("ca"))):
             offset = _bullet(code, text, bullet, style, color, cur_y, offset, doc)
         else:
-            offset = rl_paragraph._drawBullet(canvas, offset, cur_y, bullet, style, rtl=False)
+            offset = _draw_bullet(canvas, offset, cur_y, bullet, style, rtl=False)
     leading = style.leading
     out = ["BT", f"1 0 0 1 {fp_str(style.leftIndent, cur_y)} Tm"]
     if kind == 0:
