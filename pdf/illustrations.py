@@ -400,19 +400,17 @@ def _standing_knee_bend() -> PosePair:
 
 
 def _ankle_pump() -> PosePair:
-    # Sitting on the floor, legs out in front (the steps say "sit or lie down"): sitting
-    # shows the foot larger than lying flat would.
-    hip = (84.0, GROUND + 3)
-    hands = Arm(hand=(hip[0] - 14, GROUND + 1), elbow=1)  # on the floor, a little behind
-
+    # Lying, legs out in front, resting on the heels. The steps say "sit or lie down"; a
+    # template opens its warm-up with "Start lying down", so the picture lies down.
     def legs(foot: float) -> Leg:
-        return Leg(thigh=3, shin=2, foot=foot)  # resting on the heels
+        return Leg(thigh=1, shin=2, foot=foot)
 
-    start = person(hip, 100, legs(-22), legs(-22), hands, hands)
-    end = person(hip, 100, legs(92), legs(92), hands, hands)
-    arrow = _arc(end.ankle, FOOT + 9, 20, 86)
+    arms = _arms_by_sides(_SHOULDER)
+    start = person(_HIP, _LYING, legs(-20), legs(-20), arms, head=_HEAD_DOWN)
+    end = person(_HIP, _LYING, legs(92), legs(92), arms, head=_HEAD_DOWN)
+    arrow = _arc(end.ankle, FOOT + 9, 4, 80)
     return PosePair(start.pose(), end.pose(arrows=(arrow,)),
-                    "Sit with your legs out in front. Point your toes away.",
+                    "Lie down, legs out in front. Point your toes away.",
                     "Pull your toes back toward you.")
 
 
