@@ -230,7 +230,7 @@ def _pose_ops(key: str, width: float, height: float | None = None,
     return " ".join(scratch._code[start:]), drawing.height
 
 
-class PoseArt(Flowable):
+class PoseArt(_Placed):
     """A pose drawing replayed from cached operators instead of re-rendered shape by shape."""
 
     def __init__(self, key: str, width: float, height: float | None = None,
@@ -243,11 +243,12 @@ class PoseArt(Flowable):
         return self.width, self.height
 
     def draw(self) -> None:
-        # drawOn has already saved the graphics state and moved the origin here.
+        # drawOn has already saved the graphics state (q) and moved the origin here; the
+        # operators change no canvas attribute, so _Placed's drawOn suits.
         self.canv._code.append(self._ops)
 
 
-class Figure(Flowable):
+class Figure(_Placed):
     """Framed pose pictures stacked top to bottom (an exercise's start above its end), each
     with its caption underneath, `width` wide."""
 
