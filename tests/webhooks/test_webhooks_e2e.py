@@ -133,7 +133,9 @@ def test_on_redis_and_postgresql_410_disables_and_a_redirect_is_not_followed(
     assert len(gone.received) == 1, "after 410 nothing more is sent"
     assert redirect_log, "the redirecting endpoint was retried"
     assert all(a["status_code"] == 302 for d in redirect_log for a in d["attempts"])
-    assert all(d["state"] == "pending" for d in redirect_log)
+    # Still on its retry schedule: with retries a second apart, a listing that took longer than
+    # that (a loaded machine) catches the next attempt under way.
+    assert all(d["state"] in ("pending", "sending") for d in redirect_log), redirect_log
     assert target.received == [], "redirects are never followed"
     assert endpoint(redirect_id)["enabled"] is True
     _clean(app)
