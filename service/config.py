@@ -202,6 +202,9 @@ def celery_config(broker_url: str, instance: Path, key_prefix: str = "",
             "control_folder": str(broker / "control"),
             "staging_folder": str(broker / "staging"),
             "malformed_folder": str(broker / "malformed"),
+            # Consumers' wake-up sockets (service/local_wake.py); the polling below stays as
+            # the fallback.
+            "wake_folder": str(broker / "wake"),
             "store_processed": False,
             "polling_interval": poll_seconds,
         }
