@@ -64,7 +64,8 @@ def defaults(instance: Path) -> dict[str, Any]:
     return {
         "LIMBER_ENV": "development",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'limber.sqlite3'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pool_pre_ping: connections idle for a while are pinged instead (connections.py).
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "BROKER_URL": "filesystem://",
         "SECRET_KEY": None,
         "PUBLIC_URL": "",

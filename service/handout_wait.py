@@ -76,30 +76,46 @@ def wait_until_settled(revision_id: int, seconds: float) -> bool:
         _end_transaction()
         deadline = time.monotonic() + seconds
         signals = _subscribe(revision_id)
+        look_at = 0.0  # when to look at the row next: now, then every poll or recheck
         try:
             while True:
-                if _job_status(revision_id) not in _OPEN:
-                    return True
-                left = deadline - time.monotonic()
+                now = time.monotonic()
+                if now >= look_at:
+                    if _job_status(revision_id) not in _OPEN:
+                        return True
+                    look_at = now + _look_interval(signals)
+                left = deadline - now
                 if left <= 0:
                     return False
+                pause = min(look_at - now, left)
                 if signals is None:
-                    time.sleep(min(POLL_SECONDS, left))
+                    time.sleep(pause)
                     continue
                 if isinstance(signals, local_wake.Listener):
-                    if signals.wait(min(LOCAL_RECHECK_SECONDS, left)):
+                    if signals.wait(pause):
                         return True  # sent after the worker's commit: settled
                     continue
                 try:
-                    if signals.get_message(timeout=min(SIGNAL_RECHECK_SECONDS, left)):
+                    # None also when it read the subscription's confirmation: that is no
+                    # reason to look at the row before the recheck is due.
+                    if signals.get_message(timeout=pause):
                         return True  # published after the worker's commit: settled
                 except redis.RedisError:
                     signals = None  # Redis went away: look at the row instead
+                    look_at = 0.0
         finally:
             if signals is not None:
                 signals.close()
     finally:
         _waiters.release()
+
+
+def _look_interval(signals: Any) -> float:  # noqa: ANN401 - redis' PubSub, untyped
+    if signals is None:
+        return POLL_SECONDS
+    if isinstance(signals, local_wake.Listener):
+        return LOCAL_RECHECK_SECONDS
+    return SIGNAL_RECHECK_SECONDS
 
 
 def _end_transaction() -> None:
