@@ -49,6 +49,8 @@ UNKNOWN_RENDER_SECONDS = 1.0
 # reach the socket (another user), and a look at SQLite costs well under a millisecond.
 SIGNAL_RECHECK_SECONDS = 1.0
 LOCAL_RECHECK_SECONDS = 0.25
+# A waiting request's local socket older than this was left by a process that was killed.
+STALE_SOCKET_SECONDS = 10 * MAX_WAIT_SECONDS
 
 log = logging.getLogger(__name__)
 _OPEN = (RenderJob.PENDING, RenderJob.QUEUED, RenderJob.RENDERING)
@@ -167,6 +169,8 @@ def _subscribe(revision_id: int) -> Any:  # noqa: ANN401 - redis' PubSub, untype
             make_private_dir(_wake_folder())
         except OSError:
             return None
+        # A web process killed while waiting leaves its socket; no waiter lives this long.
+        local_wake.remove_older_than(_wake_folder(), STALE_SOCKET_SECONDS)
         return local_wake.Listener.open(_wake_folder(), _wake_prefix(revision_id))
     signals = client.pubsub(ignore_subscribe_messages=True)
     try:

@@ -16,6 +16,7 @@ import logging
 import os
 import select
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -96,3 +97,21 @@ def wake(folder: Path, prefix: str) -> int:
             except OSError:  # gone meanwhile, buffer full, path too long: the poll covers it
                 pass
     return woken
+
+
+def remove_older_than(folder: Path, seconds: float) -> int:
+    """Remove sockets bound more than `seconds` ago, for listeners that never live that long
+    (a waiting request lives at most its wait): what a killed process left behind that no
+    wake-up will ever clear. Returns how many were removed."""
+    removed = 0
+    cutoff = time.time() - seconds
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+    return removed

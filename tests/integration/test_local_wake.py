@@ -62,3 +62,19 @@ def test_without_a_usable_socket_the_caller_polls(tmp_path):
     assert local_wake.Listener.open(deep, "r1-") is None
     assert local_wake.wake(tmp_path / "missing", "r1-") == 0
     assert local_wake.wake(tmp_path, "r1-") == 0
+
+
+def test_sockets_older_than_any_listener_lives_are_removed(tmp_path):
+    """A waiting request lives at most its wait; a socket bound longer ago than that was left
+    by a killed process and is removed, a recent one is kept."""
+    old = local_wake.Listener.open(tmp_path, "r1-")
+    new = local_wake.Listener.open(tmp_path, "r2-")
+    assert old is not None and new is not None
+    try:
+        long_ago = time.time() - 3600
+        os.utime(old.path, (long_ago, long_ago), follow_symlinks=False)
+        assert local_wake.remove_older_than(tmp_path, 100) == 1
+        assert os.listdir(tmp_path) == [os.path.basename(new.path)]
+    finally:
+        old.close()
+        new.close()
