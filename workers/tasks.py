@@ -91,21 +91,25 @@ def claim(job_id: int) -> Claimed | None:
     me, now = outbox.this_process(), utcnow()
     values = {"status": RenderJob.RENDERING, "started_at": now, "claimed_by": me,
               "attempts": RenderJob.attempts + 1}
-    taken = db.session.execute(update(RenderJob).where(
-        RenderJob.id == job_id, RenderJob.status.in_([RenderJob.PENDING, RenderJob.QUEUED]))
-        .values(**values)).rowcount
-    if not taken:
-        current = db.session.execute(select(RenderJob.status, RenderJob.claimed_by)
-                                     .where(RenderJob.id == job_id)).first()
-        if (current is not None and current.status == RenderJob.RENDERING
-                and current.claimed_by and outbox.claimer_gone(current.claimed_by)):
-            taken = db.session.execute(update(RenderJob).where(
-                RenderJob.id == job_id, RenderJob.status == RenderJob.RENDERING,
-                RenderJob.claimed_by == current.claimed_by).values(**values)).rowcount
-            if taken:
-                log.info("render job %s: claim of %s taken over by %s (that process is gone)",
-                         job_id, current.claimed_by, me)
-    db.session.commit()
+    # Each statement commits by itself: the claim must be committed before the render, and
+    # a transaction around one conditional update would only add its BEGIN and COMMIT round
+    # trips to every handout's wait. The take-over is one conditional update too.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        taken = conn.execute(update(RenderJob).where(
+            RenderJob.id == job_id,
+            RenderJob.status.in_([RenderJob.PENDING, RenderJob.QUEUED]))
+            .values(**values)).rowcount
+        if not taken:
+            current = conn.execute(select(RenderJob.status, RenderJob.claimed_by)
+                                   .where(RenderJob.id == job_id)).first()
+            if (current is not None and current.status == RenderJob.RENDERING
+                    and current.claimed_by and outbox.claimer_gone(current.claimed_by)):
+                taken = conn.execute(update(RenderJob).where(
+                    RenderJob.id == job_id, RenderJob.status == RenderJob.RENDERING,
+                    RenderJob.claimed_by == current.claimed_by).values(**values)).rowcount
+                if taken:
+                    log.info("render job %s: claim of %s taken over by %s (that process is "
+                             "gone)", job_id, current.claimed_by, me)
     return taken_job(job_id) if taken else None
 
 
