@@ -24,7 +24,7 @@ from pdf.html import render_handout_html
 from pdf.render import render_handout_with_pages
 from plans.model import HandoutOptions, PageSize
 from plans.snapshot import snapshot_from_dict
-from service import erasure, handout_wait, idempotency, outbox, webhooks
+from service import connections, erasure, handout_wait, idempotency, outbox, webhooks
 from service.config import RENDER_SOFT_TIME_LIMIT, RENDER_TIME_LIMIT
 from service.embed import sessions as embed_sessions
 from service.errors import DATABASE_ERRORS
@@ -93,8 +93,10 @@ def claim(job_id: int) -> Claimed | None:
               "attempts": RenderJob.attempts + 1}
     # Each statement commits by itself: the claim must be committed before the render, and
     # a transaction around one conditional update would only add its BEGIN and COMMIT round
-    # trips to every handout's wait. The take-over is one conditional update too.
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    # trips to every handout's wait. The take-over is one conditional update too. Not synced to
+    # disk at once on SQLite: a claim lost in a power cut is a queued job the sweeper re-sends.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, \
+            connections.unsynced_commits(conn):
         taken = conn.execute(update(RenderJob).where(
             RenderJob.id == job_id,
             RenderJob.status.in_([RenderJob.PENDING, RenderJob.QUEUED]))
