@@ -7,6 +7,7 @@ import json
 import weakref
 from dataclasses import dataclass
 
+from pdf.illustrations import pose_pair
 from plans.model import (
     Dose,
     HandoutSnapshot,
@@ -20,9 +21,9 @@ from plans.snapshot import snapshot_to_dict
 
 HANDOUT_TITLE = "Your home exercise plan"
 STOP_TITLE = "Stop and get help"
-PICTURE_LEGEND = ("In the pictures: black is your body, dark grey your other arm or leg, light "
-                  "grey where the moving part goes. Blue shows the strap, chair or stool, and "
-                  "arrows show which way to move.")
+PICTURE_LEGEND = ("Each exercise has two pictures: where you start and where you end. In them, "
+                  "black is your body and dark grey your other arm or leg. Blue shows the strap, "
+                  "chair, stool or mat, and arrows show which way to move.")
 GRID_HELP = ("The small table beside each picture says how much: sets and repeats, or how long; "
              "how long to hold; how often; and whether to do each side.")
 # No 0/O, 1/l/I, 5/S or 8/B: a code read aloud over the phone or copied by hand stays one code.
@@ -139,3 +140,29 @@ def dose_grid(dose: Dose) -> list[tuple[str, str]]:
 def sessions_per_day(plan: Plan) -> int:
     """Boxes per day in the log: the most times a day any exercise is done (at least 1)."""
     return max([e.dose.times_per_day or 1 for e in plan.exercises] or [1])
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One picture of an exercise: which pose phase it draws and its caption."""
+
+    phase: str  # "start" or "end" (pdf.illustrations.PHASES)
+    label: str  # "Start:" or "End:", printed in bold before the caption; "" for none
+    caption: str
+
+    @property
+    def text(self) -> str:
+        """The caption as read aloud or extracted: label and words."""
+        return f"{self.label} {self.caption}" if self.label else self.caption
+
+
+def pictures(exercise: ResolvedExercise) -> tuple[Picture, ...]:
+    """The exercise's pictures in reading order: its start and end positions, captioned; for
+    a pose the library does not draw, one neutral figure captioned with the exercise's own
+    picture description (or its name)."""
+    pair = pose_pair(exercise.pose)
+    if pair is None:
+        return (Picture("start", "", exercise.illustration_alt or exercise.name),)
+    return (Picture("start", "Start:", pair.start_caption),
+            Picture("end", "End:", pair.end_caption))
+

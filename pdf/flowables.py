@@ -140,13 +140,14 @@ def _style_key(style: ParagraphStyle) -> tuple[object, ...]:
 
 
 @functools.cache
-def _pose_ops(key: str, width: float, height: float | None = None) -> tuple[str, float]:
+def _pose_ops(key: str, width: float, height: float | None = None,
+              phase: str = "start") -> tuple[str, float]:
     """The PDF drawing operators of a pose drawing, made once per process, and its height.
 
     The drawing holds only paths and colours (no fonts or images), so its operators need no
     page resources and can be replayed verbatim into any document.
     """
-    drawing = drawing_for(key, width, height)
+    drawing = drawing_for(key, width, height, phase)
     scratch = Canvas(io.BytesIO())
     start = len(scratch._code)
     renderPDF.draw(drawing, scratch, 0, 0)
@@ -156,9 +157,10 @@ def _pose_ops(key: str, width: float, height: float | None = None) -> tuple[str,
 class PoseArt(Flowable):
     """A pose drawing replayed from cached operators instead of re-rendered shape by shape."""
 
-    def __init__(self, key: str, width: float, height: float | None = None) -> None:
+    def __init__(self, key: str, width: float, height: float | None = None,
+                 phase: str = "start") -> None:
         super().__init__()
-        self._ops, self.height = _pose_ops(key, width, height)
+        self._ops, self.height = _pose_ops(key, width, height, phase)
         self.width = width
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
@@ -170,29 +172,37 @@ class PoseArt(Flowable):
 
 
 class Figure(Flowable):
-    """A framed pose picture with its caption underneath, `width` wide."""
+    """Framed pose pictures stacked top to bottom (an exercise's start above its end), each
+    with its caption underneath, `width` wide."""
 
-    def __init__(self, art: PoseArt, caption: Flowable, frame: object, gap: float) -> None:
+    def __init__(self, panels: list[tuple[PoseArt, Flowable]], frame: object, gap: float,
+                 between: float = 0.0) -> None:
         super().__init__()
         # Not "_frame": platypus sets that attribute to the Frame the flowable is placed in.
-        self._art, self._caption, self._ink, self._gap = art, caption, frame, gap
+        self._panels, self._ink, self._gap, self._between = panels, frame, gap, between
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
-        self._cap_h = self._caption.wrap(self._art.width, availHeight)[1]
-        self.width = self._art.width
-        self.height = self._art.height + self._gap + self._cap_h
+        self.width = max(art.width for art, _ in self._panels)
+        self._cap_h = [caption.wrap(art.width, availHeight)[1] for art, caption in self._panels]
+        self.height = sum(art.height + self._gap + h
+                          for (art, _), h in zip(self._panels, self._cap_h, strict=True))
+        self.height += self._between * (len(self._panels) - 1)
         return self.width, self.height
 
     def draw(self) -> None:
         canv = self.canv
-        top = self.height - self._art.height
-        self._art.drawOn(canv, 0, top)
-        canv.saveState()
-        canv.setStrokeColor(self._ink)
-        canv.setLineWidth(0.75)
-        canv.rect(0, top, self._art.width, self._art.height)
-        canv.restoreState()
-        self._caption.drawOn(canv, 0, 0)
+        y = self.height
+        for (art, caption), cap_h in zip(self._panels, self._cap_h, strict=True):
+            y -= art.height
+            art.drawOn(canv, 0, y)
+            canv.saveState()
+            canv.setStrokeColor(self._ink)
+            canv.setLineWidth(0.75)
+            canv.rect(0, y, art.width, art.height)
+            canv.restoreState()
+            y -= self._gap + cap_h
+            caption.drawOn(canv, 0, y)
+            y -= self._between
 
 
 class SideBySide(Flowable):

@@ -13,6 +13,7 @@ from pdf.content import (
     STOP_TITLE,
     dose_grid,
     exercise_groups,
+    pictures,
     plan_code,
     safety_tiers,
     sessions_per_day,
@@ -51,6 +52,8 @@ th, td {{ border: 1px solid #6b6b6b; padding: 0.25em 0.4em; text-align: left;
 figcaption {{ font-size: 0.9em; }}
 .dose {{ width: auto; }}
 .exercise {{ border-top: 1px solid #6b6b6b; padding-top: 0.4em; }}
+.pictures {{ display: flex; flex-direction: column; gap: 0.5em; margin: 0.5em 0; }}
+.pictures figure {{ margin: 0; }}
 .exercise svg {{ width: 16em; max-width: 100%; height: auto; border: 1px solid #6b6b6b; }}
 .logo {{ height: 3em; width: auto; }}
 footer {{ border-top: 1px solid #6b6b6b; margin-top: 2em; font-size: 0.9em; }}
@@ -186,8 +189,14 @@ def render_handout_html(snapshot: HandoutSnapshot, options: HandoutOptions) -> s
             out.append('<table class="dose"><tr>' + "".join(
                 f'<th scope="col">{e(label)}</th>' for label, _ in cells) + "</tr><tr>"
                 + "".join(f"<td>{e(value)}</td>" for _, value in cells) + "</tr></table>")
-            out.append(f"<figure>{svg_for(x.pose, alt)}<figcaption>{e(alt)}</figcaption>"
-                       "</figure>")
+            # Start above end, as in the PDF; each picture's alt text is its caption, and the
+            # pair as a whole is named by the exercise's own description of its picture.
+            out.append(f'<div class="pictures" role="group" aria-label="{e(alt)}">')
+            for p in pictures(x):
+                label = f"<strong>{e(p.label)}</strong> " if p.label else ""
+                out.append(f"<figure>{svg_for(x.pose, p.text, p.phase)}"
+                           f"<figcaption>{label}{e(p.caption)}</figcaption></figure>")
+            out.append("</div>")
             out.append("<ol>" + "".join(f"<li>{e(step)}</li>" for step in x.steps) + "</ol>")
             if x.cues:
                 out.append("<p><strong>Tips:</strong></p><ul>"

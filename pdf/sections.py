@@ -24,6 +24,7 @@ from pdf.content import (
     STOP_TITLE,
     dose_grid,
     exercise_groups,
+    pictures,
     plan_code,
     safety_tiers,
     sessions_per_day,
@@ -247,9 +248,12 @@ def _dose_grid(exercise: ResolvedExercise, sheet: Sheet, width: float) -> Grid:
 
 
 def _figure(exercise: ResolvedExercise, sheet: Sheet) -> Figure:
-    art = PoseArt(exercise.pose, sheet.picture_width, sheet.picture_height)
-    caption = Para(para(exercise.illustration_alt or exercise.name), sheet["caption"])
-    return Figure(art, caption, st.RULE, 3)
+    """The exercise's pictures stacked in one column, start above end, each captioned."""
+    panels = [(PoseArt(exercise.pose, sheet.picture_width, sheet.picture_height, p.phase),
+               Para(p.caption, label=p.label, style=sheet["caption"]) if p.label else
+               Para(para(p.caption), sheet["caption"]))
+              for p in pictures(exercise)]
+    return Figure(panels, st.RULE, 3, sheet.body_size * 0.5)
 
 
 def exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet,
@@ -321,8 +325,11 @@ def _exercise_block(number: int, exercise: ResolvedExercise, sheet: Sheet,
         # stay together; later steps may open the next page under the "continued" line (an
         # exercise fills most of a page, and moving whole ones left pages a third empty).
         keep = len(beside) - len(steps) + min(2, len(steps))
-        return [SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap,
-                           top=[*lead, *head], more=more, keep=keep), after]
+        # The phase heading and note are not tied to the block: with two pictures an exercise
+        # fills most of a large-print page, and tying them would leave the page before it
+        # half empty. The heading still keeps with its note.
+        return [*lead, SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap,
+                                  top=head, more=more, keep=keep), after]
     side = SideBySide(figure, [*beside, *tail[:k]], sheet.picture_width, gap)
     return [Together([*lead, side]), after]
 

@@ -102,13 +102,16 @@ def drawn_rectangles(pdf: bytes) -> list[list[tuple[float, float, float, float]]
 
 
 def assert_exercises_hold_together(texts: list[str], exercises, key: str = "") -> None:
-    """Each exercise's name, picture, purpose and first steps share a page. What follows (in
-    large print later steps, then the tips and feel lines) is on that page or runs on over
-    the next pages, each of which opens with "N. name (continued)"."""
+    """Each exercise's name, pictures (by their captions), purpose and first steps share a
+    page. What follows (in large print later steps, then the tips and feel lines) is on that
+    page or runs on over the next pages, each of which opens with "N. name (continued)"."""
+    from pdf.content import pictures
+
     for number, exercise in enumerate(exercises, start=1):
         name = f"{number}. {exercise.name}"
         first = pages_with(texts, name)[0]
-        assert first in pages_with(texts, exercise.illustration_alt or exercise.name), key
+        for picture in pictures(exercise):
+            assert first in pages_with(texts, picture.text), (key, number, picture.text)
         for step in exercise.steps[:2]:
             assert first in pages_with(texts, step), (key, number, step)
         continued = pages_with(texts, f"{name} (continued)")

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 from pdf_fixtures import make_snapshot, png_logo
 
+from pdf.content import pictures
 from pdf.html import render_handout_html
 from plans.model import HandoutOptions, PageSize
 
@@ -77,13 +78,13 @@ def test_html_puts_stop_and_get_help_first_with_the_safety_netting_tiers():
 
 def test_html_has_lists_for_steps_cues_and_warning_signs_and_captions():
     """Steps are an ordered list; signs, cues and prompts are unordered lists; every picture
-    has a caption; every cue, purpose and phase note is there."""
+    (start and end) has a caption; every cue, purpose and phase note is there."""
     snap = make_snapshot()
     html = render_handout_html(snap, HandoutOptions())
     outline = _parse(html)
     tags = [t for t, _ in outline.tags]
     assert tags.count("ol") == len(snap.plan.exercises)
-    assert tags.count("figcaption") == len(snap.plan.exercises)
+    assert tags.count("figcaption") == 2 * len(snap.plan.exercises)
     assert tags.count("ul") >= 3 + len(snap.plan.exercises)
     text = "".join(outline.text)
     for exercise in snap.plan.exercises:
@@ -94,15 +95,24 @@ def test_html_has_lists_for_steps_cues_and_warning_signs_and_captions():
 
 
 def test_every_illustration_is_an_svg_image_with_its_alt_text():
-    """Each exercise drawing is inline SVG with role="img", aria-label and a <title>."""
+    """Each exercise's start and end drawings are inline SVG with role="img", aria-label and
+    a <title> saying what its caption says, in the PDF's order (start, then end), grouped
+    under the exercise's own description of its picture."""
     snap = make_snapshot()
     outline = _parse(render_handout_html(snap, HandoutOptions()))
     svgs = [a for t, a in outline.tags if t == "svg"]
-    assert len(svgs) == len(snap.plan.exercises)
+    assert len(svgs) == 2 * len(snap.plan.exercises)
     labels = [a["aria-label"] for a in svgs]
-    assert labels == [x.illustration_alt for x in snap.plan.exercises]
+    assert labels == [p.text for x in snap.plan.exercises for p in pictures(x)]
+    assert labels[0].startswith("Start: ") and labels[1].startswith("End: ")
     assert all(a.get("role") == "img" for a in svgs)
     assert sum(1 for t, _ in outline.tags if t == "title") == 1 + len(svgs)
+    groups = [a["aria-label"] for t, a in outline.tags if a.get("class") == "pictures"]
+    assert groups == [x.illustration_alt for x in snap.plan.exercises]
+    text = "".join(outline.text)
+    for x in snap.plan.exercises:
+        for p in pictures(x):
+            assert p.text in text  # the visible caption, as printed in the PDF
 
 
 def test_logo_has_alt_text_and_a_broken_logo_is_left_out():
@@ -129,7 +139,7 @@ def test_user_text_is_escaped_and_shown_literally():
     assert name in text
     assert "<b>bold?</b> & \"quotes\"" in text
     assert "Rolls <i>" in text
-    labels = [a["aria-label"] for t, a in outline.tags if t == "svg"]
+    labels = [a["aria-label"] for _, a in outline.tags if a.get("class") == "pictures"]
     assert labels[0] == 'a "b" <c>'
 
 

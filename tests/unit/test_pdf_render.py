@@ -21,7 +21,14 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from pdf import render_handout
 from pdf import styles as st
-from pdf.content import PICTURE_LEGEND, dose_grid, exercise_groups, plan_code, safety_tiers
+from pdf.content import (
+    PICTURE_LEGEND,
+    dose_grid,
+    exercise_groups,
+    pictures,
+    plan_code,
+    safety_tiers,
+)
 from pdf.render import page_sheet, render_handout_with_pages
 from plans.model import HandoutOptions, PageSize, Tier
 
@@ -181,25 +188,40 @@ def test_no_heading_is_the_last_line_of_a_page_and_no_text_leaves_the_page(rende
 
 def test_pictures_are_at_least_one_and_a_half_inches_tall_and_larger_in_large_print(
         snapshot):
-    """Each exercise's picture box (its frame, read back from the PDF's drawing operators) is
-    at least 1.5 inch tall in standard print, and larger, never smaller, in large print."""
+    """Every exercise has a start and an end picture, stacked in one column (read back from
+    the PDF's drawing operators: each picture's frame), each at least 1.5 inch tall in standard
+    print and larger, never smaller, in large print."""
     sizes = {}
     for large in (False, True):
         pdf = render_handout(snapshot, HandoutOptions(large_print=large))
-        frames = [r for page in drawn_rectangles(pdf) for r in page
-                  if 72 <= r[3] <= 300 and 72 <= r[2] <= 300]
-        assert len(frames) == len(snapshot.plan.exercises), large
-        sizes[large] = min(r[3] for r in frames)
-    assert sizes[False] >= 1.5 * 72 - 0.5
-    assert sizes[True] > sizes[False]
+        pages = [[r for r in page if 72 <= r[3] <= 300 and 72 <= r[2] <= 300]
+                 for page in drawn_rectangles(pdf)]
+        frames = [r for page in pages for r in page]
+        assert len(frames) == 2 * len(snapshot.plan.exercises), large
+        # Pairs on one page, one column: the start's frame directly above the end's.
+        for page in pages:
+            assert len(page) % 2 == 0, large
+            for start, end in zip(page[::2], page[1::2], strict=True):
+                assert start[0] == end[0] and start[2] == end[2], (large, start, end)
+                assert start[1] > end[1] + end[3], (large, start, end)
+        sizes[large] = (min(r[3] for r in frames), min(r[2] for r in frames))
+    assert sizes[False][0] >= 1.5 * 72 - 0.5
+    assert sizes[True][0] > sizes[False][0] and sizes[True][1] >= sizes[False][1]
 
 
 def test_each_picture_has_its_caption_and_the_legend_is_printed(rendered, snapshot):
-    """Every picture is captioned, and the one-line legend explains the greys and the blue."""
-    whole = " ".join(rendered[3])
+    """Every exercise's start and end pictures are captioned ("Start: ...", "End: ..."), on
+    the page of the exercise's name, and the one-line legend explains the grey and the blue."""
+    texts = rendered[3]
+    whole = " ".join(texts)
     assert PICTURE_LEGEND in whole
-    for exercise in snapshot.plan.exercises:
-        assert exercise.illustration_alt in whole
+    for number, exercise in enumerate(snapshot.plan.exercises, start=1):
+        captions = [p.text for p in pictures(exercise)]
+        assert [p.label for p in pictures(exercise)] == ["Start:", "End:"]
+        page = pages_with(texts, f"{number}. {exercise.name}")[0]
+        for caption in captions:
+            assert page in pages_with(texts, caption), (exercise.id, caption)
+        assert whole.index(captions[0]) < whole.index(captions[1])
 
 
 def test_a_long_clinic_contact_wraps_in_the_footer_at_ten_points_or_more():
@@ -394,7 +416,8 @@ def test_an_exercise_arrangement_is_never_reused_for_other_words():
 
     base = EXERCISES[0]
     short = make_snapshot(exercises=(dataclasses.replace(base, steps=("Lie down.",)),))
-    long_ = make_snapshot(exercises=(base,))
+    # Long enough that some of its last lines go under its (start and end) pictures.
+    long_ = make_snapshot(exercises=(dataclasses.replace(base, steps=base.steps * 5),))
     for options in ALL_OPTIONS:
         _clear_layout_caches()
         cold_long = render_handout(long_, options)
