@@ -15,7 +15,10 @@ costs the query. Statements are counted with a SQLAlchemy cursor event, per requ
 
 Creation: POST /api/v1/plans against a minimal Flask + SQLAlchemy endpoint that inserts one
 row holding the same snapshot JSON in one transaction, same app process, same database,
-requests alternated. The last line is `RESULT {json}` for scripts.
+requests alternated; as requests per second (wall time) and as CPU time of this process per
+request, which other sessions' disk and database load moves much less. Creation is measured
+before the filler plans are loaded, so --plans does not change it. The last line is
+`RESULT {json}` for scripts.
 """
 
 from __future__ import annotations
@@ -198,8 +201,11 @@ def minimal_app(url: str, payload: str) -> Flask:
     return app
 
 
-def create_rates(app: Flask, headers: dict[str, str], url: str, n: int) -> tuple[float, float]:
-    """Requests per second (from median wall time) of plan creation and the minimal insert."""
+def create_rates(app: Flask, headers: dict[str, str], url: str,
+                 n: int) -> tuple[float, float, float, float]:
+    """Requests per second (from median wall time) of plan creation and the minimal insert, and
+    the median CPU milliseconds of this process per request of each: on a machine shared with
+    other work the wall ratio moves with their disk and database load, the CPU one much less."""
     from service.models import PlanRevision
 
     client = app.test_client()
@@ -207,17 +213,20 @@ def create_rates(app: Flask, headers: dict[str, str], url: str, n: int) -> tuple
     with app.app_context():
         snapshot = db.session.scalars(sa.select(PlanRevision.snapshot)).first()
     minimal = minimal_app(url, json.dumps(snapshot)).test_client()
-    ours, floor = [], []
+    ours, floor, ours_cpu, floor_cpu = [], [], [], []
     for i in range(n + 3):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         assert client.post("/api/v1/plans", json=BODY, headers=headers).status_code == 201
-        middle = time.perf_counter()
+        middle, middle_cpu = time.perf_counter(), time.process_time()
         assert minimal.post("/rows", json=BODY).status_code == 201
-        end = time.perf_counter()
+        end, end_cpu = time.perf_counter(), time.process_time()
         if i >= 3:
             ours.append(middle - start)
             floor.append(end - middle)
-    return 1 / statistics.median(ours), 1 / statistics.median(floor)
+            ours_cpu.append(middle_cpu - start_cpu)
+            floor_cpu.append(end_cpu - middle_cpu)
+    return (1 / statistics.median(ours), 1 / statistics.median(floor),
+            statistics.median(ours_cpu) * 1000, statistics.median(floor_cpu) * 1000)
 
 
 def pg_database() -> tuple[str, sa.Engine, str]:
@@ -249,11 +258,13 @@ def main() -> None:
         small, big = apps
         headers = [clinic_key(small), clinic_key(big)]
         backend = "PostgreSQL" if args.pg else "SQLite"
-        create, minimal = create_rates(small, headers[0], str(small.config[
-            "SQLALCHEMY_DATABASE_URI"]), args.requests)
+        create, minimal, create_cpu, minimal_cpu = create_rates(
+            small, headers[0], str(small.config["SQLALCHEMY_DATABASE_URI"]), args.requests)
         print(f"{backend}, Flask test client in one process, {args.requests} requests each")
         print(f"create: POST /api/v1/plans {create:.0f}/s, minimal one-row insert "
               f"{minimal:.0f}/s: {create / minimal:.2f}x (target >= 0.5x)")
+        print(f"create CPU per request: {create_cpu:.2f} ms, minimal {minimal_cpu:.2f} ms: "
+              f"{minimal_cpu / create_cpu:.2f}x")
         for app, key in zip(apps, headers, strict=True):
             from service.models import Plan
 
@@ -275,6 +286,8 @@ def main() -> None:
               f"{'stmts':>6} {'ratio':>6}")
         result = {"backend": backend, "create_per_s": round(create, 1),
                   "minimal_per_s": round(minimal, 1), "create_ratio": round(create / minimal, 3),
+                  "create_cpu_ms": round(create_cpu, 2), "minimal_cpu_ms": round(minimal_cpu, 2),
+                  "create_cpu_ratio": round(minimal_cpu / create_cpu, 3),
                   "plans": args.plans}
         for limit in (20, 100):
             (ms_small, st_small, _), (ms_big, st_big, _) = list_costs(small, big, headers, limit,

@@ -11,10 +11,12 @@ from reportlab.lib.abag import ABag
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph
+from reportlab.platypus import paragraph as rl_paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from pdf.illustrations import drawing_for
 from pdf.text import para
+from pdf.textdraw import draw_on
 
 
 @functools.lru_cache(maxsize=20_000)
@@ -40,6 +42,19 @@ def _prototypes(style: ParagraphStyle) -> tuple[ABag, ABag]:
     """The (bold, regular) fragments ReportLab's markup parser makes for `style`."""
     bold, regular = Paragraph("<b>x</b>y", style).frags
     return bold, regular
+
+
+def _frag(prototype: ABag, text: str) -> ABag:
+    """A fragment like `prototype` holding `text`, with lists of its own: what
+    prototype.clone(text=..., link=[], us_lines=[]) makes, in a quarter of the time (a
+    paragraph's fragments were 2% of a render)."""
+    frag = prototype.__class__.__new__(prototype.__class__)
+    attrs = frag.__dict__
+    attrs.update(prototype.__dict__)
+    attrs["text"] = text
+    attrs["link"] = []
+    attrs["us_lines"] = []
+    return frag
 
 
 def _plain(text: str) -> bool:
@@ -69,14 +84,12 @@ class Para(Paragraph):
             super().__init__(text, style, bulletText, frags=frags, **kwargs)
         elif label and _plain(label) and _plain(text):
             bold, regular = _prototypes(style)
-            frags = [bold.clone(text=label, link=[], us_lines=[]),
-                     regular.clone(text=" " + _clean(text), link=[], us_lines=[])]
+            frags = [_frag(bold, label), _frag(regular, " " + _clean(text))]
             super().__init__(None, style, bulletText, frags=frags)
         elif label:
             self._parsed(f"<b>{para(label)}</b> {para(text)}", style, bulletText)
         elif _plain(text):
-            frags = [_prototypes(style)[1].clone(text=_clean(text), link=[],
-                                                 us_lines=[])]
+            frags = [_frag(_prototypes(style)[1], _clean(text))]
             super().__init__(None, style, bulletText, frags=frags)
         else:
             self._parsed(text, style, bulletText)
@@ -106,7 +119,13 @@ class Para(Paragraph):
             self._wrapWidths, self.blPara, self.height = hit
             memo[1][availWidth] = hit
             return self.width, self.height
+        frags = self.__dict__.get("frags")
         width, height = super().wrap(availWidth, availHeight)
+        # ReportLab's line breaking swaps the paragraph's fragments for its own word list,
+        # and split() then cuts that list instead of the lines. A paragraph whose breaks came
+        # from the cache keeps its fragments, so without this a paragraph split over two pages
+        # came out (invisibly) differently in a process's first render than in later ones.
+        self.frags = frags
         memo[1][availWidth] = result = (self._wrapWidths, self.blPara, height)
         if key is not None:
             if len(_BREAKS) >= _BREAKS_LIMIT:
@@ -115,14 +134,50 @@ class Para(Paragraph):
         return width, height
 
 
+    def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
+        # Drawing was a third of a render, most of it ReportLab's general machinery around
+        # the text (pdf/textdraw.py); the same operators come out either way.
+        if not draw_on(self, canvas, x, y, _sW):
+            super().drawOn(canvas, x, y, _sW)
+
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
         # ReportLab's split edits the words of the lines it splits (it appends a space to the
         # last fragment of each line); those lines may be shared with other paragraphs and
         # later renders through the caches, so it gets a copy of its own.
         bl_para = self.__dict__.get("blPara")
         if bl_para is not None:
-            self.blPara = copy.deepcopy(bl_para)
-        return super().split(availWidth, availHeight)
+            self.blPara = _own_lines(bl_para, self.frags)
+        parts = super().split(availWidth, availHeight)
+        # The two parts are made from this paragraph's lines at this width, cut after the
+        # first part's lines: with those in the key their own line breaks can be shared too
+        # (large print splits a few paragraphs over pages in every render).
+        key = self.__dict__.get("_break_key")
+        if (key is not None and bl_para is not None and len(parts) == 2
+                and self.width == availWidth):
+            cut = len(parts[0].blPara.lines)
+            parts[0]._break_key = ("head", key, availWidth, cut)
+            parts[1]._break_key = ("tail", key, availWidth, cut)
+        return parts
+
+
+def _own_lines(bl_para: ABag, frags: list) -> ABag:
+    """Lines ReportLab's split may edit without touching `bl_para`: a copy of each fragment
+    it may append a space to (a shallow one: the text is a new string), or of everything
+    where its edits go further (hyphenated words, processed fragments)."""
+    # ReportLab 5.1's names for what it edits; on a version without them, a deep copy.
+    hyphenated = getattr(rl_paragraph, "_SplitWordHY", None)
+    processed = getattr(rl_paragraph, "_processed_frags", None)
+    if hyphenated is None or processed is None:
+        return copy.deepcopy(bl_para)
+    if bl_para.kind == 0:
+        # Single-style lines are only read, except a hyphenated last word, whose class changes.
+        if any(isinstance(w, hyphenated) for _, words in bl_para.lines for w in words):
+            return copy.deepcopy(bl_para)
+        return bl_para
+    if bl_para.kind != 1 or processed(frags):
+        return copy.deepcopy(bl_para)
+    return bl_para.clone(lines=[line.clone(words=[w.clone() for w in line.words])
+                                for line in bl_para.lines])
 
 
 # Line breaks shared across renders: template text (steps, cues, signs, FAQ) repeats for every
@@ -137,6 +192,27 @@ def _style_key(style: ParagraphStyle) -> tuple[object, ...]:
     return (style.name, style.fontName, style.fontSize, style.leading, style.leftIndent,
             style.rightIndent, style.firstLineIndent, style.bulletFontName,
             style.bulletFontSize, style.bulletIndent, style.wordWrap, style.textColor)
+
+
+class _Placed(Flowable):
+    """A flowable placed without ReportLab's copy of the canvas state.
+
+    Flowable.drawOn saves and restores some twenty canvas attributes around every flowable,
+    in case its draw() changes them; these flowables' draw() methods change none (what they
+    set, they set between saveState and restoreState), so only the PDF's own q/Q and the
+    origin's move remain: the same operators.
+    """
+
+    def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
+        if self._showBoundary:
+            super().drawOn(canvas, x, y, _sW)
+            return
+        matrix = canvas._currentMatrix
+        canvas._code.append("q")
+        canvas.translate(self._hAlignAdjust(x, _sW), y)
+        self._drawOn(canvas)
+        canvas._code.append("Q")
+        canvas._currentMatrix = matrix
 
 
 @functools.cache
@@ -154,7 +230,7 @@ def _pose_ops(key: str, width: float, height: float | None = None,
     return " ".join(scratch._code[start:]), drawing.height
 
 
-class PoseArt(Flowable):
+class PoseArt(_Placed):
     """A pose drawing replayed from cached operators instead of re-rendered shape by shape."""
 
     def __init__(self, key: str, width: float, height: float | None = None,
@@ -167,11 +243,12 @@ class PoseArt(Flowable):
         return self.width, self.height
 
     def draw(self) -> None:
-        # drawOn has already saved the graphics state and moved the origin here.
+        # drawOn has already saved the graphics state (q) and moved the origin here; the
+        # operators change no canvas attribute, so _Placed's drawOn suits.
         self.canv._code.append(self._ops)
 
 
-class Figure(Flowable):
+class Figure(_Placed):
     """Framed pose pictures stacked top to bottom (an exercise's start above its end), each
     with its caption underneath, `width` wide."""
 
@@ -205,7 +282,7 @@ class Figure(Flowable):
             y -= self._between
 
 
-class SideBySide(Flowable):
+class SideBySide(_Placed):
     """A picture on the left and a column of flowables beside it, tops aligned.
 
     Lighter than a one-row Table (no cell styles or grid to compute), and unlike one it can
@@ -307,7 +384,7 @@ class Together(KeepTogether):
             doc.frame = frame
 
 
-class Continued(Flowable):
+class Continued(_Placed):
     """Flowables kept together that, when they have to move to the next page, open there with
     a line saying what they continue (an exercise's tips after its picture and steps)."""
 
@@ -337,7 +414,7 @@ class Continued(Flowable):
             flowable.drawOn(self.canv, 0, self.height - bottom)
 
 
-class Boxed(Flowable):
+class Boxed(_Placed):
     """Groups of flowables inside one thick-bordered box, for the safety-netting tiers.
 
     It splits only between groups (a tier is never separated from its heading and action
@@ -404,7 +481,7 @@ class Boxed(Flowable):
             flowable.drawOn(canv, self._pad, self.height - self._pad - bottom)
 
 
-class Columns(Flowable):
+class Columns(_Placed):
     """Short items (warning signs) in `n` columns, filled top to bottom, balanced by height."""
 
     def __init__(self, items: list[Flowable], n: int, gap: float) -> None:
@@ -452,7 +529,7 @@ def _balanced(heights: list[float], n: int) -> list[list[int]]:
         limit += min(heights)
 
 
-class Grid(Flowable):
+class Grid(_Placed):
     """A light table drawn straight on the canvas: a bold label row over a value row
     (the dose grid), or a header row over empty tick boxes (the log). Cheaper than a
     platypus Table, which computes styles for every cell."""

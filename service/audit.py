@@ -76,14 +76,22 @@ def keyed_hash(value: str, purpose: str) -> str:
     return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def record(action: str, *, clinic_id: int | None, actor: str, target: str = "",
-           detail: dict[str, Any] | None = None) -> AuditEvent:
-    """Stage one event in the caller's transaction, so it commits (or not) with the change."""
+def event_values(action: str, *, clinic_id: int | None, actor: str, target: str = "",
+                 detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One event's columns, for `record` or for a caller that inserts its rows itself (plan
+    creation, service/plan_rows.py) in the same transaction."""
     source = ""
     if has_request_context() and request.remote_addr:
         source = keyed_hash(request.remote_addr, "ip")
-    event = AuditEvent(clinic_id=clinic_id, actor=actor, action=action, target=target,
-                       detail=detail or {}, source=source)
+    return {"clinic_id": clinic_id, "actor": actor, "action": action, "target": target,
+            "detail": detail or {}, "source": source, "at": utcnow()}
+
+
+def record(action: str, *, clinic_id: int | None, actor: str, target: str = "",
+           detail: dict[str, Any] | None = None) -> AuditEvent:
+    """Stage one event in the caller's transaction, so it commits (or not) with the change."""
+    event = AuditEvent(**event_values(action, clinic_id=clinic_id, actor=actor, target=target,
+                                      detail=detail))
     db.session.add(event)
     return event
 

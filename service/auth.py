@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -10,12 +11,13 @@ from datetime import timedelta
 
 from flask import g, request
 from flask_smorest import abort
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from service import audit, scopes
 from service.extensions import db
 from service.models import ApiKey, Clinic, utcnow
+from service.webhooks.events import any_enabled_endpoint, note_endpoints
 
 KEY_PREFIX = "lmb_"
 # Writing last_used_at on every request would turn each read into a write.
@@ -40,14 +42,23 @@ def issue_api_key(clinic: Clinic, name: str = "", key: str | None = None,
     return row, plain
 
 
+@functools.cache
+def _key_lookup() -> Select[tuple[ApiKey, bool]]:
+    """Built once (every API request runs it). The clinic comes in the same statement: every
+    API request needs it. So does whether it has an enabled webhook endpoint, for the events a
+    write may record (one query fewer per write; service/webhooks/events.py)."""
+    return (select(ApiKey, any_enabled_endpoint(ApiKey.clinic_id))
+            .options(joinedload(ApiKey.clinic)).where(ApiKey.key_hash == bindparam("digest")))
+
+
 def key_for(plain: str) -> ApiKey | None:
     """The live key row for a plain key; notes its use (and audits its first)."""
     digest = hash_key(plain)
-    # The clinic in the same statement: every API request needs it.
-    row = db.session.scalar(select(ApiKey).options(joinedload(ApiKey.clinic))
-                            .where(ApiKey.key_hash == digest))
+    found = db.session.execute(_key_lookup(), {"digest": digest}).first()
+    row = found[0] if found is not None else None
     if row is None or row.revoked_at is not None or row.clinic.disabled_at is not None:
         return None
+    note_endpoints(row.clinic_id, found[1])
     # Constant-time compare of what we looked up, so timing says nothing about near misses.
     if not hmac.compare_digest(row.key_hash, digest):
         return None

@@ -32,7 +32,7 @@ from plans.model import (
 )
 from plans.printable import TextProblem, text_problems
 from plans.snapshot import snapshot_to_dict
-from service import audit, problems, queue, transaction, webhooks
+from service import audit, plan_rows, problems, queue, transaction, webhooks
 from service.extensions import db
 from service.models import Clinic, Plan, PlanRevision, RenderJob, public_id, utcnow
 
@@ -207,12 +207,12 @@ def _canonical_sha256(value: Any) -> str:
     ).hexdigest()
 
 
-def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
-                  created_by: str) -> RenderJob:
-    """Assemble (raising PlanRefused with every problem before anything is written) and stage
-    revision + outbox row. A clinic the handout cannot tell patients how to reach, and text it
-    cannot print (the request's, carried forward or new, and the clinic's), are more problems
-    in the same list."""
+def _assemble_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
+                       created_by: str) -> tuple[PlanRevision, RenderJob]:
+    """Assemble (raising PlanRefused with every problem before anything is written) the
+    revision and its outbox row, not yet added to the session. A clinic the handout cannot tell
+    patients how to reach, and text it cannot print (the request's, carried forward or new, and
+    the clinic's), are more problems in the same list."""
     info = clinic_info(clinic)
     domain_plan, found = resolve(data, clinic)
     if found or domain_plan is None:
@@ -226,6 +226,7 @@ def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
         clinic=info,
         plan=domain_plan,
     ))
+    now = utcnow()
     revision = PlanRevision(
         plan=plan, number=number,
         template_id=domain_plan.template_id,
@@ -233,12 +234,19 @@ def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
         template_hash=domain_plan.template_hash,
         request=data, snapshot=snapshot, snapshot_sha256=_canonical_sha256(snapshot),
         options={"large_print": options.large_print, "page_size": options.page_size.value},
-        created_by=created_by,
+        created_by=created_by, created_at=now,
     )
-    db.session.add(revision)
     # Queued already, as if sent: see _commit_then_dispatch.
     job = RenderJob(revision=revision, options_key=options.key, options=revision.options,
-                    status=RenderJob.QUEUED, sent_at=utcnow())
+                    status=RenderJob.QUEUED, attempts=0, sent_at=now, error="", created_at=now)
+    return revision, job
+
+
+def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
+                  created_by: str) -> RenderJob:
+    """Assemble and stage revision + outbox row on an existing plan, through the session."""
+    revision, job = _assemble_revision(plan, clinic, number, data, created_by)
+    db.session.add(revision)
     db.session.add(job)
     plan.current_revision = number
     plan.updated_at = utcnow()
@@ -251,21 +259,26 @@ def create_plan(clinic: Clinic, data: dict[str, Any], created_by: str = ""
     Returns the plan and its render job (so an answer can show its state without reading it
     back).
 
+    The plan, revision, render job and audit rows are plain INSERTs (service/plan_rows.py), not
+    the session's unit of work: the objects returned are filled in, ids included, but are not
+    in the session. Read them; do not change them.
+
     Raises plans.errors.PlanError (nothing stored) when the domain refuses the request.
     """
     patient = data["patient"]
-    # The id goes into the snapshot before the row is flushed, so it is set here, not by default.
-    # Set here, not by the column default at flush: the first revision sets updated_at just
-    # below, and a plan must never look updated before it was created.
-    plan = Plan(public_id=public_id("pln"), clinic_id=clinic.id, created_at=utcnow(),
-                patient_name=patient["display_name"],
+    # The id goes into the snapshot before the row is inserted, so it is set here. Created and
+    # updated at the same instant: a plan must never look updated before it was created.
+    now = utcnow()
+    plan = Plan(public_id=public_id("pln"), clinic_id=clinic.id, created_at=now, updated_at=now,
+                current_revision=1, patient_name=patient["display_name"],
                 patient_ref=patient.get("reference") or None)
-    db.session.add(plan)
+    revision, job = _assemble_revision(plan, clinic, 1, data, created_by)
     try:
-        job = _add_revision(plan, clinic, 1, data, created_by)
-        webhooks.record_plan_event(plan, job.revision, "plan.created")
-        audit.record(audit.PLAN_CREATED, clinic_id=clinic.id, actor=created_by or "system",
-                     target=plan.public_id, detail={"revision": 1})
+        event = audit.event_values(audit.PLAN_CREATED, clinic_id=clinic.id,
+                                   actor=created_by or "system", target=plan.public_id,
+                                   detail={"revision": 1})
+        plan_rows.insert_new_plan(db.session.connection(), plan, revision, job, event)
+        webhooks.record_plan_event(plan, revision, "plan.created")
         _commit_then_dispatch(job)
     except Exception:
         db.session.rollback()

@@ -79,6 +79,8 @@ blp.before_request(require_api_key)
 blp.before_request(require_json_body)
 
 SECURITY = [{"bearerAuth": []}]
+# An instance, not the class: webargs would build a schema (copying every field) per request.
+CREATE_BODY = PlanCreateSchema()
 
 
 def plan_for_clinic(public_id: str) -> Plan:
@@ -161,7 +163,7 @@ class Plans(MethodView):
         return page, 200, headers
 
     @idempotent
-    @blp.arguments(PlanCreateSchema, example=PLAN_CREATE_EXAMPLE)
+    @blp.arguments(CREATE_BODY, example=PLAN_CREATE_EXAMPLE)
     @blp.response(201, PlanSchema, example=PLAN_EXAMPLE, headers={"Location": {
         "description": "The new plan's URL.", "schema": {"type": "string", "format": "uri"}}})
     @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM_MIME,
@@ -178,7 +180,7 @@ class Plans(MethodView):
 
 @blp.route("/preview")
 class PlanPreview(MethodView):
-    @blp.arguments(PlanCreateSchema, example=PLAN_CREATE_EXAMPLE)
+    @blp.arguments(CREATE_BODY, example=PLAN_CREATE_EXAMPLE)
     @blp.response(200, PlanPreviewSchema)
     @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM_MIME,
                       examples={"invalid-fields": {**CREATE_REFUSALS["invalid-fields"], "value": {

@@ -131,11 +131,17 @@ class DoseChangeSchema(StrictSchema):
     days_per_week = fields.Integer(strict=True)
 
 
+# Built once: a schema instance copies all its fields, which a default computed per request
+# would pay every time a body leaves the object out.
+_SCREENING = ScreeningSchema()
+_HANDOUT_OPTIONS = HandoutOptionsSchema()
+
+
 class PlanCreateSchema(StrictSchema):
     template_id = fields.String(required=True, validate=validate.Length(min=1, max=64),
                                 metadata={"example": "core_routine"})
     patient = fields.Nested(PatientSchema, required=True)
-    screening = fields.Nested(ScreeningSchema, load_default=lambda: ScreeningSchema().load({}))
+    screening = fields.Nested(ScreeningSchema, load_default=lambda: _SCREENING.load({}))
     red_flag_clearance = fields.Nested(ClearanceSchema, load_default=None, allow_none=True)
     dose_changes = fields.Dict(keys=fields.String(validate=validate.Length(max=64)),
                                values=fields.Nested(DoseChangeSchema), load_default=dict,
@@ -148,7 +154,7 @@ class PlanCreateSchema(StrictSchema):
     notes = fields.String(load_default="", validate=[validate.Length(max=4000), PRINTABLE_TEXT])
     clinician = fields.String(load_default="", validate=[validate.Length(max=120), PRINTABLE_LINE])
     handout = fields.Nested(HandoutOptionsSchema,
-                            load_default=lambda: HandoutOptionsSchema().load({}))
+                            load_default=lambda: _HANDOUT_OPTIONS.load({}))
 
 
 def changes_of(schema: type[StrictSchema], name: str) -> type[Schema]:

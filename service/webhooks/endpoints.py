@@ -12,6 +12,7 @@ from service.extensions import db
 from service.models import utcnow
 from service.webhooks import delivery as deliveries
 from service.webhooks import http
+from service.webhooks.events import note_endpoints
 from service.webhooks.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
 from service.webhooks.secret_store import encrypt, new_secret
 
@@ -64,6 +65,7 @@ def register(clinic_id: int, actor: str, url: str, events: list[str],
                                description=description, secret_ciphertext=encrypt(secret))
     db.session.add(endpoint)
     db.session.flush()
+    note_endpoints(clinic_id, True)
     audit.record(audit.WEBHOOK_ENDPOINT_CREATED, clinic_id=clinic_id, actor=actor,
                  target=endpoint.public_id, detail={"events": endpoint.events})
     return endpoint, secret
@@ -94,6 +96,7 @@ def set_enabled(endpoint: WebhookEndpoint, actor: str, enabled: bool, reason: st
     now = utcnow()
     if enabled:
         endpoint.enabled, endpoint.disabled_reason = True, ""
+        note_endpoints(endpoint.clinic_id, True)
     else:
         endpoint.enabled, endpoint.disabled_reason = False, reason
         deliveries.cancel_pending(endpoint, now)

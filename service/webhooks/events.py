@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import event, or_, select
+from sqlalchemy import ColumnElement, event, exists, or_, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 DELIVER_TASK = "limber.deliver_webhook"
 _SESSION_KEY = "limber_webhook_deliveries"
+# Clinics this request already found without an enabled endpoint (see note_endpoints); kept in
+# the request's WSGI environ, not `g`, which a test's outer app context shares between requests.
+_NO_ENDPOINTS = "limber.clinics_without_webhook_endpoints"
 # A delivery the committing request is sending right now is not the sweeper's yet.
 _FRESH_GRACE = timedelta(seconds=2)
 # A task handed to the broker but never run (lost message) is sent again after this long.
@@ -78,6 +81,31 @@ def plan_event_data(plan: Plan, revision: PlanRevision,
     return data
 
 
+def any_enabled_endpoint(clinic_id: Any) -> ColumnElement[bool]:  # noqa: ANN401 - a column
+    """Whether the clinic has an enabled endpoint, as a column for a query that reads the
+    clinic anyway (the API key lookup), so an event of a clinic without one costs no query."""
+    return exists().where(WebhookEndpoint.clinic_id == clinic_id,
+                          WebhookEndpoint.enabled.is_(True))
+
+
+def note_endpoints(clinic_id: int, any_enabled: bool) -> None:
+    """Remember for this request what `any_enabled_endpoint` said. Only "none" is kept: then
+    `record_event` skips its query. An endpoint registered by another request after the lookup
+    is treated like one registered just after this request's commit (the event was not owed
+    to it); one registered or enabled by this request forgets the note."""
+    if not has_request_context():
+        return
+    noted = request.environ.setdefault(_NO_ENDPOINTS, set())
+    if any_enabled:
+        noted.discard(clinic_id)
+    else:
+        noted.add(clinic_id)
+
+
+def _known_without_endpoints(clinic_id: int) -> bool:
+    return has_request_context() and clinic_id in request.environ.get(_NO_ENDPOINTS, ())
+
+
 def record_event(clinic_id: int, event_type: str, data: dict[str, Any],
                  now: datetime | None = None) -> list[int]:
     """Stage one delivery per enabled endpoint of the clinic subscribed to `event_type`.
@@ -85,6 +113,8 @@ def record_event(clinic_id: int, event_type: str, data: dict[str, Any],
     Runs inside the caller's transaction, so the event exists exactly when what it reports
     does; the deliveries are sent to the broker once that transaction commits.
     """
+    if _known_without_endpoints(clinic_id):
+        return []
     now = now or utcnow()
     endpoints = db.session.scalars(select(WebhookEndpoint).where(
         WebhookEndpoint.clinic_id == clinic_id, WebhookEndpoint.enabled.is_(True))
@@ -107,6 +137,8 @@ def record_event(clinic_id: int, event_type: str, data: dict[str, Any],
 
 
 def record_plan_event(plan: Plan, revision: PlanRevision, event_type: str) -> list[int]:
+    if _known_without_endpoints(plan.clinic_id):
+        return []
     return record_event(plan.clinic_id, event_type,
                         plan_event_data(plan, revision, event_type))
 

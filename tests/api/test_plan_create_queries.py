@@ -12,14 +12,22 @@ from tests.contract.helpers import make_plan, plan_body
 from tests.webhooks.conftest import register
 
 PLANS = "/api/v1/plans"
-# Key lookup (with its clinic), plan, revision, render job, webhook endpoints, audit row.
-MAX_STATEMENTS = 6
+# Key lookup (with its clinic and whether it has a webhook endpoint), then the plan, revision,
+# render job and audit row: four INSERTs on SQLite, one chained INSERT on PostgreSQL.
+MAX_STATEMENTS = {"sqlite": 5, "postgresql": 2}
 # An Idempotency-Key adds: the key's earlier answer, forgetting it if expired, (PostgreSQL)
 # the lock timeout, and storing its answer.
-MAX_STATEMENTS_WITH_KEY = MAX_STATEMENTS + 4
-# Fanning the plan.created event out to a subscribed endpoint adds its delivery and, after the
-# commit, the note (on a connection of its own) that it was handed to the broker.
-MAX_STATEMENTS_WITH_ENDPOINT = MAX_STATEMENTS + 2
+KEY_STATEMENTS = 4
+# A clinic with an enabled endpoint adds the endpoints' lookup and the delivery row and, after
+# the commit, the note (on a connection of its own) that it was handed to the broker.
+ENDPOINT_STATEMENTS = 3
+
+
+def _max_statements(app) -> int:
+    from service.extensions import db
+
+    with app.app_context():
+        return MAX_STATEMENTS[db.engine.dialect.name]
 
 
 def _create(app, client, headers, **body) -> tuple[dict, list[str], int]:
@@ -72,7 +80,7 @@ def test_a_plan_is_created_in_one_commit_and_few_statements(app, client, clinics
     make_plan(client, clinics.a)  # the key's first use of the minute also records it: not ours
     plan, seen, commits = _create(app, client, clinics.a)
     assert commits == 1, seen
-    assert len(seen) <= MAX_STATEMENTS, seen
+    assert len(seen) <= _max_statements(app), seen
     # The answer shows the job it staged; it was committed queued and handed to the broker.
     assert plan["handout"]["status"] == "queued"
     stored = _stored(app, plan["id"])
@@ -83,7 +91,7 @@ def test_with_an_idempotency_key_it_is_still_one_commit(app, client, clinics):
     make_plan(client, clinics.a)
     headers = {**clinics.a, "Idempotency-Key": str(uuid.uuid4())}
     plan, seen, commits = _create(app, client, headers)
-    assert commits == 1 and len(seen) <= MAX_STATEMENTS_WITH_KEY, seen
+    assert commits == 1 and len(seen) <= _max_statements(app) + KEY_STATEMENTS, seen
     # The replay runs no write at all and answers with the same plan.
     again, replay_seen, replay_commits = _create(app, client, headers)
     assert again["id"] == plan["id"]
@@ -94,7 +102,55 @@ def test_a_subscribed_endpoint_gets_its_delivery_in_the_same_commit(app, client,
     register(client, clinics.a, "http://127.0.0.1:9/hooks", events=["plan.created"])
     make_plan(client, clinics.a)
     plan, seen, commits = _create(app, client, clinics.a)
-    assert commits == 2 and len(seen) <= MAX_STATEMENTS_WITH_ENDPOINT, seen
+    assert commits == 2 and len(seen) <= _max_statements(app) + ENDPOINT_STATEMENTS, seen
     # The plan, its delivery and the rest were one transaction; the second is the note alone.
     assert seen[-1].lstrip().upper().startswith("UPDATE WEBHOOK_DELIVERIES"), seen[-1]
     assert _stored(app, plan["id"])["deliveries"] == 2  # this plan's and the one before
+
+
+def test_the_rows_written_without_the_session_read_back_as_the_answer(app, client, clinics):
+    """Plan, revision, job and audit row are plain INSERTs (one chained statement on
+    PostgreSQL): each row carries its parent's new id, the snapshot's stored hash is that of
+    the stored snapshot, and reading the plan back gives the answer the creation gave."""
+    import hashlib
+    import json
+
+    from service.audit import AuditEvent
+    from service.extensions import db
+    from service.models import Plan, PlanRevision, RenderJob
+
+    make_plan(client, clinics.a)
+    plan, _, _ = _create(app, client, clinics.a)
+    with app.app_context():
+        stored = db.session.scalar(select(Plan).where(Plan.public_id == plan["id"]))
+        revision = db.session.scalar(select(PlanRevision).where(
+            PlanRevision.plan_id == stored.id))
+        job = db.session.scalar(select(RenderJob).where(RenderJob.revision_id == revision.id))
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.target == plan["id"]))
+        assert (stored.current_revision, revision.number) == (1, 1)
+        assert stored.updated_at >= stored.created_at
+        assert revision.snapshot["plan_id"] == plan["id"]
+        canonical = json.dumps(revision.snapshot, sort_keys=True, separators=(",", ":"))
+        assert revision.snapshot_sha256 == hashlib.sha256(canonical.encode()).hexdigest()
+        assert (job.status, job.attempts, job.options) == ("queued", 0, revision.options)
+        assert event.detail == {"revision": 1} and event.actor.startswith("api-key:")
+    again = client.get(f"{PLANS}/{plan['id']}", headers=clinics.a).get_json()
+    assert again == plan
+
+
+def test_the_key_lookup_tells_whether_the_clinic_has_an_enabled_endpoint(app, client, clinics):
+    """The key lookup also reads whether the clinic has an enabled webhook endpoint, so a
+    clinic without one pays no endpoint query; disabling and enabling it again are seen by
+    the next creation."""
+    endpoint = register(client, clinics.a, "http://127.0.0.1:9/hooks", events=["plan.created"])
+    path = f"/api/v1/webhook-endpoints/{endpoint['id']}"
+    make_plan(client, clinics.a)
+    assert client.patch(path, json={"enabled": False}, headers=clinics.a).status_code == 200
+    _, seen, commits = _create(app, client, clinics.a)
+    assert commits == 1 and len(seen) <= _max_statements(app), seen
+    # Only the key lookup names the endpoints (its EXISTS); no query of them follows.
+    assert not [s for s in seen[1:] if "webhook" in s.lower()], seen
+    assert client.patch(path, json={"enabled": True}, headers=clinics.a).status_code == 200
+    plan, seen, _ = _create(app, client, clinics.a)
+    assert [s for s in seen if s.lstrip().upper().startswith("INSERT INTO WEBHOOK_DELIVERIES")]
+    assert _stored(app, plan["id"])["deliveries"] == 2  # the first plan's and this one's

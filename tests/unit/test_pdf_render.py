@@ -408,6 +408,31 @@ def test_per_process_layout_caches_never_change_the_bytes():
         assert render_handout(first, options) == cold, options.key
 
 
+def test_paragraphs_split_over_pages_render_the_same_from_shared_line_breaks():
+    """A paragraph split over two pages gives parts whose line breaks are shared across
+    renders too (keyed by the paragraph, width and where it was cut), and ReportLab's split
+    works on a copy of the shared lines. A long labelled paragraph and long notes, split in
+    every option set: same bytes with every cache empty, warm, and after another plan split
+    other text at the same places."""
+    from pdf import flowables
+
+    def plan(words: str):
+        snap = make_snapshot(notes=(words + " ") * 90, exercises=many_exercises(3))
+        return dataclasses.replace(snap, plan=dataclasses.replace(
+            snap.plan, habit_anchor=(words + " ") * 110))
+
+    first, other = plan("Walk & rest, then stretch."), plan("Cycle gently, then sit.")
+    for options in ALL_OPTIONS:
+        _clear_layout_caches()
+        cold = render_handout(first, options)
+        assert any(k[0][0] in ("head", "tail") for k in flowables._BREAKS), options.key
+        assert render_handout(first, options) == cold, options.key
+        _clear_layout_caches()
+        other_cold = render_handout(other, options)
+        assert render_handout(first, options) == cold, options.key
+        assert render_handout(other, options) == other_cold, options.key
+
+
 def test_an_exercise_arrangement_is_never_reused_for_other_words():
     """How many of an exercise's last lines sit beside its picture is remembered per process;
     the same exercise number with other steps must be measured again (a reused arrangement
