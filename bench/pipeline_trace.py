@@ -90,12 +90,8 @@ def main() -> None:
     stacks = []
     try:
         for label, root in trees.items():
-            for kind, start in (("embedded", bench.start_embedded), ("pg", bench.start_pg)):
-                bench.ROOT = root  # the processes run from that tree
-                folder = tmp / (label or "this")
-                folder.mkdir(exist_ok=True)
-                start(folder, stacks)
-                stacks[-1].name = f"{label}{kind}"
+            bench.start_embedded(tmp, stacks, root=root, label=label)
+            bench.start_pg(tmp, stacks, root=root, label=label)
         for stack in stacks:
             stack.wait_ready()
         time.sleep(2)
