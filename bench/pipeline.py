@@ -20,7 +20,9 @@ hits all sides alike. The breakdown comes from the render job's row: POST (clien
 rest of the POST after that), worker (started_at -> finished_at), answer (finished_at -> PDF
 held: the worker's commit, the waiting request noticing, and the GET itself).
 `--embedded-poll 0.05` adds an embedded stack with that broker polling (the old 50 ms) to
-compare in the same run.
+compare in the same run. `--base DIR` adds both stacks again, run from another source tree
+(e.g. `git archive main | tar -x -C DIR`) and named `base-...`, to compare a change under the
+same load; the pure render stays this tree's.
 The last line is `RESULT {json}` for scripts.
 """
 
@@ -70,7 +72,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 class Stack:
     """Processes serving one Limber, the API key of a clinic in it, and its database URL."""
 
-    def __init__(self, name: str, base: str, db_url: str, logs: Path) -> None:
+    def __init__(self, name: str, base: str, db_url: str, logs: Path,
+                 root: Path = ROOT) -> None:
+        self.root = root  # the source tree its processes run from
         self.name = name
         self.base = base
         self.db_url = db_url
@@ -84,7 +88,7 @@ class Stack:
     def spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
         out = (self.logs / f"{self.name}-{name}.log").open("ab")
         # Own process group: stopping it stops the children it starts (worker, beat).
-        self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out,  # noqa: S603
+        self.procs.append(subprocess.Popen(cmd, cwd=self.root, env=env, stdout=out,  # noqa: S603
                                            stderr=subprocess.STDOUT, start_new_session=True))
 
     def wait_ready(self, timeout: float = 120) -> None:
@@ -139,14 +143,15 @@ def setup_clinic(db_url: str, instance: Path, broker: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def start_embedded(tmp: Path, stacks: list[Stack], poll: float | None = None) -> None:
+def start_embedded(tmp: Path, stacks: list[Stack], poll: float | None = None,
+                   root: Path = ROOT, label: str = "") -> None:
     """`limber run`; with `poll`, its broker polling set to that many seconds instead of the
-    default, named after it (to compare settings side by side)."""
-    name = "embedded" if poll is None else f"embedded@{poll * 1000:g}ms"
+    default, named after it (to compare settings side by side); from `root`'s source tree."""
+    name = label + ("embedded" if poll is None else f"embedded@{poll * 1000:g}ms")
     instance = tmp / name
     db_url = f"sqlite:///{instance / 'limber.sqlite3'}"
     port = free_port()
-    stack = Stack(name, f"http://127.0.0.1:{port}", db_url, tmp)
+    stack = Stack(name, f"http://127.0.0.1:{port}", db_url, tmp, root)
     stacks.append(stack)
     stack.headers = setup_clinic(db_url, instance, "filesystem://")
     env = clean_env(LIMBER_INSTANCE_PATH=str(instance))
@@ -156,14 +161,14 @@ def start_embedded(tmp: Path, stacks: list[Stack], poll: float | None = None) ->
                         "--port", str(port)], env)
 
 
-def start_pg(tmp: Path, stacks: list[Stack]) -> None:
+def start_pg(tmp: Path, stacks: list[Stack], root: Path = ROOT, label: str = "") -> None:
     name = f"limber_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     db_url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
     port, redis_port = free_port(), free_port()
-    stack = Stack("pg", f"http://127.0.0.1:{port}", db_url, tmp)
+    stack = Stack(f"{label}pg", f"http://127.0.0.1:{port}", db_url, tmp, root)
     stacks.append(stack)
 
     def drop() -> None:
@@ -178,7 +183,7 @@ def start_pg(tmp: Path, stacks: list[Stack]) -> None:
                           str(redis_port), "--bind", "127.0.0.1", "--save", "",
                           "--appendonly", "no", "--dir", str(tmp)], clean_env())
     broker = f"redis://127.0.0.1:{redis_port}/0"
-    instance = tmp / "pg-instance"
+    instance = tmp / f"{label}pg-instance"
     stack.headers = setup_clinic(db_url, instance, broker)
     env = clean_env(LIMBER_DATABASE_URL=db_url, LIMBER_BROKER_URL=broker,
                     LIMBER_INSTANCE_PATH=str(instance), LIMBER_ENV="production",
@@ -267,6 +272,8 @@ def main() -> None:
     parser.add_argument("--embedded-poll", type=float, action="append", default=[],
                         help="also run an embedded stack whose broker polls every this many "
                              "seconds (repeatable), e.g. 0.05 for the old setting")
+    parser.add_argument("--base", type=Path,
+                        help="also run the stacks from this source tree, to compare")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="limber-bench-pipeline-"))
     stacks: list[Stack] = []
@@ -276,6 +283,10 @@ def main() -> None:
                 start(tmp, stacks)
         for poll in args.embedded_poll:
             start_embedded(tmp, stacks, poll)
+        if args.base is not None:
+            for name, start in (("embedded", start_embedded), ("pg", start_pg)):
+                if args.only in (None, name):
+                    start(tmp, stacks, root=args.base.absolute(), label="base-")
         for stack in stacks:
             stack.wait_ready()
         first = one_plan(stacks[0])

@@ -10,6 +10,7 @@ from sqlalchemy import event
 from werkzeug.routing import IntegerConverter, Map
 
 from service import config as cfg
+from service import connections
 from service.extensions import db, rest_api
 
 
@@ -53,9 +54,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                                             app.config["BROKER_POLL_SECONDS"])
 
     db.init_app(app)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        with app.app_context():
+    with app.app_context():
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
             event.listen(db.engine, "connect", cfg.sqlite_on_connect)
+        if not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
+            connections.ping_when_idle(db.engine)
     rest_api.init_app(app)
 
     from service import access_log, embed, errors, health, queue, security, ui

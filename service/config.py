@@ -64,7 +64,8 @@ def defaults(instance: Path) -> dict[str, Any]:
     return {
         "LIMBER_ENV": "development",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'limber.sqlite3'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pool_pre_ping: connections idle for a while are pinged instead (connections.py).
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "BROKER_URL": "filesystem://",
         "SECRET_KEY": None,
         "PUBLIC_URL": "",
@@ -202,6 +203,9 @@ def celery_config(broker_url: str, instance: Path, key_prefix: str = "",
             "control_folder": str(broker / "control"),
             "staging_folder": str(broker / "staging"),
             "malformed_folder": str(broker / "malformed"),
+            # Consumers' wake-up sockets (service/local_wake.py); the polling below stays as
+            # the fallback.
+            "wake_folder": str(broker / "wake"),
             "store_processed": False,
             "polling_interval": poll_seconds,
         }

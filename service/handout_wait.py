@@ -1,9 +1,10 @@
 """Waiting for a handout inside one request (`?wait=N`), and an honest Retry-After when the
 client has to ask again: both read only the render job's state, never the file.
 
-On Redis the worker also publishes that a revision's render settled, so a waiting request
-wakes at once instead of at its next look; the database stays the truth (a lost signal costs
-at most SIGNAL_RECHECK_SECONDS). The embedded default has no Redis and polls the job row.
+The worker also signals that a revision's render settled, so a waiting request wakes at once
+instead of at its next look: on Redis by pub/sub, on the embedded default (no Redis) by a local
+wake-up datagram (service/local_wake.py). The database stays the truth (a lost signal costs at
+most SIGNAL_RECHECK_SECONDS); where neither signal can be had, the request polls the job row.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import statistics
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import redis
 from flask import current_app
 from sqlalchemy import func, select
 
+from service import local_wake
+from service.config import make_private_dir
 from service.extensions import db
 from service.models import RenderJob, utcnow
 
@@ -40,8 +44,13 @@ RETRY_AFTER_MIN, RETRY_AFTER_MAX = 1, 60
 RECENT_RENDERS = 20
 UNKNOWN_RENDER_SECONDS = 1.0
 
-# With the Redis signal, how often a waiting request still looks at the job row itself.
+# With a signal, how often a waiting request still looks at the job row itself. The local
+# signal is rechecked sooner: its sender is a worker on this machine that may lack the right to
+# reach the socket (another user), and a look at SQLite costs well under a millisecond.
 SIGNAL_RECHECK_SECONDS = 1.0
+LOCAL_RECHECK_SECONDS = 0.25
+# A waiting request's local socket older than this was left by a process that was killed.
+STALE_SOCKET_SECONDS = 10 * MAX_WAIT_SECONDS
 
 log = logging.getLogger(__name__)
 _OPEN = (RenderJob.PENDING, RenderJob.QUEUED, RenderJob.RENDERING)
@@ -69,26 +78,46 @@ def wait_until_settled(revision_id: int, seconds: float) -> bool:
         _end_transaction()
         deadline = time.monotonic() + seconds
         signals = _subscribe(revision_id)
+        look_at = 0.0  # when to look at the row next: now, then every poll or recheck
         try:
             while True:
-                if _job_status(revision_id) not in _OPEN:
-                    return True
-                left = deadline - time.monotonic()
+                now = time.monotonic()
+                if now >= look_at:
+                    if _job_status(revision_id) not in _OPEN:
+                        return True
+                    look_at = now + _look_interval(signals)
+                left = deadline - now
                 if left <= 0:
                     return False
+                pause = min(look_at - now, left)
                 if signals is None:
-                    time.sleep(min(POLL_SECONDS, left))
+                    time.sleep(pause)
+                    continue
+                if isinstance(signals, local_wake.Listener):
+                    if signals.wait(pause):
+                        return True  # sent after the worker's commit: settled
                     continue
                 try:
-                    if signals.get_message(timeout=min(SIGNAL_RECHECK_SECONDS, left)):
+                    # None also when it read the subscription's confirmation: that is no
+                    # reason to look at the row before the recheck is due.
+                    if signals.get_message(timeout=pause):
                         return True  # published after the worker's commit: settled
                 except redis.RedisError:
                     signals = None  # Redis went away: look at the row instead
+                    look_at = 0.0
         finally:
             if signals is not None:
                 signals.close()
     finally:
         _waiters.release()
+
+
+def _look_interval(signals: Any) -> float:  # noqa: ANN401 - redis' PubSub, untyped
+    if signals is None:
+        return POLL_SECONDS
+    if isinstance(signals, local_wake.Listener):
+        return LOCAL_RECHECK_SECONDS
+    return SIGNAL_RECHECK_SECONDS
 
 
 def _end_transaction() -> None:
@@ -120,12 +149,29 @@ def _channel(revision_id: int) -> str:
     return f"{current_app.config.get('BROKER_KEY_PREFIX', '')}handout-settled:{revision_id}"
 
 
+def _wake_folder() -> Path:
+    """Where waiting requests' wake-up sockets are, on the embedded default: private, as the
+    instance folder is (the names hold revision ids, nothing about a patient)."""
+    return Path(current_app.config["INSTANCE_PATH"]) / "signals"
+
+
+def _wake_prefix(revision_id: int) -> str:
+    return f"r{revision_id}-"
+
+
 def _subscribe(revision_id: int) -> Any:  # noqa: ANN401 - redis' PubSub, untyped
     """Listen for the revision's signal before the first look at the row, so a render that
-    settles in between is not missed; None (poll instead) without Redis."""
+    settles in between is not missed: Redis pub/sub, else a local wake-up socket; None (poll
+    instead) when neither can be had."""
     client = _redis()
     if client is None:
-        return None
+        try:
+            make_private_dir(_wake_folder())
+        except OSError:
+            return None
+        # A web process killed while waiting leaves its socket; no waiter lives this long.
+        local_wake.remove_older_than(_wake_folder(), STALE_SOCKET_SECONDS)
+        return local_wake.Listener.open(_wake_folder(), _wake_prefix(revision_id))
     signals = client.pubsub(ignore_subscribe_messages=True)
     try:
         signals.subscribe(_channel(revision_id))
@@ -140,6 +186,7 @@ def notify_settled(revision_id: int) -> None:
     waiting for it. Best effort: they look at the row again within a second anyway."""
     client = _redis()
     if client is None:
+        local_wake.wake(_wake_folder(), _wake_prefix(revision_id))
         return
     try:
         client.publish(_channel(revision_id), "1")

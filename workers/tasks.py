@@ -24,7 +24,7 @@ from pdf.html import render_handout_html
 from pdf.render import render_handout_with_pages
 from plans.model import HandoutOptions, PageSize
 from plans.snapshot import snapshot_from_dict
-from service import erasure, handout_wait, idempotency, outbox, webhooks
+from service import connections, erasure, handout_wait, idempotency, outbox, webhooks
 from service.config import RENDER_SOFT_TIME_LIMIT, RENDER_TIME_LIMIT
 from service.embed import sessions as embed_sessions
 from service.errors import DATABASE_ERRORS
@@ -91,21 +91,27 @@ def claim(job_id: int) -> Claimed | None:
     me, now = outbox.this_process(), utcnow()
     values = {"status": RenderJob.RENDERING, "started_at": now, "claimed_by": me,
               "attempts": RenderJob.attempts + 1}
-    taken = db.session.execute(update(RenderJob).where(
-        RenderJob.id == job_id, RenderJob.status.in_([RenderJob.PENDING, RenderJob.QUEUED]))
-        .values(**values)).rowcount
-    if not taken:
-        current = db.session.execute(select(RenderJob.status, RenderJob.claimed_by)
-                                     .where(RenderJob.id == job_id)).first()
-        if (current is not None and current.status == RenderJob.RENDERING
-                and current.claimed_by and outbox.claimer_gone(current.claimed_by)):
-            taken = db.session.execute(update(RenderJob).where(
-                RenderJob.id == job_id, RenderJob.status == RenderJob.RENDERING,
-                RenderJob.claimed_by == current.claimed_by).values(**values)).rowcount
-            if taken:
-                log.info("render job %s: claim of %s taken over by %s (that process is gone)",
-                         job_id, current.claimed_by, me)
-    db.session.commit()
+    # Each statement commits by itself: the claim must be committed before the render, and
+    # a transaction around one conditional update would only add its BEGIN and COMMIT round
+    # trips to every handout's wait. The take-over is one conditional update too. Not synced to
+    # disk at once on SQLite: a claim lost in a power cut is a queued job the sweeper re-sends.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, \
+            connections.unsynced_commits(conn):
+        taken = conn.execute(update(RenderJob).where(
+            RenderJob.id == job_id,
+            RenderJob.status.in_([RenderJob.PENDING, RenderJob.QUEUED]))
+            .values(**values)).rowcount
+        if not taken:
+            current = conn.execute(select(RenderJob.status, RenderJob.claimed_by)
+                                   .where(RenderJob.id == job_id)).first()
+            if (current is not None and current.status == RenderJob.RENDERING
+                    and current.claimed_by and outbox.claimer_gone(current.claimed_by)):
+                taken = conn.execute(update(RenderJob).where(
+                    RenderJob.id == job_id, RenderJob.status == RenderJob.RENDERING,
+                    RenderJob.claimed_by == current.claimed_by).values(**values)).rowcount
+                if taken:
+                    log.info("render job %s: claim of %s taken over by %s (that process is "
+                             "gone)", job_id, current.claimed_by, me)
     return taken_job(job_id) if taken else None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -161,6 +162,27 @@ def test_on_redis_the_workers_signal_wakes_the_waiting_request(app, database_url
     thread.join()
     assert resp.status_code == 200 and resp.data.startswith(b"%PDF")
     assert 0.5 <= took < 4.0, took
+
+
+def test_on_the_embedded_default_the_workers_local_signal_wakes_the_waiting_request(
+        app, client, clinics, monkeypatch):
+    """Without Redis the worker wakes the request through a local socket the moment the
+    handout is stored, not at the request's next look at the database (made 6 s apart)."""
+    from service import handout_wait
+
+    monkeypatch.setattr(handout_wait, "LOCAL_RECHECK_SECONDS", 6.0)
+    monkeypatch.setattr(handout_wait, "POLL_SECONDS", 6.0)
+    plan = make_plan(client, clinics.a)
+    thread = _render_later(app, 0.5)
+    start = time.monotonic()
+    resp = client.get(f"/api/v1/plans/{plan['id']}/handout", query_string={"wait": 10},
+                      headers=clinics.a)
+    took = time.monotonic() - start
+    thread.join()
+    assert resp.status_code == 200 and resp.data.startswith(b"%PDF")
+    assert 0.5 <= took < 4.0, took
+    # The request's socket went with the wait.
+    assert list((Path(app.config["INSTANCE_PATH"]) / "signals").iterdir()) == []
 
 
 def test_a_render_that_fails_while_waiting_answers_its_problem_at_once(app, client, clinics):

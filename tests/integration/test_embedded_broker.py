@@ -10,6 +10,8 @@ import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -31,8 +33,8 @@ def _fresh_broker_state(monkeypatch):
     monkeypatch.setattr(filesystem_broker.Transport, "global_state", BrokerState())
 
 
-def _connection(instance: Path) -> Connection:
-    conf = celery_config("filesystem://", instance)
+def _connection(instance: Path, poll_seconds: float = 0.02) -> Connection:
+    conf = celery_config("filesystem://", instance, poll_seconds=poll_seconds)
     for folder in filesystem_broker.folders(conf["broker_transport_options"]):
         folder.mkdir(parents=True, exist_ok=True)
     return Connection("filesystem://", transport=conf["broker_transport"],
@@ -43,7 +45,8 @@ def test_every_broker_folder_is_under_the_instance_path(tmp_path):
     """Nothing of the broker goes to the current directory or the system temp folder."""
     options = celery_config("filesystem://", tmp_path / "inst")["broker_transport_options"]
     folders = filesystem_broker.folders(options)
-    assert {f.name for f in folders} == {"queue", "processed", "control", "staging", "malformed"}
+    assert {f.name for f in folders} == {"queue", "processed", "control", "staging", "malformed",
+                                        "wake"}
     assert all(f.parent == tmp_path / "inst" / "broker" for f in folders)
 
 
@@ -94,6 +97,34 @@ def test_a_malformed_message_is_set_aside_and_logged_and_the_next_one_is_deliver
     assert not bad.exists()
     assert any(f"malformed message {bad.name} set aside" in r.getMessage()
                for r in caplog.records)
+
+
+def test_a_waiting_consumer_takes_a_message_when_it_is_put_not_at_its_next_poll(tmp_path):
+    """The consumer sleeps between looks at the queue folder; a put wakes it. With polling
+    made 5 s apart, a message put 0.3 s into a 3 s wait still arrives well within the wait
+    (a consumer that only polled would time out)."""
+    instance = tmp_path / "inst"
+    with _connection(instance, poll_seconds=5.0) as consumer, \
+            _connection(instance, poll_seconds=5.0) as producer:
+        queue = consumer.SimpleQueue("renders")
+        queue.consumer.consume()  # listening from the first look, as a worker is
+
+        def put_later() -> None:
+            time.sleep(0.3)
+            producer.SimpleQueue("renders").put({"job": 9})
+
+        thread = threading.Thread(target=put_later)
+        start = time.monotonic()
+        thread.start()
+        message = queue.get(timeout=3)
+        took = time.monotonic() - start
+        thread.join()
+        assert message.payload == {"job": 9}
+        message.ack()
+        queue.close()
+        assert 0.3 <= took < 2.0, took
+    # The consumer's socket is gone with its connection.
+    assert os.listdir(instance / "broker" / "wake") == []
 
 
 def test_a_half_written_exchange_table_reads_as_empty_and_is_rewritten_on_bind(tmp_path):
