@@ -59,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             event.listen(db.engine, "connect", cfg.sqlite_on_connect)
         if not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
             connections.ping_when_idle(db.engine)
+        connections.forget_after_fork(db.engine)
     rest_api.init_app(app)
 
     from service import access_log, embed, errors, health, queue, security, ui

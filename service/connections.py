@@ -14,7 +14,9 @@ Retry-After, a task waits it out.
 
 from __future__ import annotations
 
+import os
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,6 +26,30 @@ from sqlalchemy.exc import InvalidatePoolError
 
 PING_AFTER_IDLE_SECONDS = 1.0
 _RETURNED = "limber_returned_at"
+
+# Engines whose pooled connections a forked child must not use (see forget_after_fork).
+_FORK_GUARDED: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _forget_inherited() -> None:
+    for engine in list(_FORK_GUARDED):
+        # close=False: the sockets are the parent's, which goes on using them; closing them
+        # here would end the parent's sessions.
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited)
+
+
+def forget_after_fork(engine: Engine) -> None:
+    """A process forked from this one starts with an empty pool for `engine`.
+
+    A Celery worker's main process uses the database (heartbeats, the claim release on broker
+    connect), and billiard forks a new child from it whenever one dies or is recycled. The child
+    would inherit the parent's pooled connections, and two processes on one socket interleave
+    their messages: a statement answered with the other's result, or a hang. SQLAlchemy's
+    advice for os.fork is exactly this: dispose the pool in the child without closing."""
+    _FORK_GUARDED.add(engine)
 
 
 def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:

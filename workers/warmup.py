@@ -1,5 +1,6 @@
-"""Warm a worker before its first job: fonts, the template catalogue, the drawings and one
-throwaway layout of every approved template in each page size, PDF and HTML.
+"""Warm a worker before its first job: the database mappers, fonts, the template catalogue,
+the drawings and one throwaway layout of every approved template in each page size, PDF and
+HTML.
 
 A fresh process otherwise pays for all of that inside the first patient's handout (0.35-1.08 s
 against ~40 ms warm, issue 14). The throwaway renders go through the very functions a job
@@ -14,6 +15,7 @@ import logging
 import time
 
 from celery.signals import celeryd_after_setup
+from sqlalchemy.orm import configure_mappers
 
 from pdf.html import render_handout_html
 from pdf.render import render_handout_with_pages
@@ -32,6 +34,10 @@ def warm() -> float:
     """Render every approved template once per option set and throw the results away; returns
     the seconds it took. Made-up patient and clinic: nothing real is touched or stored."""
     start = time.perf_counter()
+    # SQLAlchemy configures the mappers on the first query that needs them: 30-40 ms, which a
+    # fresh child otherwise spends inside its first job's claim (seen with py-spy in the fault
+    # suite).
+    configure_mappers()
     catalogue = default_catalogue()
     clinic = ClinicInfo(name="Warm-up Clinic", contact="555-0100", emergency_number="911",
                         out_of_hours="Call 555-0100")

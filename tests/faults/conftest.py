@@ -29,6 +29,35 @@ from tests.faults.stack import (
 RESULTS: list[str] = []
 
 
+# The stack's process logs, and where each stood when the running test began: a failed
+# scenario reports what the processes said during it (a CI run leaves nothing else behind).
+_LOGS: dict[Path, int] = {}
+_LOG_LINES = 60
+
+
+@pytest.fixture(autouse=True)
+def _log_marks() -> Iterator[None]:
+    for path in _LOGS:
+        _LOGS[path] = path.stat().st_size if path.exists() else 0
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201 - pytest's hook signature
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and _LOGS:
+        for path, start in _LOGS.items():
+            if not path.exists():
+                continue
+            with path.open("rb") as log:
+                log.seek(start)
+                lines = log.read().decode("utf-8", "replace").splitlines()
+            wanted = [line for line in lines if line.startswith("[") or "Error" in line]
+            report.sections.append((f"{path.name} during the test (last {_LOG_LINES} lines)",
+                                    "\n".join(wanted[-_LOG_LINES:])))
+
+
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
     if RESULTS:
         terminalreporter.section("fault suite: recovery after each fault")
@@ -104,6 +133,7 @@ class Stack:
         self.engine = sa.create_engine(self.pg.url, pool_pre_ping=True,
                                        connect_args={"connect_timeout": 2})
         for proc in self.processes:
+            _LOGS[proc.log] = 0
             proc.start()
         self.supervising.set()
         threading.Thread(target=self._supervise, daemon=True).start()
@@ -141,6 +171,8 @@ class Stack:
         return requests.get(f"{self.base}/readyz", timeout=3).status_code == 200
 
     def stop(self) -> None:
+        for proc in self.processes:
+            _LOGS.pop(proc.log, None)
         self.supervising.clear()
         self.receiver.stop()
         for proc in self.processes:

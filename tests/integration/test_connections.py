@@ -1,10 +1,12 @@
 """Pooled connections (service/connections.py) are pinged before use only after sitting idle:
 a connection the server dropped while idle is replaced before anyone uses it, and one dropped
 within the idle window fails one statement, after which the pool has new connections. Commits
-left unsynced on SQLite are so only inside their block, and still commit."""
+left unsynced on SQLite are so only inside their block, and still commit. A forked process
+starts with an empty pool and leaves the parent's connections working."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -12,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from service.config import sqlite_on_connect
-from service.connections import ping_when_idle, unsynced_commits
+from service.connections import forget_after_fork, ping_when_idle, unsynced_commits
 
 
 def _engine(url: str, idle_seconds: float) -> sa.Engine:
@@ -41,6 +43,34 @@ def test_a_connection_dropped_while_idle_is_replaced_before_use(postgres_databas
         _terminate(postgres_database, first)
         time.sleep(0.2)
         assert _backend_pid(engine) != first  # no error: the ping found it gone
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.services
+def test_a_forked_child_opens_its_own_connection_and_the_parent_keeps_its(postgres_database):
+    # What billiard does when it replaces a dead worker child: fork from a parent whose pool
+    # holds a connection its heartbeat thread goes on using.
+    engine = _engine(postgres_database, idle_seconds=60)
+    forget_after_fork(engine)
+    try:
+        parent = _backend_pid(engine)
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the child, which reports through the pipe
+            code = 1
+            try:
+                os.write(write, str(_backend_pid(engine)).encode())
+                engine.dispose()  # closes only the child's own connection
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            seen_by_child = int(pipe.read() or 0)
+        assert os.waitpid(child, 0)[1] == 0
+        assert seen_by_child not in (0, parent)
+        assert _backend_pid(engine) == parent  # still open and still the same session
     finally:
         engine.dispose()
 
