@@ -42,6 +42,7 @@ import sqlalchemy as sa  # noqa: E402
 from flask import Flask, request  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
+from bench.minimal_insert import minimal_app  # noqa: E402
 from service import create_app, schema  # noqa: E402
 from service.extensions import db  # noqa: E402
 
@@ -179,26 +180,6 @@ def list_costs(small: Flask, big: Flask, headers: dict[str, str], limit: int,
               f"{out[-1][2]:.1f} ms of {out[-1][0]:.1f} ms; most: "
               + ", ".join(f"{k} ({v / n * 1000:.1f} ms)" for k, v in top))
     return out[0], out[1]
-
-
-def minimal_app(url: str, payload: str) -> Flask:
-    """The least a creation can cost: one row of the same size, one transaction."""
-    engine = sa.create_engine(url)
-    meta = sa.MetaData()
-    table = sa.Table("bench_minimal", meta, sa.Column("id", sa.Integer, primary_key=True),
-                     sa.Column("public_id", sa.String(40)), sa.Column("body", sa.JSON))
-    meta.create_all(engine)
-    app = Flask("minimal")
-
-    @app.post("/rows")
-    def insert() -> tuple[dict, int]:
-        data = request.get_json()
-        with engine.begin() as conn:
-            conn.execute(table.insert().values(public_id=uuid.uuid4().hex[:20],
-                                               body={**json.loads(payload), **data}))
-        return {"ok": True}, 201
-
-    return app
 
 
 def create_rates(app: Flask, headers: dict[str, str], url: str,

@@ -91,14 +91,14 @@ class Stack:
         self.procs.append(subprocess.Popen(cmd, cwd=self.root, env=env, stdout=out,  # noqa: S603
                                            stderr=subprocess.STDOUT, start_new_session=True))
 
-    def wait_ready(self, timeout: float = 120) -> None:
+    def wait_ready(self, timeout: float = 120, path: str = "/readyz") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for proc in self.procs:
                 if proc.poll() is not None:
                     raise RuntimeError(f"{self.name}: a process exited; see {self.logs}")
             try:
-                if self.http.get(f"{self.base}/readyz", timeout=2).status_code == 200:
+                if self.http.get(f"{self.base}{path}", timeout=2).status_code == 200:
                     return
             except requests.RequestException:
                 pass
