@@ -39,7 +39,7 @@ ROOT = Path(__file__).absolute().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from flask import Flask, request  # noqa: E402
+from flask import Flask  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from bench.minimal_insert import minimal_app  # noqa: E402
