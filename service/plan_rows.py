@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, insert, select, true
 
 from service.audit import AuditEvent
+from service.jsontext import EncodedJSON
 from service.models import Plan, PlanRevision, RenderJob
 
 # The rows are new and nothing else in the request changes them, so the session's unit of work
@@ -25,23 +26,25 @@ def _values(row: Any, columns: tuple[str, ...]) -> dict[str, Any]:  # noqa: ANN4
 
 
 def insert_new_plan(conn: Connection, plan: Plan, revision: PlanRevision, job: RenderJob,
-                    audit_event: dict[str, Any]) -> None:
+                    audit_event: dict[str, Any], snapshot_text: EncodedJSON) -> None:
     """Insert the four rows on the session's connection (its transaction) and set the new ids
-    on the objects, which stay out of the session: nothing will flush them again.
+    on the objects, which stay out of the session: nothing will flush them again. The
+    revision's snapshot is stored as `snapshot_text`, its canonical text, already encoded.
 
     PostgreSQL gets one statement (INSERTs chained by data-modifying WITH clauses, each row
     taking its parent's new id), so the creation pays one round trip instead of four; SQLite,
     in-process, has no round trips to save and no such clauses, and gets four INSERTs."""
+    revision_values = {**_values(revision, _REVISION), "snapshot": snapshot_text}
     if conn.dialect.name == "postgresql":
         params = {**_prefixed("plan", _values(plan, _PLAN)),
-                  **_prefixed("revision", _values(revision, _REVISION)),
+                  **_prefixed("revision", revision_values),
                   **_prefixed("job", _values(job, _JOB)),
                   **_prefixed("event", audit_event)}
         plan.id, revision.id, job.id = conn.execute(_chained(), params).one()
     else:
         plan.id = _insert(conn, Plan.__table__, _values(plan, _PLAN))
         revision.id = _insert(conn, PlanRevision.__table__,
-                              {"plan_id": plan.id, **_values(revision, _REVISION)})
+                              {"plan_id": plan.id, **revision_values})
         job.id = _insert(conn, RenderJob.__table__,
                          {"revision_id": revision.id, **_values(job, _JOB)})
         conn.execute(insert(AuditEvent.__table__), audit_event)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date
 from typing import Any
 
@@ -32,8 +30,9 @@ from plans.model import (
 )
 from plans.printable import TextProblem, text_problems
 from plans.snapshot import snapshot_to_dict
-from service import audit, plan_rows, problems, queue, transaction, webhooks
+from service import audit, jsontext, plan_rows, problems, queue, transaction, webhooks
 from service.extensions import db
+from service.jsontext import EncodedJSON
 from service.models import Clinic, Plan, PlanRevision, RenderJob, public_id, utcnow
 
 
@@ -201,18 +200,14 @@ def clinic_problems(clinic: Clinic) -> list[PlanError]:
     return found
 
 
-def _canonical_sha256(value: Any) -> str:
-    return hashlib.sha256(
-        json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
-
-
 def _assemble_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
-                       created_by: str) -> tuple[PlanRevision, RenderJob]:
+                       created_by: str) -> tuple[PlanRevision, RenderJob, EncodedJSON]:
     """Assemble (raising PlanRefused with every problem before anything is written) the
-    revision and its outbox row, not yet added to the session. A clinic the handout cannot tell
-    patients how to reach, and text it cannot print (the request's, carried forward or new, and
-    the clinic's), are more problems in the same list."""
+    revision and its outbox row, not yet added to the session, and the snapshot's canonical
+    text (its hash is of that text; a plain INSERT stores it without encoding it again). A
+    clinic the handout cannot tell patients how to reach, and text it cannot print (the
+    request's, carried forward or new, and the clinic's), are more problems in the same
+    list."""
     info = clinic_info(clinic)
     domain_plan, found = resolve(data, clinic)
     if found or domain_plan is None:
@@ -227,25 +222,26 @@ def _assemble_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, 
         plan=domain_plan,
     ))
     now = utcnow()
+    encoded = jsontext.canonical(snapshot)
     revision = PlanRevision(
         plan=plan, number=number,
         template_id=domain_plan.template_id,
         template_version=domain_plan.template_version,
         template_hash=domain_plan.template_hash,
-        request=data, snapshot=snapshot, snapshot_sha256=_canonical_sha256(snapshot),
+        request=data, snapshot=snapshot, snapshot_sha256=jsontext.sha256(encoded),
         options={"large_print": options.large_print, "page_size": options.page_size.value},
         created_by=created_by, created_at=now,
     )
     # Queued already, as if sent: see _commit_then_dispatch.
     job = RenderJob(revision=revision, options_key=options.key, options=revision.options,
                     status=RenderJob.QUEUED, attempts=0, sent_at=now, error="", created_at=now)
-    return revision, job
+    return revision, job, encoded
 
 
 def _add_revision(plan: Plan, clinic: Clinic, number: int, data: dict[str, Any],
                   created_by: str) -> RenderJob:
     """Assemble and stage revision + outbox row on an existing plan, through the session."""
-    revision, job = _assemble_revision(plan, clinic, number, data, created_by)
+    revision, job, _ = _assemble_revision(plan, clinic, number, data, created_by)
     db.session.add(revision)
     db.session.add(job)
     plan.current_revision = number
@@ -272,12 +268,13 @@ def create_plan(clinic: Clinic, data: dict[str, Any], created_by: str = ""
     plan = Plan(public_id=public_id("pln"), clinic_id=clinic.id, created_at=now, updated_at=now,
                 current_revision=1, patient_name=patient["display_name"],
                 patient_ref=patient.get("reference") or None)
-    revision, job = _assemble_revision(plan, clinic, 1, data, created_by)
+    revision, job, snapshot_text = _assemble_revision(plan, clinic, 1, data, created_by)
     try:
         event = audit.event_values(audit.PLAN_CREATED, clinic_id=clinic.id,
                                    actor=created_by or "system", target=plan.public_id,
                                    detail={"revision": 1})
-        plan_rows.insert_new_plan(db.session.connection(), plan, revision, job, event)
+        plan_rows.insert_new_plan(db.session.connection(), plan, revision, job, event,
+                                  snapshot_text)
         webhooks.record_plan_event(plan, revision, "plan.created")
         _commit_then_dispatch(job)
     except Exception:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+import sqlalchemy as sa
 from sqlalchemy import event, func, select
 
 from tests.contract.helpers import make_plan, plan_body
@@ -132,6 +133,11 @@ def test_the_rows_written_without_the_session_read_back_as_the_answer(app, clien
         assert revision.snapshot["plan_id"] == plan["id"]
         canonical = json.dumps(revision.snapshot, sort_keys=True, separators=(",", ":"))
         assert revision.snapshot_sha256 == hashlib.sha256(canonical.encode()).hexdigest()
+        # Encoded once: the column holds the very text that was hashed, not a second encoding.
+        text = db.session.execute(sa.text(
+            "SELECT CAST(snapshot AS TEXT) FROM plan_revisions WHERE id = :id"),
+            {"id": revision.id}).scalar_one()
+        assert text == canonical
         assert (job.status, job.attempts, job.options) == ("queued", 0, revision.options)
         assert event.detail == {"revision": 1} and event.actor.startswith("api-key:")
     again = client.get(f"{PLANS}/{plan['id']}", headers=clinics.a).get_json()
