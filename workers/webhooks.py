@@ -10,10 +10,17 @@ from workers.tasks import retry_delay, waiting_out_database_errors
 
 
 @shared_task(name=DELIVER_TASK, bind=True, acks_late=True, max_retries=None)
-def deliver_webhook(self: Task, delivery_id: int) -> str | None:
+def deliver_webhook(self: Task, delivery_id: int,
+                    own_claims: list[str] | None = None) -> str | None:
     """Attempt the delivery if it is due and unclaimed; a duplicate message does nothing.
-    A database outage sends the task again with backoff instead of consuming it."""
-    outcome = waiting_out_database_errors(self, delivery.attempt, delivery_id)
+    A database outage sends the task again with backoff instead of consuming it.
+
+    `own_claims`: the times this task claimed the row, across its tries and re-sends (Celery's
+    retry re-sends the request's kwargs), so a claim that committed just before the database
+    went away is released rather than left "sending" (found by the fault suite)."""
+    claims = list(own_claims or [])
+    self.request.kwargs = {**(self.request.kwargs or {}), "own_claims": claims}
+    outcome = waiting_out_database_errors(self, delivery.attempt, delivery_id, claims)
     if outcome == delivery.BUSY:
         # Its clinic has its share of slots: wait a moment without holding one. Other clinics'
         # deliveries meanwhile take the free slots.

@@ -95,8 +95,12 @@ def _clinic_busy(delivery_id: int, now: datetime) -> bool:
     return (in_flight or 0) >= limit
 
 
-def claim(delivery_id: int, now: datetime) -> bool:
-    """Take the row for this worker; a concurrent or duplicate run gets False and sends nothing."""
+def claim(delivery_id: int, now: datetime, own_claims: list[str] | None = None) -> bool:
+    """Take the row for this worker; a concurrent or duplicate run gets False and sends nothing.
+    The claim's time goes into `own_claims` before the statement runs: if the database goes
+    away around its commit, the claim may stand although the task never heard it did."""
+    if own_claims is not None:
+        own_claims.append(now.isoformat())
     claimed = db.session.execute(update_deliveries().where(
         WebhookDelivery.id == delivery_id,
         WebhookDelivery.state == WebhookDelivery.PENDING,
@@ -125,14 +129,32 @@ def remove_endpoint(endpoint: WebhookEndpoint) -> None:
 BUSY = "busy"
 
 
-def attempt(delivery_id: int) -> str | None:
+def release_own_claims(delivery_id: int, own_claims: list[str]) -> int:
+    """Put the delivery back on its schedule if it is still claimed by one of this task's
+    earlier tries, cut short by a database error after the claim committed (it would otherwise
+    wait out the stuck-claim rule, two minutes). The interrupted try may have reached the
+    receiver; the next one sends the same webhook-id, which receivers deduplicate."""
+    released = db.session.execute(update_deliveries().where(
+        WebhookDelivery.id == delivery_id,
+        WebhookDelivery.state == WebhookDelivery.SENDING,
+        WebhookDelivery.claimed_at.in_([datetime.fromisoformat(c) for c in own_claims]),
+    ).values(state=WebhookDelivery.PENDING, claimed_at=None)).rowcount
+    db.session.commit()
+    return released
+
+
+def attempt(delivery_id: int, own_claims: list[str] | None = None) -> str | None:
     """Make the delivery's due attempt once; returns its new state, None if not ours to send,
-    or BUSY when its clinic already has WEBHOOK_CLINIC_IN_FLIGHT attempts under way."""
+    or BUSY when its clinic already has WEBHOOK_CLINIC_IN_FLIGHT attempts under way.
+    `own_claims` (kept by the task across its tries) holds the times of this task's claims."""
+    if own_claims and release_own_claims(delivery_id, own_claims):
+        log.info("webhook delivery %s: a claim cut short by a database error released",
+                 delivery_id)
     now = utcnow()
     if _clinic_busy(delivery_id, now):
         db.session.rollback()
         return BUSY
-    if not claim(delivery_id, now):
+    if not claim(delivery_id, now, own_claims):
         return None
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None:

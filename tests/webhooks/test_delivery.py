@@ -245,6 +245,32 @@ def test_concurrent_runs_of_one_delivery_send_it_once(app, client, clinics, rece
     assert len(receiver.received) == 1
 
 
+def test_a_claim_cut_short_by_a_database_error_is_released_by_the_task_that_made_it(
+        app, client, clinics, receivers):
+    """The database went away right after a try's claim committed (the fault suite's "database
+    down" saw it): the same task's next try releases that claim and sends; any other run still
+    finds the row claimed and sends nothing."""
+    receiver = receivers()
+    register(client, clinics.a, receiver.url)
+    make_plan(client, clinics.a)
+
+    from service.extensions import db
+    from service.models import utcnow
+    from service.webhooks import delivery
+    from service.webhooks.models import WebhookDelivery
+
+    with app.app_context():
+        delivery_id = db.session.scalars(db.select(WebhookDelivery.id)).one()
+        ours: list[str] = []
+        assert delivery.claim(delivery_id, utcnow(), ours)  # committed; the answer was lost
+        assert delivery.attempt(delivery_id) is None
+        assert delivery.attempt(delivery_id, ["2026-01-01T00:00:00+00:00"]) is None
+        assert receiver.received == []
+        assert delivery.attempt(delivery_id, ours) == "succeeded"
+        assert delivery.attempt(delivery_id, ours) is None  # done: nothing left to release
+    assert len(receiver.received) == 1
+
+
 def test_manual_redelivery_sends_the_same_webhook_id_and_body_again(
         app, client, clinics, receivers):
     receiver = receivers()
