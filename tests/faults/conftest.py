@@ -175,6 +175,9 @@ class Stack:
             _LOGS.pop(proc.log, None)
         self.supervising.clear()
         self.receiver.stop()
+        # All asked at once, then waited for: each one's graceful shutdown takes seconds.
+        for proc in self.processes:
+            proc.terminate()
         for proc in self.processes:
             proc.stop(timeout=20)
         if self.engine is not None:

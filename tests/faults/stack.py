@@ -178,11 +178,14 @@ class Process:
             self.proc.send_signal(signal.SIGTERM)
 
     def stop(self, timeout: float = 30) -> None:
+        """Terminate (unless `terminate` already did) and wait; then clear its group."""
+        already_asked = not self.wanted
         self.wanted = False
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            self.terminate()
+            if not already_asked:
+                self.terminate()
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
