@@ -42,11 +42,12 @@ import sqlalchemy as sa  # noqa: E402
 from bench.minimal_insert import minimal_app  # noqa: E402
 from bench.pipeline import (  # noqa: E402
     BODY,
-    PG_ADMIN,
     Stack,
     clean_env,
     free_port,
     setup_clinic,
+    spawn_redis,
+    throwaway_database,
 )
 
 CLIENT_THREADS = 4
@@ -118,31 +119,18 @@ def main() -> None:
     stacks: list[Stack] = []
     try:
         instance = tmp / "instance"
+        drop = None
         if args.pg:
-            name = f"limber_bench_{os.urandom(4).hex()}"
-            admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            db_url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+            db_url, drop = throwaway_database()
         else:
             db_url = f"sqlite:///{instance / 'limber.sqlite3'}"
         limber = Stack("limber", "", db_url, tmp)
         stacks.append(limber)
         env = clean_env(LIMBER_INSTANCE_PATH=str(instance))
         broker = "filesystem://"
-        if args.pg:
-            def drop(admin: sa.Engine = admin, name: str = name) -> None:
-                with admin.connect() as conn:
-                    conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM "
-                                         "pg_stat_activity WHERE datname = :n"), {"n": name})
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-                admin.dispose()
-
+        if drop is not None:
             limber.cleanups.append(drop)
-            redis_port = free_port()
-            limber.spawn("redis", [shutil.which("redis-server") or "redis-server", "--port",
-                                   str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                   "--appendonly", "no", "--dir", str(tmp)], clean_env())
+            redis_port = spawn_redis(limber, tmp)
             broker = f"redis://127.0.0.1:{redis_port}/0"
             env.update(LIMBER_DATABASE_URL=db_url, LIMBER_BROKER_URL=broker,
                        LIMBER_ENV="production",

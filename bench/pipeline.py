@@ -161,15 +161,12 @@ def start_embedded(tmp: Path, stacks: list[Stack], poll: float | None = None,
                         "--port", str(port)], env)
 
 
-def start_pg(tmp: Path, stacks: list[Stack], root: Path = ROOT, label: str = "") -> None:
+def throwaway_database() -> tuple[str, Callable[[], None]]:
+    """A new database on the local PostgreSQL: its URL, and what drops it."""
     name = f"limber_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    db_url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    port, redis_port = free_port(), free_port()
-    stack = Stack(f"{label}pg", f"http://127.0.0.1:{port}", db_url, tmp, root)
-    stacks.append(stack)
 
     def drop() -> None:
         with admin.connect() as conn:
@@ -178,10 +175,25 @@ def start_pg(tmp: Path, stacks: list[Stack], root: Path = ROOT, label: str = "")
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+def spawn_redis(stack: Stack, tmp: Path) -> int:
+    """A private redis-server, no persistence, in the stack's processes; returns its port."""
+    port = free_port()
+    stack.spawn("redis", [shutil.which("redis-server") or "redis-server", "--port", str(port),
+                          "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                          "--dir", str(tmp)], clean_env())
+    return port
+
+
+def start_pg(tmp: Path, stacks: list[Stack], root: Path = ROOT, label: str = "") -> None:
+    db_url, drop = throwaway_database()
+    port = free_port()
+    stack = Stack(f"{label}pg", f"http://127.0.0.1:{port}", db_url, tmp, root)
+    stacks.append(stack)
     stack.cleanups.append(drop)
-    stack.spawn("redis", [shutil.which("redis-server") or "redis-server", "--port",
-                          str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                          "--appendonly", "no", "--dir", str(tmp)], clean_env())
+    redis_port = spawn_redis(stack, tmp)
     broker = f"redis://127.0.0.1:{redis_port}/0"
     instance = tmp / f"{label}pg-instance"
     stack.headers = setup_clinic(db_url, instance, broker)
