@@ -214,6 +214,9 @@ def celery_config(broker_url: str, instance: Path, key_prefix: str = "",
             "polling_interval": poll_seconds,
         }
     elif broker_url.startswith(("redis://", "rediss://")):
+        if broker_url.startswith("redis://"):
+            # One client per channel, not one per command (service/redis_broker.py).
+            conf["broker_transport"] = "service.redis_broker:Transport"
         conf["broker_transport_options"] = {
             # Well above task_time_limit so a long render is not redelivered while running.
             "visibility_timeout": 600,
