@@ -46,7 +46,23 @@ def claimer_gone(claimed_by: str | None) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _zombie(int(pid))
+
+
+def _zombie(pid: int) -> bool:
+    """A pool child killed with its worker is reparented to init and stays a zombie until init
+    reaps it, which some inits (containers, VMs) do seconds later. It still answers a signal
+    check but renders nothing; its claim is released like a gone process's. Linux only: where
+    there is no /proc, a zombie counts as alive and the time rule in `due_jobs` covers it."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # "pid (command) state ...": the command may hold spaces and parentheses.
+            state = stat.read().rpartition(b")")[2].split()[:1]
+    except FileNotFoundError:
+        return True  # gone between the signal check and here
+    except OSError:
+        return False
+    return state in ([b"Z"], [b"X"])
 
 
 def due_jobs(now: datetime, resend_sent_before: datetime | None = None) -> list[RenderJob]:

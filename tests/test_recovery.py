@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -152,6 +153,33 @@ def test_a_worker_starting_releases_claims_of_its_hosts_dead_processes_only(
         assert outbox.release_local_claims() == 1
         states = db.session.execute(select(RenderJob.status).order_by(RenderJob.id)).scalars()
         assert list(states) == [RenderJob.PENDING, RenderJob.RENDERING]
+
+
+def test_a_claim_of_a_killed_process_not_yet_reaped_is_released(app, client, clinics):
+    """A pool child killed with its worker stays a zombie until init reaps it, seconds later on
+    some machines (the fault suite's 'whole worker killed' run lost two renders that way: the
+    restarted worker's release saw the zombies as alive and never looked again)."""
+    from service import outbox
+    from service.extensions import db
+    from service.models import RenderJob
+
+    make_plan(client, clinics.a)
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
+    try:
+        # Exited but not waited for: a zombie, as a killed worker's child is until reaped.
+        deadline = time.monotonic() + 10
+        while os.waitid(os.P_PID, zombie.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.01)
+        with app.app_context():
+            job = db.session.scalars(select(RenderJob)).one()
+            job.status = RenderJob.RENDERING
+            job.claimed_by = f"{socket.gethostname()}:{zombie.pid}"
+            db.session.commit()
+            assert outbox.release_local_claims() == 1
+            assert db.session.scalars(select(RenderJob.status)).one() == RenderJob.PENDING
+    finally:
+        zombie.wait()
 
 
 def test_database_down_is_503_with_retry_after_from_api_and_pages(tmp_path):
