@@ -117,9 +117,10 @@ class Stack:
 
     def _supervise(self) -> None:
         """What Docker's `restart: unless-stopped` does (docker-compose.yml): a process that
-        exits on its own is started again. kombu 5.7 can end a worker with an AttributeError
-        while it closes a connection to a Redis that just went away; the restart is the cure
-        in production too, so the suite counts restarts rather than hiding the need."""
+        exits on its own is started again. kombu 5.7 could end a worker with an AttributeError
+        while it closed a connection to a Redis that had just gone away (service/redis_broker.py
+        turns it into a connection error now); the restart stays the safety net in production
+        too, so the suite prints every restart rather than hiding the need."""
         while self.supervising.is_set():
             time.sleep(0.5)
             for proc in self.processes:

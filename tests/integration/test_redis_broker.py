@@ -64,3 +64,26 @@ def test_publishing_makes_one_client_and_every_message_arrives(
         assert made == [False, False]
         assert channel._command_client.connection_pool is channel.pool
     assert queued(celery_on_redis) == 21
+
+
+def test_a_channel_closed_after_its_connection_does_not_end_the_worker(
+        celery_on_redis: Celery) -> None:
+    """What ended a webhook worker when Redis went away: the consumer's connection closes, then
+    its channel closes and restores the messages it had not acknowledged, which needs a new
+    pool from a connection that has no details left (kombu: AttributeError, uncaught by every
+    close path). It must be a connection error, which they all ignore."""
+    from kombu import Connection, Queue
+
+    options = celery_on_redis.conf.broker_transport_options
+    with Connection(REDIS_URL, transport="service.redis_broker:Transport",
+                    transport_options=options) as conn:
+        channel = conn.default_channel
+        queue = Queue("close-test", routing_key="close-test")(channel)
+        queue.declare()
+        conn.Producer(channel).publish({"job": 1}, routing_key="close-test")
+        message = queue.get(no_ack=False)
+        assert message is not None  # delivered, not acknowledged: close will restore it
+        conn.transport.client = None  # what kombu leaves once the connection closed
+        channel._disconnect_pools()
+        conn.maybe_close_channel(channel)  # raised AttributeError before
+        assert channel.closed
