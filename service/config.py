@@ -8,6 +8,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from service import jsontext
+
 # Environment variable -> (config key, parser). Documented in the README's configuration table.
 _ENV: dict[str, tuple[str, Any]] = {
     "LIMBER_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
@@ -140,8 +142,6 @@ def engine_options(url: str, options: dict[str, Any]) -> dict[str, Any]:
     and heartbeats take turns. Its default 5 s wait for the lock turned a burst of plans into
     503s in the soak (9 of 1,000 at 5 plans/s on a busy machine); 15 s lets them queue.
     """
-    from service import jsontext
-
     # JSON text encoded ahead (a snapshot, for its hash) is stored without encoding it again.
     options = {"json_serializer": jsontext.serialize, **options}
     if url.startswith("postgresql"):
